@@ -1,0 +1,11 @@
+# Turns every src/redis/lua/*.lua into a string constant in one header.
+file(GLOB scripts ${LUA_DIR}/*.lua)
+list(SORT scripts)
+set(content "#pragma once\n// Generated from src/redis/lua; edit the .lua files.\n#include <string_view>\nnamespace tracker::redis::lua {\n")
+foreach(script ${scripts})
+  get_filename_component(name ${script} NAME_WE)
+  file(READ ${script} body)
+  string(APPEND content "inline constexpr std::string_view ${name} = R\"lua(${body})lua\";\n")
+endforeach()
+string(APPEND content "}  // namespace tracker::redis::lua\n")
+file(WRITE ${OUT} "${content}")

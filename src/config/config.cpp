@@ -1,0 +1,133 @@
+#include "config/config.hpp"
+
+#include <charconv>
+#include <cstdlib>
+#include <functional>
+#include <iostream>
+#include <sstream>
+#include <stdexcept>
+#include <vector>
+
+namespace tracker::config {
+
+namespace {
+
+struct Option {
+  std::string flag;  // --flag; environment variable TRACKER_FLAG (upper case, '-' -> '_')
+  std::string help;
+  std::function<void(Config&, const std::string&)> set;
+  std::function<std::string(const Config&)> get;
+};
+
+template <class T>
+T parse_number(const std::string& name, const std::string& text) {
+  T value{};
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc{} || end != text.data() + text.size()) {
+    throw std::invalid_argument("--" + name + ": '" + text + "' is not a valid number");
+  }
+  return value;
+}
+
+template <class T>
+Option number(std::string flag, std::string help, T Config::*member) {
+  return {flag, std::move(help),
+          [flag, member](Config& c, const std::string& v) { c.*member = parse_number<T>(flag, v); },
+          [member](const Config& c) { return std::to_string(c.*member); }};
+}
+
+Option text(std::string flag, std::string help, std::string Config::*member) {
+  return {flag, std::move(help), [member](Config& c, const std::string& v) { c.*member = v; },
+          [member](const Config& c) { return c.*member; }};
+}
+
+Option flag_bool(std::string flag, std::string help, bool Config::*member) {
+  return {flag, std::move(help),
+          [flag, member](Config& c, const std::string& v) {
+            if (v == "1" || v == "true" || v == "on") c.*member = true;
+            else if (v == "0" || v == "false" || v == "off") c.*member = false;
+            else throw std::invalid_argument("--" + flag + ": expected true or false");
+          },
+          [member](const Config& c) { return std::string(c.*member ? "true" : "false"); }};
+}
+
+const std::vector<Option>& options() {
+  static const std::vector<Option> all = {
+      text("listen", "address to listen on", &Config::listen_address),
+      number("port", "HTTP port", &Config::port),
+      number("io-threads", "I/O threads (0 = one per core)", &Config::io_threads),
+      number("max-connections", "open connections allowed", &Config::max_connections),
+      number("idle-timeout-ms", "keep-alive idle time before closing", &Config::idle_timeout_ms),
+      number("read-timeout-ms", "time allowed to receive one request", &Config::read_timeout_ms),
+      number("event-body-limit", "largest single-event body in bytes", &Config::event_body_limit),
+      number("batch-body-limit", "largest batch body in bytes", &Config::batch_body_limit),
+      number("shutdown-grace-ms", "time to finish in-flight requests on SIGTERM", &Config::shutdown_grace_ms),
+      text("redis-host", "Redis host", &Config::redis_host),
+      number("redis-port", "Redis port", &Config::redis_port),
+      number("redis-timeout-ms", "timeout of each Redis command", &Config::redis_timeout_ms),
+      number("redis-max-pending", "Redis commands in flight per connection", &Config::redis_max_pending),
+      text("pg-dsn", "PostgreSQL connection string", &Config::pg_dsn),
+      number("pg-timeout-ms", "timeout of each PostgreSQL statement", &Config::pg_timeout_ms),
+      number("recent-keywords-ttl-s", "seconds a user's recent keywords live", &Config::recent_keywords_ttl_s),
+      number("backlog-high-water", "unpersisted events before ingestion answers 503", &Config::backlog_high_water),
+      number("flush-interval-ms", "pause between flushes when idle", &Config::flush_interval_ms),
+      number("flush-batch-size", "events per flush transaction", &Config::flush_batch_size),
+      flag_bool("flusher", "run the Redis-to-PostgreSQL flusher in this process", &Config::flusher_enabled),
+      number("partition-retention-days", "drop event partitions older than this (0 = keep)", &Config::partition_retention_days),
+      text("log-level", "trace, debug, info, warn, error", &Config::log_level),
+  };
+  return all;
+}
+
+std::string env_name(const std::string& flag) {
+  std::string name = "TRACKER_";
+  for (char c : flag) name.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(c)));
+  return name;
+}
+
+const Option& find(const std::string& flag) {
+  for (const auto& option : options()) {
+    if (option.flag == flag) return option;
+  }
+  throw std::invalid_argument("unknown option --" + flag + " (see --help)");
+}
+
+}  // namespace
+
+bool load(Config& config, int argc, char** argv) {
+  for (const auto& option : options()) {
+    if (const char* value = std::getenv(env_name(option.flag).c_str())) option.set(config, value);
+  }
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::cout << "usage: event-tracker [--option=value ...]\n";
+      for (const auto& option : options()) {
+        std::cout << "  --" << option.flag << " (" << env_name(option.flag) << ", default "
+                  << option.get(Config{}) << "): " << option.help << '\n';
+      }
+      return false;
+    }
+    if (!arg.starts_with("--")) throw std::invalid_argument("unexpected argument " + arg);
+    auto equals = arg.find('=');
+    std::string flag = arg.substr(2, equals == std::string::npos ? std::string::npos : equals - 2);
+    std::string value;
+    if (equals != std::string::npos) {
+      value = arg.substr(equals + 1);
+    } else if (i + 1 < argc) {
+      value = argv[++i];
+    } else {
+      throw std::invalid_argument("--" + flag + " needs a value");
+    }
+    find(flag).set(config, value);
+  }
+  return true;
+}
+
+std::string describe(const Config& config) {
+  std::ostringstream out;
+  for (const auto& option : options()) out << "  " << option.flag << " = " << option.get(config) << '\n';
+  return out.str();
+}
+
+}  // namespace tracker::config

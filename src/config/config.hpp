@@ -1,0 +1,45 @@
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace tracker::config {
+
+using std::chrono::milliseconds;
+
+struct Config {
+  // HTTP
+  std::string listen_address = "0.0.0.0";
+  std::uint16_t port = 8080;
+  unsigned io_threads = 0;  // 0 = one per core
+  std::size_t max_connections = 10'000;
+  std::int64_t idle_timeout_ms = 60'000;
+  std::int64_t read_timeout_ms = 10'000;
+  std::size_t event_body_limit = 64 * 1024;
+  std::size_t batch_body_limit = 4 * 1024 * 1024;
+  std::int64_t shutdown_grace_ms = 10'000;
+  // Redis
+  std::string redis_host = "127.0.0.1";
+  std::uint16_t redis_port = 56379;
+  std::int64_t redis_timeout_ms = 2'000;
+  std::size_t redis_max_pending = 20'000;
+  // PostgreSQL
+  std::string pg_dsn = "host=127.0.0.1 port=55432 user=tracker dbname=tracker";
+  std::int64_t pg_timeout_ms = 5'000;
+  // Ingestion and persistence
+  std::int64_t recent_keywords_ttl_s = 3'600;
+  std::size_t backlog_high_water = 5'000'000;
+  std::int64_t flush_interval_ms = 200;
+  std::size_t flush_batch_size = 20'000;
+  bool flusher_enabled = true;
+  std::int64_t partition_retention_days = 0;  // 0 = keep all
+  std::string log_level = "info";
+};
+
+// Reads the environment (TRACKER_*) and then the command line (--name=value), which
+// wins. Throws std::invalid_argument with a readable message on a bad value; returns
+// false (after printing usage) when --help was given.
+bool load(Config& config, int argc, char** argv);
+std::string describe(const Config& config);  // one line per setting, for the start-up log
+
+}  // namespace tracker::config

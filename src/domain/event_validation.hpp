@@ -1,0 +1,38 @@
+#pragma once
+#include "domain/event.hpp"
+
+#include <boost/json/value.hpp>
+
+#include <cstdint>
+#include <string>
+#include <variant>
+
+namespace tracker::domain {
+
+// Why one input is rejected. `field` is the JSON path at fault ("metadata.postId"),
+// empty when the fault is not one field's.
+struct FieldError {
+  std::string code;
+  std::string message;
+  std::string field;
+};
+
+struct ValidationLimits {
+  std::size_t max_text_length = 256;      // sessionId, elementId, keyword, eventId
+  std::size_t max_metadata_fields = 64;
+  std::int64_t max_future_skew_ms = 5 * 60'000;      // client clocks run a little fast
+  std::int64_t max_past_age_ms = 24 * 3'600'000;     // older client times are implausible
+  std::size_t max_batch_events = 1000;
+};
+
+// Checks one event object against the ingestion rules of the API contract. On success
+// the event carries everything but its id. `now_ms` is the server's receive time.
+std::variant<Event, FieldError> validate_event(const boost::json::value& body,
+                                               std::int64_t now_ms,
+                                               const ValidationLimits& limits = {});
+
+// Checks the batch envelope {"events": [...]} and returns its array.
+std::variant<const boost::json::array*, FieldError> validate_batch_envelope(
+    const boost::json::value& body, const ValidationLimits& limits = {});
+
+}  // namespace tracker::domain

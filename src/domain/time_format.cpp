@@ -1,0 +1,83 @@
+#include "domain/time_format.hpp"
+
+#include <chrono>
+#include <cstdio>
+
+namespace tracker::domain {
+
+namespace {
+bool read_digits(std::string_view text, std::size_t pos, std::size_t count, int& out) {
+  if (pos + count > text.size()) return false;
+  out = 0;
+  for (std::size_t i = pos; i < pos + count; ++i) {
+    if (text[i] < '0' || text[i] > '9') return false;
+    out = out * 10 + (text[i] - '0');
+  }
+  return true;
+}
+}  // namespace
+
+std::optional<std::int64_t> parse_rfc3339_ms(std::string_view text) {
+  using namespace std::chrono;
+  int year, month, day, hour, minute, second;
+  if (!read_digits(text, 0, 4, year) || text.size() < 20 || text[4] != '-' ||
+      !read_digits(text, 5, 2, month) || text[7] != '-' || !read_digits(text, 8, 2, day) ||
+      (text[10] != 'T' && text[10] != 't' && text[10] != ' ') ||
+      !read_digits(text, 11, 2, hour) || text[13] != ':' || !read_digits(text, 14, 2, minute) ||
+      text[16] != ':' || !read_digits(text, 17, 2, second)) {
+    return std::nullopt;
+  }
+  if (hour > 23 || minute > 59 || second > 60) return std::nullopt;
+  year_month_day date{std::chrono::year{year}, std::chrono::month{static_cast<unsigned>(month)},
+                      std::chrono::day{static_cast<unsigned>(day)}};
+  if (!date.ok()) return std::nullopt;
+
+  std::size_t pos = 19;
+  std::int64_t millis = 0;
+  if (pos < text.size() && text[pos] == '.') {
+    ++pos;
+    std::size_t digits = 0;
+    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+      if (digits < 3) millis = millis * 10 + (text[pos] - '0');
+      ++digits;
+      ++pos;
+    }
+    if (digits == 0) return std::nullopt;
+    for (std::size_t i = digits; i < 3; ++i) millis *= 10;
+  }
+  std::int64_t offset_minutes = 0;
+  if (pos < text.size() && (text[pos] == 'Z' || text[pos] == 'z')) {
+    ++pos;
+  } else if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) {
+    int oh, om;
+    if (!read_digits(text, pos + 1, 2, oh) || pos + 3 >= text.size() || text[pos + 3] != ':' ||
+        !read_digits(text, pos + 4, 2, om) || oh > 23 || om > 59) {
+      return std::nullopt;
+    }
+    offset_minutes = (oh * 60 + om) * (text[pos] == '+' ? 1 : -1);
+    pos += 6;
+  } else {
+    return std::nullopt;
+  }
+  if (pos != text.size()) return std::nullopt;
+
+  std::int64_t days = sys_days{date}.time_since_epoch().count();
+  std::int64_t seconds = days * 86400 + hour * 3600 + minute * 60 + std::min(second, 59);
+  return (seconds - offset_minutes * 60) * 1000 + millis;
+}
+
+std::string format_rfc3339_ms(std::int64_t unix_ms) {
+  using namespace std::chrono;
+  std::int64_t day_start = bucket_start(unix_ms, kDayMs);
+  year_month_day date{sys_days{days{day_start / kDayMs}}};
+  std::int64_t in_day = unix_ms - day_start;
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
+                static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
+                static_cast<unsigned>(date.day()), static_cast<int>(in_day / kHourMs),
+                static_cast<int>(in_day % kHourMs / kMinuteMs),
+                static_cast<int>(in_day % kMinuteMs / 1000), static_cast<int>(in_day % 1000));
+  return buffer;
+}
+
+}  // namespace tracker::domain

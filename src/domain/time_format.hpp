@@ -1,0 +1,25 @@
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace tracker::domain {
+
+// RFC 3339 date-time ("2026-11-25T21:46:00.123+09:00", "...Z"), to Unix milliseconds.
+std::optional<std::int64_t> parse_rfc3339_ms(std::string_view text);
+// UTC, millisecond precision: "2026-11-25T21:46:00.123Z".
+std::string format_rfc3339_ms(std::int64_t unix_ms);
+
+inline constexpr std::int64_t kMinuteMs = 60'000;
+inline constexpr std::int64_t kHourMs = 3'600'000;
+inline constexpr std::int64_t kDayMs = 86'400'000;
+
+// Floor division, so times before 1970 land in the right bucket too.
+inline std::int64_t bucket_start(std::int64_t unix_ms, std::int64_t width_ms) {
+  std::int64_t q = unix_ms / width_ms;
+  if (unix_ms % width_ms < 0) --q;
+  return q * width_ms;
+}
+
+}  // namespace tracker::domain

@@ -1,0 +1,69 @@
+#include "http/message.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+#include <cctype>
+
+namespace tracker::http {
+
+namespace json = boost::json;
+
+Response json_response(Status status, const json::value& body) {
+  Response response{status, 11};
+  response.set(beast_http::field::content_type, "application/json");
+  response.body() = json::serialize(body);
+  response.prepare_payload();
+  return response;
+}
+
+json::value error_body(std::string_view code, std::string_view message, std::string_view field) {
+  json::object error{{"code", code}, {"message", message}};
+  if (!field.empty()) error["field"] = field;
+  return json::object{{"error", std::move(error)}};
+}
+
+Response error_response(Status status, std::string_view code, std::string_view message,
+                        std::string_view field) {
+  return json_response(status, error_body(code, message, field));
+}
+
+namespace {
+bool is_json_media_type(std::string_view content_type) {
+  std::string_view media = content_type.substr(0, content_type.find(';'));
+  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+  while (!media.empty() && media.front() == ' ') media.remove_prefix(1);
+  auto equals_ci = [](std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+             return std::tolower(static_cast<unsigned char>(x)) == y;
+           });
+  };
+  return equals_ci(media, "application/json");
+}
+}  // namespace
+
+bool parse_json_body(const Request& request, json::value& out, Response& error) {
+  if (request.body().empty()) {
+    error = error_response(Status::length_required, "BODY_REQUIRED",
+                           "this request needs a JSON body");
+    return false;
+  }
+  if (!is_json_media_type(request[beast_http::field::content_type])) {
+    error = error_response(Status::unsupported_media_type, "UNSUPPORTED_MEDIA_TYPE",
+                           "the body must be sent as Content-Type: application/json");
+    return false;
+  }
+  boost::system::error_code ec;
+  json::parse_options options;
+  options.max_depth = 16;
+  out = json::parse(request.body(), ec, {}, options);
+  if (ec) {
+    error = error_response(Status::bad_request, "MALFORMED_JSON",
+                           "the body is not valid JSON: " + ec.message());
+    return false;
+  }
+  return true;
+}
+
+}  // namespace tracker::http

@@ -1,0 +1,26 @@
+#pragma once
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/json/value.hpp>
+
+#include <string_view>
+
+namespace tracker::http {
+
+namespace beast_http = boost::beast::http;
+using Request = beast_http::request<beast_http::string_body>;
+using Response = beast_http::response<beast_http::string_body>;
+using Status = beast_http::status;
+
+Response json_response(Status status, const boost::json::value& body);
+// The contract's error shape: {"error": {"code", "message", "field"?}}.
+boost::json::value error_body(std::string_view code, std::string_view message,
+                              std::string_view field = {});
+Response error_response(Status status, std::string_view code, std::string_view message,
+                        std::string_view field = {});
+
+// Parses a JSON request body after checking that it is there and declared as JSON.
+// On failure returns false and fills `error` with the 411/415/400 answer.
+bool parse_json_body(const Request& request, boost::json::value& out, Response& error);
+
+}  // namespace tracker::http

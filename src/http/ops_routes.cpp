@@ -1,0 +1,38 @@
+#include "http/ops_routes.hpp"
+
+#include <boost/json.hpp>
+
+namespace tracker::http {
+
+namespace json = boost::json;
+
+void add_ops_routes(Router& router, std::vector<ports::HealthProbe*> probes,
+                    const metrics::Registry& metrics) {
+  router.add(beast_http::verb::get, "/health/live",
+             [](const Request&, const PathParams&) -> boost::asio::awaitable<Response> {
+               co_return json_response(Status::ok, json::object{{"status", "UP"}});
+             });
+  router.add(beast_http::verb::get, "/health/ready",
+             [probes](const Request&, const PathParams&) -> boost::asio::awaitable<Response> {
+               json::object checks;
+               bool all_ready = true;
+               for (ports::HealthProbe* probe : probes) {
+                 bool ready = co_await probe->ready();
+                 all_ready = all_ready && ready;
+                 checks[probe->name()] = ready ? "UP" : "DOWN";
+               }
+               json::object body{{"status", all_ready ? "UP" : "DOWN"}, {"checks", checks}};
+               Response response = json_response(all_ready ? Status::ok : Status::service_unavailable, body);
+               if (!all_ready) response.set(beast_http::field::retry_after, "1");
+               co_return response;
+             });
+  router.add(beast_http::verb::get, "/metrics",
+             [&metrics](const Request&, const PathParams&) -> boost::asio::awaitable<Response> {
+               Response response{Status::ok, 11};
+               response.set(beast_http::field::content_type, "text/plain; version=0.0.4");
+               response.body() = metrics.render_prometheus();
+               co_return response;
+             });
+}
+
+}  // namespace tracker::http

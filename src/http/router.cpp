@@ -1,0 +1,65 @@
+#include "http/router.hpp"
+
+#include <boost/url/parse.hpp>
+
+namespace tracker::http {
+
+namespace {
+std::vector<std::string> split_path(std::string_view path) {
+  std::vector<std::string> segments;
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    std::size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    if (end > start) segments.emplace_back(path.substr(start, end - start));
+    start = end + 1;
+  }
+  return segments;
+}
+
+bool match(const std::vector<std::string>& pattern, const std::vector<std::string>& path,
+           PathParams& params) {
+  if (pattern.size() != path.size()) return false;
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    const std::string& p = pattern[i];
+    if (p.size() > 2 && p.front() == '{' && p.back() == '}') {
+      params[p.substr(1, p.size() - 2)] = path[i];
+    } else if (p != path[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+}  // namespace
+
+void Router::add(beast_http::verb method, std::string pattern, Handler handler) {
+  routes_.push_back({method, split_path(pattern), std::move(handler)});
+}
+
+boost::asio::awaitable<Response> Router::handle(const Request& request) const {
+  auto target = boost::urls::parse_origin_form(request.target());
+  if (!target) {
+    co_return error_response(Status::bad_request, "BAD_TARGET", "the request target is not valid");
+  }
+  std::vector<std::string> path = split_path(target->encoded_path());
+  std::string allowed;
+  for (const Route& route : routes_) {
+    PathParams params;
+    if (!match(route.segments, path, params)) continue;
+    if (route.method == request.method() ||
+        (route.method == beast_http::verb::get && request.method() == beast_http::verb::head)) {
+      co_return co_await route.handler(request, params);
+    }
+    if (!allowed.empty()) allowed += ", ";
+    allowed += std::string(beast_http::to_string(route.method));
+  }
+  if (!allowed.empty()) {
+    Response response = error_response(Status::method_not_allowed, "METHOD_NOT_ALLOWED",
+                                       "this path accepts " + allowed);
+    response.set(beast_http::field::allow, allowed);
+    co_return response;
+  }
+  co_return error_response(Status::not_found, "NOT_FOUND", "no such path");
+}
+
+}  // namespace tracker::http

@@ -1,0 +1,33 @@
+#pragma once
+#include "http/message.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace tracker::http {
+
+// Values of the {placeholders} of a matched path pattern.
+using PathParams = std::map<std::string, std::string, std::less<>>;
+using Handler = std::function<boost::asio::awaitable<Response>(const Request&, const PathParams&)>;
+
+// Maps method + path to handlers. Patterns are literal segments and {name} segments.
+// An unknown path is a 404, a known path with another method a 405 with Allow.
+class Router {
+ public:
+  void add(beast_http::verb method, std::string pattern, Handler handler);
+  boost::asio::awaitable<Response> handle(const Request& request) const;
+
+ private:
+  struct Route {
+    beast_http::verb method;
+    std::vector<std::string> segments;
+    Handler handler;
+  };
+  std::vector<Route> routes_;
+};
+
+}  // namespace tracker::http

@@ -1,0 +1,151 @@
+// Wires the event tracker together: configuration, one worker per I/O thread (its own
+// listener, Redis connection and services), the background flusher, and shutdown.
+#include "app/ingest_service.hpp"
+#include "config/config.hpp"
+#include "http/ingest_routes.hpp"
+#include "http/ops_routes.hpp"
+#include "http/server.hpp"
+#include "metrics/metrics.hpp"
+#include "redis/connection.hpp"
+#include "redis/event_store.hpp"
+#include "redis/health_probe.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+#include <memory>
+#include <thread>
+#include <vector>
+
+namespace asio = boost::asio;
+using namespace tracker;
+
+namespace {
+
+struct Worker {
+  asio::io_context io{1};
+  std::shared_ptr<redis::Connection> redis;
+  std::unique_ptr<redis::EventStore> event_store;
+  std::unique_ptr<app::IngestService> ingest;
+  std::unique_ptr<redis::HealthProbe> redis_probe;
+  http::Router router;
+  std::unique_ptr<http::Listener> listener;
+  std::thread thread;
+};
+
+std::unique_ptr<Worker> make_worker(const config::Config& config,
+                                    const http::ServerOptions& server_options,
+                                    http::ServerState& server_state, metrics::Registry& metrics) {
+  auto worker = std::make_unique<Worker>();
+  redis::ConnectionOptions redis_options;
+  redis_options.host = config.redis_host;
+  redis_options.port = config.redis_port;
+  redis_options.command_timeout = std::chrono::milliseconds(config.redis_timeout_ms);
+  redis_options.max_pending = config.redis_max_pending;
+  worker->redis = redis::Connection::create(worker->io.get_executor(), redis_options, metrics);
+
+  redis::EventStoreOptions store_options;
+  store_options.recent_keywords_ttl = std::chrono::seconds(config.recent_keywords_ttl_s);
+  store_options.backlog_high_water = config.backlog_high_water;
+  store_options.timeout = std::chrono::milliseconds(config.redis_timeout_ms);
+  worker->event_store = std::make_unique<redis::EventStore>(worker->redis, store_options, metrics);
+  worker->ingest = std::make_unique<app::IngestService>(*worker->event_store, metrics);
+  worker->redis_probe = std::make_unique<redis::HealthProbe>(worker->redis);
+
+  http::add_ingest_routes(worker->router, *worker->ingest);
+  http::add_ops_routes(worker->router, {worker->redis_probe.get()}, metrics);
+  worker->listener = std::make_unique<http::Listener>(worker->io, server_options, worker->router,
+                                                      server_state, metrics);
+  return worker;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  config::Config config;
+  try {
+    if (!config::load(config, argc, argv)) return 0;
+  } catch (const std::exception& error) {
+    std::cerr << "event-tracker: " << error.what() << '\n';
+    return 2;
+  }
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+  unsigned threads = config.io_threads ? config.io_threads : std::max(1u, std::thread::hardware_concurrency());
+  spdlog::info("event-tracker starting with {} I/O threads; configuration:\n{}", threads,
+               config::describe(config));
+
+  metrics::Registry metrics;
+  http::ServerOptions server_options;
+  server_options.address = config.listen_address;
+  server_options.port = config.port;
+  server_options.max_connections = config.max_connections;
+  server_options.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
+  server_options.read_timeout = std::chrono::milliseconds(config.read_timeout_ms);
+  server_options.body_limit = [event = config.event_body_limit,
+                               batch = config.batch_body_limit](std::string_view target) {
+    return target.starts_with("/api/events/batch") ? batch : event;
+  };
+  http::ServerState server_state;
+
+  std::vector<std::unique_ptr<Worker>> workers;
+  try {
+    for (unsigned i = 0; i < threads; ++i) {
+      workers.push_back(make_worker(config, server_options, server_state, metrics));
+      workers.back()->listener->start();
+    }
+  } catch (const std::exception& error) {
+    spdlog::critical("cannot listen on {}:{}: {}", config.listen_address, config.port, error.what());
+    return 1;
+  }
+  for (auto& worker : workers) {
+    worker->redis->start();
+    worker->thread = std::thread([&io = worker->io] {
+      auto guard = asio::make_work_guard(io);
+      io.run();
+    });
+  }
+  spdlog::info("listening on {}:{}", config.listen_address, config.port);
+
+  // Shutdown: stop accepting, let in-flight requests finish within the grace time, then
+  // stop. An event is acknowledged only once Redis holds it, so none is lost here.
+  asio::io_context control;
+  asio::signal_set signals(control, SIGINT, SIGTERM);
+  asio::steady_timer drain_timer(control);
+  auto grace_deadline = std::chrono::steady_clock::time_point::max();
+  std::function<void()> wait_for_drain = [&] {
+    if (server_state.connections.load() == 0 || std::chrono::steady_clock::now() >= grace_deadline) {
+      if (server_state.connections.load() != 0) {
+        spdlog::warn("shutdown: {} connections still open after the grace time",
+                     server_state.connections.load());
+      }
+      control.stop();
+      return;
+    }
+    drain_timer.expires_after(std::chrono::milliseconds(20));
+    drain_timer.async_wait([&](boost::system::error_code) { wait_for_drain(); });
+  };
+  signals.async_wait([&](boost::system::error_code ec, int signal) {
+    if (ec) return;
+    spdlog::info("signal {}: draining connections (grace {} ms)", signal, config.shutdown_grace_ms);
+    server_state.draining = true;
+    grace_deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(config.shutdown_grace_ms);
+    for (auto& worker : workers) {
+      asio::post(worker->io, [&listener = *worker->listener] { listener.begin_shutdown(); });
+    }
+    wait_for_drain();
+  });
+  control.run();
+
+  for (auto& worker : workers) worker->redis->stop();
+  for (auto& worker : workers) {
+    worker->io.stop();
+    worker->thread.join();
+  }
+  spdlog::info("event-tracker stopped");
+  return 0;
+}

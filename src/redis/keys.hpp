@@ -1,0 +1,25 @@
+#pragma once
+#include <string>
+#include <string_view>
+
+// Redis key layout, shared by the Lua scripts (which spell the same names) and the C++
+// adapters. Everything lives under the "et:" prefix.
+namespace tracker::redis::keys {
+
+inline constexpr std::string_view kStream = "et:stream";          // durable event buffer
+inline constexpr std::string_view kStreamGroup = "flusher";       // its consumer group
+inline constexpr std::string_view kLiveStats = "et:stats:live";   // minute|type|comp|post|kw
+inline constexpr std::string_view kLiveTotals = "et:totals:live"; // type|comp|post|kw, '*' = any
+inline constexpr std::string_view kSnapshots = "et:snapshots";    // ids of snapshots in flight
+
+inline std::string snapshot_stats(std::string_view flush_id) {
+  return "et:stats:snap:" + std::string(flush_id);
+}
+inline std::string snapshot_totals(std::string_view flush_id) {
+  return "et:totals:snap:" + std::string(flush_id);
+}
+inline std::string recent_keywords(std::int64_t user_id) {
+  return "et:recent:" + std::to_string(user_id);
+}
+
+}  // namespace tracker::redis::keys

@@ -1,0 +1,27 @@
+#pragma once
+#include "redis/connection.hpp"
+
+#include <string>
+#include <string_view>
+
+namespace tracker::redis {
+
+// A Lua script called by its SHA1 (EVALSHA); when the server does not know it yet
+// (first use, or after a restart) the full text is sent once with EVAL, which also
+// caches it.
+class Script {
+ public:
+  explicit Script(std::string_view body);
+  const std::string& sha() const { return sha_; }
+
+  asio::awaitable<Reply> run(Connection& connection, std::span<const std::string_view> keys,
+                             std::span<const std::string_view> args) const;
+  asio::awaitable<Reply> run(Connection& connection, std::span<const std::string_view> keys,
+                             std::span<const std::string_view> args, milliseconds timeout) const;
+
+ private:
+  std::string_view body_;
+  std::string sha_;
+};
+
+}  // namespace tracker::redis

@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# Local development entry point for event-tracker.
+#
+#   tools/dev.sh setup        install missing Debian packages, build release,
+#                             start Redis + PostgreSQL, apply migrations
+#   tools/dev.sh services     start Redis + PostgreSQL and migrate (no build)
+#   tools/dev.sh run [ARGS]   setup, then run the server in the foreground
+#   tools/dev.sh test [ARGS]  setup, then ctest --preset release (extra ARGS go to ctest)
+#   tools/dev.sh stop         stop Redis and PostgreSQL
+#   tools/dev.sh redis-start | redis-stop | pg-start | pg-stop
+#                             start/stop one service (fast; for fault-injection tests)
+#   tools/dev.sh migrate      apply pending sql/NNN_*.sql migrations
+#   tools/dev.sh status       show whether the services are up
+#   tools/dev.sh env          print the TRACKER_* variables as shell exports
+#   tools/dev.sh psql [ARGS]  psql into the tracker database
+#   tools/dev.sh redis-cli [ARGS]
+#
+# Works from any directory. Safe to run repeatedly: data under .data/ and
+# running services are reused.
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+cd "$REPO_ROOT"
+
+# The repository root is where this script lives; other TRACKER_* values
+# already in the environment are kept (see tools/lib/services.sh).
+export TRACKER_REPO_ROOT="$REPO_ROOT"
+# shellcheck source-path=SCRIPTDIR source=lib/services.sh
+source "$REPO_ROOT/tools/lib/services.sh"
+
+BUILD_JOBS=2
+export CMAKE_BUILD_PARALLEL_LEVEL="${BUILD_JOBS}"
+
+REQUIRED_PACKAGES=(
+    build-essential cmake ninja-build pkg-config
+    libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+    libhiredis-dev libpq-dev libspdlog-dev
+    libgtest-dev libgmock-dev libbenchmark-dev
+    redis-server postgresql-15 postgresql-client-15
+    python3-pytest python3-redis python3-psycopg2 python3-requests
+    wrk nginx-light procps
+)
+
+usage() {
+    sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+}
+
+# Serialise service start/stop between concurrent invocations. The lock is
+# held only for the duration of the given function, never across a build,
+# a test run or the server itself.
+with_lock() {
+    mkdir -p "${TRACKER_DATA_DIR}"
+    (
+        flock -w 300 "${SVC_LOCK_FD}" ||
+            svc_die "another tools/dev.sh holds ${TRACKER_DATA_DIR}/.dev.lock for 300s"
+        "$@"
+    ) 9>"${TRACKER_DATA_DIR}/.dev.lock"
+}
+
+install_packages() {
+    local -a missing=()
+    local p
+    for p in "${REQUIRED_PACKAGES[@]}"; do
+        if ! dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed$'; then
+            missing+=("$p")
+        fi
+    done
+    if ((${#missing[@]} == 0)); then
+        svc_log "all required Debian packages are installed"
+        return 0
+    fi
+    svc_log "installing missing packages: ${missing[*]}"
+    local -a sudo=()
+    if [[ ${EUID} -ne 0 ]]; then
+        command -v sudo >/dev/null ||
+            svc_die "not root and no sudo; install these packages first: ${missing[*]}"
+        sudo=(sudo)
+    fi
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+        --no-install-recommends "${missing[@]}"
+}
+
+build_release() {
+    svc_log "building release (${BUILD_JOBS} jobs)"
+    cmake --preset release
+    cmake --build --preset release --parallel "${BUILD_JOBS}"
+}
+
+services_up() {
+    redis_start
+    pg_start
+    migrate
+}
+
+services_down() {
+    redis_stop
+    pg_stop
+}
+
+do_setup() {
+    install_packages
+    build_release
+    with_lock services_up
+}
+
+status() {
+    if redis_running; then
+        echo "redis:      up   127.0.0.1:${TRACKER_REDIS_PORT}"
+    else
+        echo "redis:      down (port ${TRACKER_REDIS_PORT})"
+    fi
+    if pg_running; then
+        echo "postgresql: up   127.0.0.1:${TRACKER_PG_PORT}"
+    else
+        echo "postgresql: down (port ${TRACKER_PG_PORT})"
+    fi
+    services_env
+}
+
+print_env() {
+    local v
+    for v in TRACKER_REPO_ROOT TRACKER_DATA_DIR TRACKER_SERVER_BIN TRACKER_REDIS_HOST \
+             TRACKER_REDIS_PORT TRACKER_PG_DSN; do
+        printf 'export %s=%q\n' "$v" "${!v}"
+    done
+}
+
+cmd="${1:-help}"
+(($# > 0)) && shift
+
+case "$cmd" in
+    setup)       do_setup ;;
+    services)    with_lock services_up ;;
+    run)
+        do_setup
+        [[ -x "${TRACKER_SERVER_BIN}" ]] || svc_die "server binary not found: ${TRACKER_SERVER_BIN}"
+        svc_log "starting ${TRACKER_SERVER_BIN}"
+        exec "${TRACKER_SERVER_BIN}" "$@"
+        ;;
+    test)
+        do_setup
+        exec ctest --preset release --output-on-failure "$@"
+        ;;
+    stop)        with_lock services_down ;;
+    redis-start) with_lock redis_start ;;
+    redis-stop)  with_lock redis_stop ;;
+    pg-start)    with_lock pg_start ;;
+    pg-stop)     with_lock pg_stop ;;
+    migrate)     with_lock migrate ;;
+    status)      status ;;
+    env)         print_env ;;
+    psql)        exec psql "${TRACKER_PG_DSN}" "$@" ;;
+    redis-cli)   exec redis-cli -h "${TRACKER_REDIS_HOST}" -p "${TRACKER_REDIS_PORT}" "$@" ;;
+    help | -h | --help) usage ;;
+    *)
+        usage >&2
+        svc_die "unknown command: $cmd"
+        ;;
+esac
