@@ -2,14 +2,19 @@
 // listener, Redis connection and services), the background flusher, and shutdown.
 #include "app/ingest_service.hpp"
 #include "config/config.hpp"
+#include "flush/flusher.hpp"
 #include "http/ingest_routes.hpp"
 #include "http/ops_routes.hpp"
 #include "http/server.hpp"
 #include "metrics/metrics.hpp"
+#include "postgres/event_archive.hpp"
 #include "redis/connection.hpp"
+#include "redis/counter_source.hpp"
+#include "redis/event_backlog.hpp"
 #include "redis/event_store.hpp"
 #include "redis/health_probe.hpp"
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -38,16 +43,20 @@ struct Worker {
   std::thread thread;
 };
 
+redis::ConnectionOptions redis_options(const config::Config& config) {
+  redis::ConnectionOptions options;
+  options.host = config.redis_host;
+  options.port = config.redis_port;
+  options.command_timeout = std::chrono::milliseconds(config.redis_timeout_ms);
+  options.max_pending = config.redis_max_pending;
+  return options;
+}
+
 std::unique_ptr<Worker> make_worker(const config::Config& config,
                                     const http::ServerOptions& server_options,
                                     http::ServerState& server_state, metrics::Registry& metrics) {
   auto worker = std::make_unique<Worker>();
-  redis::ConnectionOptions redis_options;
-  redis_options.host = config.redis_host;
-  redis_options.port = config.redis_port;
-  redis_options.command_timeout = std::chrono::milliseconds(config.redis_timeout_ms);
-  redis_options.max_pending = config.redis_max_pending;
-  worker->redis = redis::Connection::create(worker->io.get_executor(), redis_options, metrics);
+  worker->redis = redis::Connection::create(worker->io.get_executor(), redis_options(config), metrics);
 
   redis::EventStoreOptions store_options;
   store_options.recent_keywords_ttl = std::chrono::seconds(config.recent_keywords_ttl_s);
@@ -63,6 +72,47 @@ std::unique_ptr<Worker> make_worker(const config::Config& config,
                                                       server_state, metrics);
   return worker;
 }
+
+// The background mover from Redis to PostgreSQL, on a thread of its own so that a slow
+// database never delays an acknowledgement.
+struct FlusherWorker {
+  asio::io_context io{1};
+  std::shared_ptr<redis::Connection> redis;
+  std::unique_ptr<redis::EventBacklog> backlog;
+  std::unique_ptr<redis::CounterSource> counters;
+  std::unique_ptr<postgres::EventArchive> archive;
+  std::unique_ptr<flush::Flusher> flusher;
+  std::thread thread;
+
+  FlusherWorker(const config::Config& config, metrics::Registry& metrics) {
+    redis = redis::Connection::create(io.get_executor(), redis_options(config), metrics);
+    backlog = std::make_unique<redis::EventBacklog>(redis);
+    counters = std::make_unique<redis::CounterSource>(redis);
+    postgres::ConnectionOptions pg;
+    pg.dsn = config.pg_dsn;
+    pg.statement_timeout = std::chrono::milliseconds(config.pg_timeout_ms);
+    archive = std::make_unique<postgres::EventArchive>(io.get_executor(), pg, metrics);
+    flush::FlusherOptions options;
+    options.batch_size = config.flush_batch_size;
+    options.idle_pause = std::chrono::milliseconds(config.flush_interval_ms);
+    options.counter_interval = std::chrono::milliseconds(config.flush_interval_ms);
+    options.retention_days = static_cast<int>(config.partition_retention_days);
+    flusher = std::make_unique<flush::Flusher>(io.get_executor(), *backlog, *counters, *archive,
+                                               options, metrics);
+  }
+
+  void start() {
+    redis->start();
+    asio::co_spawn(io, flusher->run(), [this](std::exception_ptr) { redis->stop(); });
+    thread = std::thread([this] { io.run(); });
+  }
+
+  // Lets the current step finish (it is transactional either way), then returns.
+  void stop() {
+    asio::post(io, [this] { flusher->stop(); });
+    thread.join();
+  }
+};
 
 }  // namespace
 
@@ -109,6 +159,11 @@ int main(int argc, char** argv) {
       io.run();
     });
   }
+  std::unique_ptr<FlusherWorker> flusher;
+  if (config.flusher_enabled) {
+    flusher = std::make_unique<FlusherWorker>(config, metrics);
+    flusher->start();
+  }
   spdlog::info("listening on {}:{}", config.listen_address, config.port);
 
   // Shutdown: stop accepting, let in-flight requests finish within the grace time, then
@@ -141,6 +196,7 @@ int main(int argc, char** argv) {
   });
   control.run();
 
+  if (flusher) flusher->stop();
   for (auto& worker : workers) worker->redis->stop();
   for (auto& worker : workers) {
     worker->io.stop();

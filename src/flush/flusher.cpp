@@ -1,0 +1,131 @@
+#include "flush/flusher.hpp"
+
+#include "ports/errors.hpp"
+
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+namespace tracker::flush {
+
+namespace asio = boost::asio;
+
+Flusher::Flusher(asio::any_io_executor executor, ports::EventBacklog& backlog,
+                 ports::CounterSource& counters, ports::EventArchive& archive,
+                 FlusherOptions options, metrics::Registry& metrics)
+    : timer_(executor),
+      backlog_(backlog),
+      counters_(counters),
+      archive_(archive),
+      options_(options),
+      events_stored_(metrics.counter("tracker_flush_events_stored_total",
+                                     "Events written to PostgreSQL")),
+      events_skipped_(metrics.counter("tracker_flush_events_replayed_total",
+                                      "Backlog entries found already stored (replay after a crash)")),
+      snapshots_applied_(metrics.counter("tracker_flush_snapshots_applied_total",
+                                         "Counter snapshots applied to PostgreSQL")),
+      failures_(metrics.counter("tracker_flush_failures_total", "Flush steps that failed and will be retried")),
+      backlog_size_(metrics.gauge("tracker_backlog_events", "Accepted events not yet in PostgreSQL")),
+      default_partition_rows_(metrics.gauge("tracker_events_default_partition_rows",
+                                            "Rows in the default events partition (should be 0)")) {}
+
+void Flusher::stop() {
+  stopping_ = true;
+  timer_.cancel();
+}
+
+asio::awaitable<void> Flusher::pause(milliseconds duration) {
+  timer_.expires_after(duration);
+  boost::system::error_code ignored;
+  co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+}
+
+asio::awaitable<FlushReport> Flusher::flush_events() {
+  FlushReport report;
+  auto entries = co_await backlog_.next_batch(options_.batch_size);
+  if (entries.empty()) co_return report;
+  if (!stored_up_to_) stored_up_to_ = co_await archive_.stored_up_to();
+  // Entries at or before the mark were stored by a flush that died before acknowledging.
+  std::vector<ports::BacklogEntry> fresh;
+  fresh.reserve(entries.size());
+  for (auto& entry : entries) {
+    if (entry.position > *stored_up_to_ && !entry.record.empty()) fresh.push_back(std::move(entry));
+    else ++report.events_skipped;
+  }
+  if (!fresh.empty()) {
+    try {
+      co_await archive_.store_events(fresh);
+    } catch (...) {
+      stored_up_to_.reset();  // the transaction may or may not have committed
+      throw;
+    }
+    stored_up_to_ = fresh.back().position;
+    report.events_stored = fresh.size();
+  }
+  // `entries` still holds every position (records moved out are not needed to acknowledge).
+  co_await backlog_.acknowledge(entries);
+  events_stored_.inc(report.events_stored);
+  events_skipped_.inc(report.events_skipped);
+  co_return report;
+}
+
+asio::awaitable<FlushReport> Flusher::flush_counters() {
+  FlushReport report;
+  auto apply = [&](const std::string& flush_id) -> asio::awaitable<void> {
+    auto snapshot = co_await counters_.read_snapshot(flush_id);
+    if (co_await archive_.apply_counters(snapshot)) ++report.snapshots_applied;
+    else ++report.snapshots_replayed;
+    co_await counters_.drop_snapshot(flush_id);
+  };
+  auto open = co_await counters_.open_snapshots();
+  for (const auto& flush_id : open) co_await apply(flush_id);
+  if (auto flush_id = co_await counters_.take_snapshot()) co_await apply(*flush_id);
+  snapshots_applied_.inc(report.snapshots_applied);
+  co_return report;
+}
+
+asio::awaitable<void> Flusher::run() {
+  milliseconds retry = options_.retry_min;
+  auto next_counters = std::chrono::steady_clock::now();
+  auto next_partitions = std::chrono::steady_clock::now();
+  while (!stopping_) {
+    bool failed = false;
+    try {
+      auto now = std::chrono::steady_clock::now();
+      if (now >= next_partitions) {
+        std::int64_t stray = co_await archive_.maintain_partitions(options_.partition_days_ahead,
+                                                                   options_.retention_days);
+        default_partition_rows_.set(stray);
+        if (stray > 0) spdlog::warn("flusher: {} events sit in the default partition", stray);
+        next_partitions = now + options_.partition_interval;
+      }
+      auto events = co_await flush_events();
+      if (now >= next_counters) {
+        co_await flush_counters();
+        next_counters = now + options_.counter_interval;
+      }
+      backlog_size_.set(static_cast<std::int64_t>(co_await backlog_.size()));
+      retry = options_.retry_min;
+      // A full batch means more is waiting: go on at once.
+      if (events.events_stored + events.events_skipped < options_.batch_size) {
+        co_await pause(std::min(options_.idle_pause, options_.counter_interval));
+      }
+    } catch (const std::exception& error) {
+      // Store failures are expected (a store restarting); anything else is a bug, but
+      // stopping would lose nothing either: the backlog waits. So log loudly and retry.
+      failures_.inc();
+      if (dynamic_cast<const ports::StoreError*>(&error)) {
+        spdlog::warn("flusher: {}; retrying in {} ms", error.what(), retry.count());
+      } else {
+        spdlog::error("flusher: unexpected failure: {}; retrying in {} ms", error.what(), retry.count());
+      }
+      failed = true;
+    }
+    if (failed) {
+      co_await pause(retry);
+      retry = std::min(retry * 2, options_.retry_max);
+    }
+  }
+}
+
+}  // namespace tracker::flush

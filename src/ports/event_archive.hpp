@@ -1,0 +1,26 @@
+#pragma once
+#include "ports/counter_source.hpp"
+#include "ports/event_backlog.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+namespace tracker::ports {
+
+// The permanent home of events and counts (PostgreSQL).
+class EventArchive {
+ public:
+  virtual ~EventArchive() = default;
+  // The newest backlog position already stored; entries at or before it are stored.
+  virtual boost::asio::awaitable<BacklogPosition> stored_up_to() = 0;
+  // Stores the entries (in backlog order, all after stored_up_to()) and moves the mark
+  // to the last of them, atomically.
+  virtual boost::asio::awaitable<void> store_events(const std::vector<BacklogEntry>& entries) = 0;
+  // Adds the snapshot to the stored counts and records its flush id, atomically. Returns
+  // false, changing nothing, when that flush id was applied before.
+  virtual boost::asio::awaitable<bool> apply_counters(const CounterSnapshot& snapshot) = 0;
+  // Partition upkeep: daily partitions from yesterday to `days_ahead` days ahead; drops
+  // those older than `retention_days` (0 = keep all). Returns rows in the default partition.
+  virtual boost::asio::awaitable<std::int64_t> maintain_partitions(int days_ahead, int retention_days) = 0;
+};
+
+}  // namespace tracker::ports

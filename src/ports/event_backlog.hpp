@@ -1,0 +1,51 @@
+#pragma once
+#include <boost/asio/awaitable.hpp>
+
+#include <charconv>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace tracker::ports {
+
+// Position in the backlog (a Redis stream entry id "ms-seq"), ordered.
+struct BacklogPosition {
+  std::uint64_t ms = 0;
+  std::uint64_t seq = 0;
+  auto operator<=>(const BacklogPosition&) const = default;
+  std::string to_string() const { return std::to_string(ms) + "-" + std::to_string(seq); }
+  // "ms-seq"; throws std::invalid_argument otherwise.
+  static BacklogPosition parse(std::string_view text) {
+    BacklogPosition position;
+    auto dash = text.find('-');
+    auto ok = [](std::string_view part, std::uint64_t& out) {
+      auto [end, error] = std::from_chars(part.data(), part.data() + part.size(), out);
+      return !part.empty() && error == std::errc{} && end == part.data() + part.size();
+    };
+    if (dash == std::string_view::npos || !ok(text.substr(0, dash), position.ms) ||
+        !ok(text.substr(dash + 1), position.seq)) {
+      throw std::invalid_argument("not a stream entry id: " + std::string(text));
+    }
+    return position;
+  }
+};
+
+struct BacklogEntry {
+  BacklogPosition position;
+  std::string record;  // the event's COPY row (domain/event_record.hpp); empty if lost
+};
+
+// Accepted events waiting to be persisted, oldest first. Entries handed out stay in the
+// backlog until acknowledged; after a crash they are handed out again.
+class EventBacklog {
+ public:
+  virtual ~EventBacklog() = default;
+  // Entries handed out earlier but never acknowledged first, then new ones.
+  virtual boost::asio::awaitable<std::vector<BacklogEntry>> next_batch(std::size_t max) = 0;
+  // Removes the entries for good: call only once they are persisted.
+  virtual boost::asio::awaitable<void> acknowledge(const std::vector<BacklogEntry>& entries) = 0;
+  virtual boost::asio::awaitable<std::size_t> size() = 0;
+};
+
+}  // namespace tracker::ports

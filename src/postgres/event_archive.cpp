@@ -1,0 +1,229 @@
+#include "postgres/event_archive.hpp"
+
+#include "domain/event_record.hpp"
+#include "domain/time_format.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace tracker::postgres {
+
+namespace {
+
+constexpr std::string_view kFlusherLock = "select pg_try_advisory_lock(hashtext('event-tracker flusher'))";
+
+std::string copy_events_sql() {
+  return "copy events (" + std::string(domain::kEventRecordColumns) + ", stream_id) from stdin";
+}
+
+void append_entry(std::string& out, const ports::BacklogEntry& entry) {
+  out += entry.record;
+  out += '\t';
+  out += entry.position.to_string();
+  out += '\n';
+}
+
+void append_optional(std::string& out, const std::optional<std::int64_t>& value) {
+  if (value) out += std::to_string(*value);
+  else out += "\\N";
+}
+void append_optional(std::string& out, const std::optional<std::string>& value) {
+  if (value) domain::append_copy_escaped(out, *value);
+  else out += "\\N";
+}
+
+// Rows of the delta staging tables: [bucket,] event_type, component_id, post_id, keyword, delta.
+std::string delta_rows(const std::vector<ports::CounterDelta>& deltas, bool with_bucket) {
+  std::string out;
+  out.reserve(deltas.size() * 64);
+  for (const auto& d : deltas) {
+    if (with_bucket) {
+      out += domain::format_rfc3339_ms(d.bucket_ms.value_or(0));
+      out += '\t';
+    }
+    domain::append_copy_escaped(out, d.event_type);
+    out += '\t';
+    out += std::to_string(d.component_id);
+    out += '\t';
+    append_optional(out, d.post_id);
+    out += '\t';
+    append_optional(out, d.keyword);
+    out += '\t';
+    out += std::to_string(d.delta);
+    out += '\n';
+  }
+  return out;
+}
+
+bool is_data_error(const SqlError& error) {
+  // Class 22 (data exception) and 23 (integrity violation): this data, not the database.
+  return error.sqlstate().starts_with("22") || error.sqlstate().starts_with("23");
+}
+
+}  // namespace
+
+EventArchive::EventArchive(asio::any_io_executor executor, ConnectionOptions options,
+                           metrics::Registry& metrics)
+    : executor_(std::move(executor)),
+      options_(std::move(options)),
+      rejected_rows_(metrics.counter("tracker_flush_rows_rejected_total",
+                                     "Backlog entries PostgreSQL refused, kept in events_rejected")) {}
+
+asio::awaitable<Connection*> EventArchive::connection() {
+  if (connection_ && connection_->broken()) connection_.reset();
+  if (!connection_) {
+    auto fresh = co_await Connection::connect(executor_, options_);
+    co_await fresh->execute(
+        "create temp table if not exists stats_delta (bucket timestamptz, event_type text, "
+        "component_id bigint, post_id bigint, keyword text, delta bigint) on commit delete rows");
+    co_await fresh->execute(
+        "create temp table if not exists totals_delta (event_type text, component_id bigint, "
+        "post_id bigint, keyword text, delta bigint) on commit delete rows");
+    connection_ = std::move(fresh);
+    locked_ = false;
+  }
+  if (!locked_) {
+    Result lock = co_await connection_->execute(kFlusherLock);
+    if (lock.text(0, 0) != "t") {
+      throw ports::Overloaded("flusher_lock", "another flusher holds the lock; waiting");
+    }
+    locked_ = true;
+    spdlog::info("flusher: holding the flusher lock");
+  }
+  co_return connection_.get();
+}
+
+asio::awaitable<void> EventArchive::rollback_quietly() {
+  if (!connection_ || connection_->broken()) co_return;
+  try {
+    co_await connection_->execute("rollback");
+  } catch (const std::exception&) {
+    connection_.reset();
+  }
+}
+
+asio::awaitable<ports::BacklogPosition> EventArchive::stored_up_to() {
+  Connection& db = *co_await connection();
+  Result mark = co_await db.execute("select last_ms, last_seq from stream_watermark where stream = 'et:stream'");
+  if (mark.rows() == 0) co_return ports::BacklogPosition{};
+  co_return ports::BacklogPosition{static_cast<std::uint64_t>(mark.as_int64(0, 0)),
+                                   static_cast<std::uint64_t>(mark.as_int64(0, 1))};
+}
+
+asio::awaitable<void> EventArchive::store_events(const std::vector<ports::BacklogEntry>& entries) {
+  if (entries.empty()) co_return;
+  Connection& db = *co_await connection();
+  std::string data;
+  data.reserve(entries.size() * (entries.front().record.size() + 32));
+  for (const auto& entry : entries) append_entry(data, entry);
+  const auto& last = entries.back().position;
+  std::vector<Statement> finish = {
+      {"update stream_watermark set last_ms = $1, last_seq = $2 where stream = 'et:stream'",
+       {std::to_string(last.ms), std::to_string(last.seq)}},
+      {"commit", {}}};
+  bool fall_back = false;
+  try {
+    co_await db.execute("begin");
+    co_await db.copy_in(copy_events_sql(), data);
+    co_await db.pipeline(finish);
+  } catch (const SqlError& error) {
+    if (!is_data_error(error)) throw;
+    spdlog::error("flusher: PostgreSQL refused a batch ({}); storing it row by row", error.what());
+    fall_back = true;
+  } catch (...) {
+    // Leaves nothing half-done: the transaction is rolled back (or died with the connection).
+    connection_.reset();
+    throw;
+  }
+  if (fall_back) {
+    co_await rollback_quietly();
+    co_await store_one_by_one(entries);
+  }
+}
+
+// The slow path for a batch with a row PostgreSQL refuses: every row in its own
+// savepoint; refused rows go to events_rejected, so the backlog never blocks.
+asio::awaitable<void> EventArchive::store_one_by_one(const std::vector<ports::BacklogEntry>& entries) {
+  Connection& db = *co_await connection();
+  try {
+    co_await db.execute("begin");
+    for (const auto& entry : entries) {
+      std::string row;
+      append_entry(row, entry);
+      co_await db.execute("savepoint one_row");
+      std::optional<std::string> refusal;
+      try {
+        co_await db.copy_in(copy_events_sql(), row);
+      } catch (const SqlError& error) {
+        refusal = error.what();
+      }
+      if (!refusal) {
+        co_await db.execute("release savepoint one_row");
+        continue;
+      }
+      co_await db.execute("rollback to savepoint one_row");
+      const std::optional<std::string> params[] = {entry.position.to_string(), entry.record, refusal};
+      co_await db.execute(
+          "insert into events_rejected (stream_id, record, error) values ($1, $2, $3) on conflict do nothing",
+          params);
+      rejected_rows_.inc();
+    }
+    const auto& last = entries.back().position;
+    const std::optional<std::string> mark[] = {std::to_string(last.ms), std::to_string(last.seq)};
+    co_await db.execute("update stream_watermark set last_ms = $1, last_seq = $2 where stream = 'et:stream'", mark);
+    co_await db.execute("commit");
+  } catch (...) {
+    connection_.reset();
+    throw;
+  }
+}
+
+asio::awaitable<bool> EventArchive::apply_counters(const ports::CounterSnapshot& snapshot) {
+  Connection& db = *co_await connection();
+  try {
+    co_await db.execute("begin");
+    const std::optional<std::string> ledger[] = {
+        snapshot.flush_id, std::to_string(snapshot.minute_deltas.size() + snapshot.total_deltas.size())};
+    Result recorded = co_await db.execute(
+        "insert into flush_ledger (flush_id, kind, rows) values ($1, 'counters', $2) on conflict do nothing",
+        ledger);
+    if (recorded.affected_rows() == 0) {
+      co_await db.execute("rollback");
+      co_return false;
+    }
+    if (!snapshot.minute_deltas.empty()) {
+      co_await db.copy_in("copy stats_delta from stdin", delta_rows(snapshot.minute_deltas, true));
+    }
+    if (!snapshot.total_deltas.empty()) {
+      co_await db.copy_in("copy totals_delta from stdin", delta_rows(snapshot.total_deltas, false));
+    }
+    const Statement apply[] = {
+        {"insert into event_stats as s (bucket, event_type, component_id, post_id, keyword, count) "
+         "select bucket, event_type, component_id, post_id, keyword, delta from stats_delta "
+         "on conflict on constraint event_stats_key do update set count = s.count + excluded.count",
+         {}},
+        {"insert into event_totals as t (event_type, component_id, post_id, keyword, count) "
+         "select event_type, component_id, post_id, keyword, delta from totals_delta "
+         "on conflict on constraint event_totals_key do update set count = t.count + excluded.count",
+         {}},
+        {"commit", {}}};
+    co_await db.pipeline(apply);
+    co_return true;
+  } catch (...) {
+    connection_.reset();
+    throw;
+  }
+}
+
+asio::awaitable<std::int64_t> EventArchive::maintain_partitions(int days_ahead, int retention_days) {
+  Connection& db = *co_await connection();
+  const std::optional<std::string> ahead[] = {std::to_string(days_ahead + 2)};
+  co_await db.execute("select ensure_event_partitions((now() at time zone 'UTC')::date - 1, $1::int)", ahead);
+  if (retention_days > 0) {
+    const std::optional<std::string> keep[] = {std::to_string(retention_days)};
+    co_await db.execute("select drop_event_partitions_before((now() at time zone 'UTC')::date - $1::int)", keep);
+  }
+  Result stray = co_await db.execute("select count(*) from events_default");
+  co_return stray.as_int64(0, 0);
+}
+
+}  // namespace tracker::postgres

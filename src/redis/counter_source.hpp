@@ -1,0 +1,36 @@
+#pragma once
+#include "ports/counter_source.hpp"
+#include "redis/connection.hpp"
+#include "redis/script.hpp"
+
+#include <random>
+
+namespace tracker::redis {
+
+// Live counters are the hashes et:stats:live and et:totals:live (written by
+// lua/ingest.lua); a snapshot renames both to et:*:snap:<flush id> and lists the id in
+// the sorted set et:snapshots until it is dropped.
+class CounterSource final : public ports::CounterSource {
+ public:
+  explicit CounterSource(std::shared_ptr<Connection> connection, milliseconds timeout = milliseconds{5000});
+  asio::awaitable<std::optional<std::string>> take_snapshot() override;
+  asio::awaitable<std::vector<std::string>> open_snapshots() override;
+  asio::awaitable<ports::CounterSnapshot> read_snapshot(const std::string& flush_id) override;
+  asio::awaitable<void> drop_snapshot(const std::string& flush_id) override;
+
+ private:
+  std::shared_ptr<Connection> connection_;
+  milliseconds timeout_;
+  Script take_script_;
+  std::mt19937_64 random_{std::random_device{}()};
+};
+
+// Field formats of the counter hashes, shared with the statistics reader.
+// Minute counters: "minute_ms|TYPE|component|post|keyword" ('' = none).
+// Totals: "TYPE|component|post|keyword" ('*' = any). The keyword is last and may hold '|'.
+std::optional<ports::CounterDelta> parse_minute_field(std::string_view field, std::int64_t delta);
+std::optional<ports::CounterDelta> parse_total_field(std::string_view field, std::int64_t delta);
+std::string total_field(std::string_view event_type, std::int64_t component_id,
+                        std::optional<std::int64_t> post_id, const std::optional<std::string>& keyword);
+
+}  // namespace tracker::redis

@@ -1,0 +1,86 @@
+#include "redis/event_backlog.hpp"
+
+#include "ports/errors.hpp"
+#include "redis/keys.hpp"
+#include "redis/lua_scripts.hpp"
+
+namespace tracker::redis {
+
+namespace {
+constexpr std::string_view kConsumer = "flusher";
+}
+
+EventBacklog::EventBacklog(std::shared_ptr<Connection> connection, milliseconds timeout)
+    : connection_(std::move(connection)), timeout_(timeout), ack_script_(lua::ack_entries) {}
+
+asio::awaitable<void> EventBacklog::ensure_group() {
+  if (group_ready_) co_return;
+  const std::string_view create[] = {"XGROUP", "CREATE", keys::kStream, keys::kStreamGroup, "0", "MKSTREAM"};
+  Reply reply = co_await connection_->execute(create, timeout_);
+  if (reply.is_error() && !reply.text.starts_with("BUSYGROUP")) {
+    throw ports::StoreRejected("cannot create the stream consumer group: " + reply.text);
+  }
+  group_ready_ = true;
+}
+
+asio::awaitable<std::vector<ports::BacklogEntry>> EventBacklog::read_group(std::size_t max,
+                                                                         std::string_view from) {
+  std::string count = std::to_string(max);
+  const std::string_view command[] = {"XREADGROUP", "GROUP", keys::kStreamGroup, kConsumer, "COUNT",
+                                      count, "STREAMS", keys::kStream, from};
+  Reply reply = co_await connection_->execute(command, timeout_);
+  if (reply.is_error()) {
+    if (reply.text.starts_with("NOGROUP")) group_ready_ = false;  // the stream was deleted
+    throw ports::StoreRejected("XREADGROUP failed: " + reply.text);
+  }
+  std::vector<ports::BacklogEntry> entries;
+  if (reply.is_nil() || reply.elements.empty()) co_return entries;
+  // [[stream, [[id, [field, value, ...]] | [id, nil], ...]]]
+  const Reply& items = reply.elements.at(0).elements.at(1);
+  entries.reserve(items.elements.size());
+  for (const Reply& item : items.elements) {
+    ports::BacklogEntry entry;
+    entry.position = ports::BacklogPosition::parse(item.elements.at(0).text);
+    const Reply& fields = item.elements.at(1);
+    for (std::size_t i = 0; i + 1 < fields.elements.size(); i += 2) {
+      if (fields.elements[i].text == "r") entry.record = fields.elements[i + 1].text;
+    }
+    entries.push_back(std::move(entry));
+  }
+  co_return entries;
+}
+
+asio::awaitable<std::vector<ports::BacklogEntry>> EventBacklog::next_batch(std::size_t max) {
+  co_await ensure_group();
+  if (maybe_unacknowledged_) {
+    // "0" re-reads what was handed to this consumer and never acknowledged.
+    auto pending = co_await read_group(max, "0");
+    more_after_this_batch_ = pending.size() == max;
+    if (!pending.empty()) co_return pending;
+  }
+  more_after_this_batch_ = false;
+  auto fresh = co_await read_group(max, ">");
+  maybe_unacknowledged_ = !fresh.empty();
+  co_return fresh;
+}
+
+asio::awaitable<void> EventBacklog::acknowledge(const std::vector<ports::BacklogEntry>& entries) {
+  if (entries.empty()) co_return;
+  std::vector<std::string> ids;
+  ids.reserve(entries.size() + 1);
+  ids.emplace_back(keys::kStreamGroup);
+  for (const auto& entry : entries) ids.push_back(entry.position.to_string());
+  std::vector<std::string_view> args(ids.begin(), ids.end());
+  Reply reply = co_await ack_script_.run(*connection_, {}, args, timeout_);
+  if (reply.is_error()) throw ports::StoreRejected("acknowledging stream entries failed: " + reply.text);
+  // Batches are acknowledged whole and in order, so nothing handed out is left over.
+  maybe_unacknowledged_ = more_after_this_batch_;
+}
+
+asio::awaitable<std::size_t> EventBacklog::size() {
+  const std::string_view command[] = {"XLEN", keys::kStream};
+  Reply reply = co_await connection_->execute(command, timeout_);
+  co_return static_cast<std::size_t>(reply.as_int());
+}
+
+}  // namespace tracker::redis

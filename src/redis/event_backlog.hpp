@@ -1,0 +1,32 @@
+#pragma once
+#include "ports/event_backlog.hpp"
+#include "redis/connection.hpp"
+#include "redis/script.hpp"
+
+namespace tracker::redis {
+
+// The backlog is the stream et:stream read through one consumer group. A single
+// consumer name is used on purpose: only one flusher runs at a time (the archive holds
+// a lock), and a new one must take over the entries its crashed predecessor left.
+class EventBacklog final : public ports::EventBacklog {
+ public:
+  explicit EventBacklog(std::shared_ptr<Connection> connection, milliseconds timeout = milliseconds{5000});
+  asio::awaitable<std::vector<ports::BacklogEntry>> next_batch(std::size_t max) override;
+  asio::awaitable<void> acknowledge(const std::vector<ports::BacklogEntry>& entries) override;
+  asio::awaitable<std::size_t> size() override;
+
+ private:
+  asio::awaitable<void> ensure_group();
+  asio::awaitable<std::vector<ports::BacklogEntry>> read_group(std::size_t max, std::string_view from);
+
+  std::shared_ptr<Connection> connection_;
+  milliseconds timeout_;
+  Script ack_script_;
+  bool group_ready_ = false;
+  // Whether entries may have been handed out and not acknowledged (true at start: a
+  // predecessor may have crashed). Those are always handed out again first, in order.
+  bool maybe_unacknowledged_ = true;
+  bool more_after_this_batch_ = false;  // the last re-read filled a whole batch
+};
+
+}  // namespace tracker::redis
