@@ -213,7 +213,7 @@ std::variant<Event, FieldError> validate_event(const json::value& body, std::int
       return wrong_type("timestamp", "an RFC 3339 string or an integer of epoch milliseconds");
     }
     // Year 1 to 9999 keeps the value printable as a PostgreSQL timestamptz.
-    if (*client_ms < -62135596800000LL || *client_ms > 253402300799000LL) {
+    if (*client_ms < -62135596800000LL || *client_ms > 253402300799999LL) {
       return invalid("timestamp", "timestamp is out of range");
     }
     event.client_time_ms = client_ms;

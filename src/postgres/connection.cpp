@@ -185,8 +185,7 @@ asio::awaitable<std::vector<Result>> Connection::pipeline(std::span<const Statem
   std::rethrow_exception(failure);
 }
 
-asio::awaitable<std::int64_t> Connection::copy_in(std::string_view copy_sql,
-                                                  std::string_view data,
+asio::awaitable<std::int64_t> Connection::copy_in(std::string_view copy_sql, std::string_view data,
                                                   milliseconds timeout) {
   Operation operation(*this);
   auto deadline = deadline_after(timeout);
@@ -260,8 +259,9 @@ asio::awaitable<Connection::Outcome> Connection::read_results(Clock::time_point 
       case PGRES_COPY_BOTH:
         // Leaving COPY mode takes the data-transfer calls; only copy_in() has them.
         mark_broken();
-        throw ports::StoreRejected("postgres: COPY FROM STDIN needs copy_in(); TO STDOUT is "
-                                   "not supported");
+        throw ports::StoreRejected(
+            "postgres: COPY FROM STDIN needs copy_in(); TO STDOUT is "
+            "not supported");
       default:
         outcome.last = Result(result.release());
     }
@@ -291,15 +291,14 @@ asio::awaitable<void> Connection::flush(Clock::time_point deadline) {
 }
 
 // Waits until the socket is ready for `events` (POLLIN and/or POLLOUT) and returns
-// which. Asio watches descriptors edge-triggered: readiness that arrived while no
-// wait was pending is not reported again, and libpq does not always read the socket
-// dry, so a poll() first catches what is already there.
+// which. (Asio re-arms the descriptor when a wait starts, so readiness that libpq left
+// unconsumed is reported at once.)
 asio::awaitable<short> Connection::wait(short events, Clock::time_point deadline) {
   int fd = PQsocket(conn_);
   if (fd < 0 || fd != socket_.native_handle()) fail();
+  // Checked here too: a socket that is always ready would otherwise win every race
+  // against an expired timer.
   if (Clock::now() >= deadline) time_out();
-  pollfd ready{fd, events, 0};
-  if (::poll(&ready, 1, 0) > 0) co_return ready.revents;
 
   using asio::experimental::make_parallel_group;
   using asio::experimental::wait_for_one;
@@ -357,8 +356,8 @@ void Connection::mark_broken() {
 std::exception_ptr Connection::error_from(const pg_result* result) {
   const char* field = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
   std::string sqlstate = field != nullptr ? field : "";
-  std::string message = trimmed(result != nullptr ? PQresultErrorMessage(result)
-                                                  : PQerrorMessage(conn_));
+  std::string message =
+      trimmed(result != nullptr ? PQresultErrorMessage(result) : PQerrorMessage(conn_));
   if (message.empty()) message = "unexpected protocol state";
   if (!sqlstate.empty() && !ends_session(sqlstate) && PQstatus(conn_) == CONNECTION_OK) {
     return std::make_exception_ptr(SqlError(sqlstate, "postgres: " + message));

@@ -78,8 +78,8 @@ asio::awaitable<Lease> Pool::acquire(milliseconds timeout) {
     if (open_ < size_) {
       ++open_;  // reserve the slot while connecting
       ConnectionOptions options = options_;
-      auto left = std::chrono::duration_cast<milliseconds>(deadline -
-                                                           std::chrono::steady_clock::now());
+      auto left =
+          std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
       options.connect_timeout = std::clamp(left, milliseconds(1), options.connect_timeout);
       std::unique_ptr<Connection> connection;
       try {

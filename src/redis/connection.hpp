@@ -53,6 +53,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void start();
   void stop();
   bool connected() const { return state_ == State::Connected; }
+  const asio::any_io_executor& executor() const { return executor_; }
 
   asio::awaitable<Reply> execute(std::span<const std::string_view> args);
   asio::awaitable<Reply> execute(std::span<const std::string_view> args, milliseconds timeout);

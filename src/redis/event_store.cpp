@@ -5,13 +5,33 @@
 #include "ports/errors.hpp"
 #include "redis/lua_scripts.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 namespace tracker::redis {
 
 namespace {
+constexpr std::size_t kHeaderValues = 3;
 constexpr std::size_t kFieldsPerEvent = 11;
 
 std::string optional_number(const std::optional<std::int64_t>& value) {
   return value ? std::to_string(*value) : std::string();
+}
+
+void append_event_values(std::vector<std::string>& values, const domain::Event& event) {
+  values.push_back(event.id);
+  values.push_back(event.client_event_id.value_or(""));
+  values.emplace_back(domain::to_string(event.type));
+  values.push_back(optional_number(event.user_id));
+  values.push_back(std::to_string(event.component_id));
+  values.push_back(optional_number(event.post_id));
+  values.push_back(event.keyword.value_or(""));
+  values.push_back(std::to_string(domain::bucket_start(event.event_time_ms, domain::kMinuteMs)));
+  values.push_back(std::to_string(domain::bucket_start(event.event_time_ms, domain::kHourMs)));
+  values.push_back(domain::format_rfc3339_ms(event.event_time_ms).substr(0, 10));
+  values.push_back(domain::to_copy_row(event));
 }
 }  // namespace
 
@@ -20,55 +40,95 @@ EventStore::EventStore(std::shared_ptr<Connection> connection, EventStoreOptions
     : connection_(std::move(connection)),
       options_(options),
       script_(lua::ingest),
+      open_(fresh_group()),
       backlog_rejections_(metrics.counter(
           "tracker_ingest_rejected_total", "Events refused to protect the system",
           "reason=\"backlog_high_water\"")),
       duplicates_(metrics.counter("tracker_ingest_duplicates_total",
-                                  "Events acknowledged as repeats of a known client eventId")) {}
+                                  "Events acknowledged as repeats of a known client eventId")),
+      script_calls_(metrics.counter("tracker_ingest_script_calls_total",
+                                    "Ingest script calls (each stores a group of events)")) {}
+
+EventStore::Group EventStore::fresh_group() const {
+  Group group;
+  group.values.reserve(kHeaderValues + 64 * kFieldsPerEvent);
+  group.values.push_back(std::to_string(options_.recent_keywords_ttl.count()));
+  group.values.push_back(std::to_string(options_.backlog_high_water));
+  group.values.emplace_back();  // event count, known when the group is sent
+  return group;
+}
 
 asio::awaitable<std::vector<ports::StoredEvent>> EventStore::append(
     std::span<const domain::Event> events) {
-  // The values must outlive the command; the views passed to the script point into them.
-  std::vector<std::string> values;
-  values.reserve(3 + events.size() * kFieldsPerEvent);
-  values.push_back(std::to_string(options_.recent_keywords_ttl.count()));
-  values.push_back(std::to_string(options_.backlog_high_water));
-  values.push_back(std::to_string(events.size()));
-  for (const domain::Event& event : events) {
-    values.push_back(event.id);
-    values.push_back(event.client_event_id.value_or(""));
-    values.emplace_back(domain::to_string(event.type));
-    values.push_back(optional_number(event.user_id));
-    values.push_back(std::to_string(event.component_id));
-    values.push_back(optional_number(event.post_id));
-    values.push_back(event.keyword.value_or(""));
-    values.push_back(std::to_string(domain::bucket_start(event.event_time_ms, domain::kMinuteMs)));
-    values.push_back(std::to_string(domain::bucket_start(event.event_time_ms, domain::kHourMs)));
-    values.push_back(domain::format_rfc3339_ms(event.event_time_ms).substr(0, 10));
-    values.push_back(domain::to_copy_row(event));
-  }
-  std::vector<std::string_view> args(values.begin(), values.end());
+  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>,
+                                          void(std::exception_ptr, std::vector<ports::StoredEvent>)>(
+      [this, events](Handler handler) { add(events, std::move(handler)); }, asio::use_awaitable);
+}
 
-  Reply reply = co_await script_.run(*connection_, {}, args, options_.timeout);
-  if (reply.is_error()) {
-    if (reply.text.starts_with("BACKLOG")) {
-      backlog_rejections_.inc(events.size());
-      throw ports::Overloaded("backlog_high_water",
-                              "too many events are waiting to be persisted; retry later");
+void EventStore::add(std::span<const domain::Event> events, Handler handler) {
+  if (open_.events > 0 && open_.events + events.size() > options_.max_group) {
+    asio::co_spawn(connection_->executor(), send(std::exchange(open_, fresh_group())), asio::detached);
+  }
+  std::vector<std::string> ids;
+  ids.reserve(events.size());
+  for (const domain::Event& event : events) {
+    append_event_values(open_.values, event);
+    ids.push_back(event.id);
+  }
+  // Built in place: assigning an any_completion_handler would wrap it in itself.
+  open_.waiters.push_back(Waiter{std::move(ids), std::move(handler)});
+  open_.events += events.size();
+  if (!send_posted_) {
+    send_posted_ = true;
+    asio::post(connection_->executor(), [this] {
+      send_posted_ = false;
+      if (open_.events > 0) {
+        asio::co_spawn(connection_->executor(), send(std::exchange(open_, fresh_group())), asio::detached);
+      }
+    });
+  }
+}
+
+asio::awaitable<void> EventStore::send(Group group) {
+  group.values[2] = std::to_string(group.events);
+  script_calls_.inc();
+  std::vector<std::string_view> args(group.values.begin(), group.values.end());
+  std::exception_ptr failure;
+  Reply reply;
+  try {
+    reply = co_await script_.run(*connection_, {}, args, options_.timeout);
+    if (reply.is_error()) {
+      if (reply.text.starts_with("BACKLOG")) {
+        backlog_rejections_.inc(group.events);
+        throw ports::Overloaded("backlog_high_water",
+                                "too many events are waiting to be persisted; retry later");
+      }
+      throw ports::StoreRejected("redis rejected the ingest script: " + reply.text);
     }
-    throw ports::StoreRejected("redis rejected the ingest script: " + reply.text);
+    if (reply.type != Reply::Type::Array || reply.elements.size() != group.events) {
+      throw ports::StoreRejected("unexpected reply from the ingest script");
+    }
+  } catch (...) {
+    failure = std::current_exception();
   }
-  if (reply.type != Reply::Type::Array || reply.elements.size() != events.size()) {
-    throw ports::StoreRejected("unexpected reply from the ingest script");
+  std::size_t next = 0;
+  for (Waiter& waiter : group.waiters) {
+    std::vector<ports::StoredEvent> stored;
+    if (!failure) {
+      stored.reserve(waiter.ids.size());
+      for (const std::string& id : waiter.ids) {
+        std::string& answer = reply.elements[next++].text;
+        bool duplicate = answer != id;
+        if (duplicate) duplicates_.inc();
+        stored.push_back({std::move(answer), duplicate});
+      }
+    }
+    // Posted, so that each waiting request resumes from the event loop, not from here.
+    asio::post(connection_->executor(), [handler = std::move(waiter.handler), failure,
+                                         stored = std::move(stored)]() mutable {
+      std::move(handler)(failure, std::move(stored));
+    });
   }
-  std::vector<ports::StoredEvent> stored;
-  stored.reserve(events.size());
-  for (std::size_t i = 0; i < events.size(); ++i) {
-    bool duplicate = reply.elements[i].text != events[i].id;
-    if (duplicate) duplicates_.inc();
-    stored.push_back({std::move(reply.elements[i].text), duplicate});
-  }
-  co_return stored;
 }
 
 }  // namespace tracker::redis

@@ -5,6 +5,9 @@
 --   ('' = absent for the last four), minute_ms, hour_ms, day (YYYY-MM-DD), copy_row
 -- Returns, per event, the stored id: the new id, or the id first stored under the same
 -- client eventId (a duplicate, which changes nothing).
+--
+-- The server groups the events of concurrent requests into one call, so increments of
+-- the same key are summed here and written once, and each TTL is set once per call.
 local FIELDS = 11
 local recent_ttl = tonumber(ARGV[1])
 local high_water = tonumber(ARGV[2])
@@ -15,6 +18,16 @@ if high_water > 0 and redis.call('XLEN', 'et:stream') + count > high_water then
 end
 
 local WEEK_PLUS = 8 * 86400
+local stats, totals, minute_totals = {}, {}, {}
+local sorted = {}     -- key -> member -> increment
+local uniques = {}    -- key -> list of user ids
+local function add(map, field, n) map[field] = (map[field] or 0) + n end
+local function zadd(key, member, n)
+  local members = sorted[key]
+  if not members then members = {}; sorted[key] = members end
+  members[member] = (members[member] or 0) + n
+end
+
 local result = {}
 for i = 0, count - 1 do
   local b = 3 + i * FIELDS
@@ -34,7 +47,8 @@ for i = 0, count - 1 do
     redis.call('XADD', 'et:stream', '*', 'r', row)
 
     -- Counter deltas for this event: its own type, and for an UNLIKE that undoes a like,
-    -- minus one on the post's LIKE counters (never below zero).
+    -- minus one on the post's LIKE counters (never below zero). The like balance is
+    -- applied at once: a later event of this same call may depend on it.
     local deltas = { { etype, 1 } }
     if etype == 'LIKE' then
       redis.call('INCR', 'et:likes:' .. comp .. ':' .. post)
@@ -48,40 +62,31 @@ for i = 0, count - 1 do
     for _, d in ipairs(deltas) do
       local t, n = d[1], d[2]
       -- Minute buckets, moved to event_stats by the flusher (snapshot-key separation).
-      redis.call('HINCRBY', 'et:stats:live', minute .. '|' .. t .. '|' .. comp .. '|' .. post .. '|' .. kw, n)
+      add(stats, minute .. '|' .. t .. '|' .. comp .. '|' .. post .. '|' .. kw, n)
       -- All-time totals for the query shapes the statistics API answers ('*' = any).
-      redis.call('HINCRBY', 'et:totals:live', t .. '|' .. comp .. '|*|*', n)
-      if post ~= '' then
-        redis.call('HINCRBY', 'et:totals:live', t .. '|' .. comp .. '|' .. post .. '|*', n)
-      end
+      add(totals, t .. '|' .. comp .. '|*|*', n)
+      if post ~= '' then add(totals, t .. '|' .. comp .. '|' .. post .. '|*', n) end
       if kw ~= '' then
-        redis.call('HINCRBY', 'et:totals:live', t .. '|' .. comp .. '|*|' .. kw, n)
-        if post ~= '' then
-          redis.call('HINCRBY', 'et:totals:live', t .. '|' .. comp .. '|' .. post .. '|' .. kw, n)
-        end
+        add(totals, t .. '|' .. comp .. '|*|' .. kw, n)
+        if post ~= '' then add(totals, t .. '|' .. comp .. '|' .. post .. '|' .. kw, n) end
       end
       if post ~= '' and (t == 'LIKE' or t == 'PAGE_VIEW' or t == 'CLICK') then
-        local top = 'et:top:' .. t .. ':' .. hour
-        redis.call('ZINCRBY', top, n, post)
-        redis.call('EXPIRE', top, WEEK_PLUS, 'NX')
+        zadd('et:top:' .. t .. ':' .. hour, post, n)
       end
     end
 
     -- Real-time per-minute totals per type, for dashboards; they expire on their own.
-    local rt = 'et:rt:' .. etype .. ':' .. minute
-    redis.call('INCR', rt)
-    redis.call('EXPIRE', rt, 7200, 'NX')
+    add(minute_totals, 'et:rt:' .. etype .. ':' .. minute, 1)
 
     if user ~= '' then
-      local uu = 'et:uu:' .. etype .. ':' .. day
-      redis.call('PFADD', uu, user)
-      redis.call('EXPIRE', uu, 40 * 86400, 'NX')
+      local key = 'et:uu:' .. etype .. ':' .. day
+      local users = uniques[key]
+      if not users then users = {}; uniques[key] = users end
+      users[#users + 1] = user
     end
 
     if etype == 'SEARCH' then
-      local popular = 'et:kw:' .. hour
-      redis.call('ZINCRBY', popular, 1, kw)
-      redis.call('EXPIRE', popular, WEEK_PLUS, 'NX')
+      zadd('et:kw:' .. hour, kw, 1)
       if user ~= '' then
         local recent = 'et:recent:' .. user
         redis.call('LREM', recent, 0, kw)
@@ -91,5 +96,22 @@ for i = 0, count - 1 do
       end
     end
   end
+end
+
+for field, n in pairs(stats) do redis.call('HINCRBY', 'et:stats:live', field, n) end
+for field, n in pairs(totals) do redis.call('HINCRBY', 'et:totals:live', field, n) end
+for key, n in pairs(minute_totals) do
+  redis.call('INCRBY', key, n)
+  redis.call('EXPIRE', key, 7200, 'NX')
+end
+for key, members in pairs(sorted) do
+  for member, n in pairs(members) do redis.call('ZINCRBY', key, n, member) end
+  redis.call('EXPIRE', key, WEEK_PLUS, 'NX')
+end
+for key, users in pairs(uniques) do
+  for j = 1, #users, 500 do
+    redis.call('PFADD', key, unpack(users, j, math.min(j + 499, #users)))
+  end
+  redis.call('EXPIRE', key, 40 * 86400, 'NX')
 end
 return result

@@ -1,0 +1,41 @@
+-- wrk script: POSTs a realistic mix of events, in the shape of the clients' load tests
+-- (CLICK / PAGE_VIEW / SEARCH / LIKE, users 1..100, components 1000..2000,
+-- elements 1..50, keywords 1..10, posts 1..10). BATCH=n in the environment sends
+-- {"events": [...n...]} bodies to /api/events/batch instead.
+local batch = tonumber(os.getenv("BATCH") or "0")
+local types = { "CLICK", "PAGE_VIEW", "SEARCH", "LIKE" }
+
+local function event(i)
+  local t = types[(i % #types) + 1]
+  local user = (i * 7919) % 100 + 1
+  local component = 1000 + (i * 104729) % 1001
+  local keyword, post = "null", "null"
+  if t == "SEARCH" then keyword = '"keyword-' .. ((i % 10) + 1) .. '"' end
+  if t == "LIKE" then post = tostring((i % 10) + 1) end
+  return string.format(
+    '{"eventType":"%s","userId":%d,"sessionId":"session-%d","metadata":{"componentId":%d,' ..
+    '"elementId":"element-%d","keyword":%s,"postId":%s,"page":"/posts/%d"}}',
+    t, user, (i * 31) % 5000, component, (i % 50) + 1, keyword, post, (i % 100) + 1)
+end
+
+local bodies = {}
+local path = "/api/events"
+for i = 1, 997 do
+  if batch > 0 then
+    local parts = {}
+    for j = 1, batch do parts[j] = event(i * batch + j) end
+    bodies[i] = '{"events":[' .. table.concat(parts, ",") .. ']}'
+  else
+    bodies[i] = event(i)
+  end
+end
+if batch > 0 then path = "/api/events/batch" end
+
+local counter = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+
+function request()
+  counter = counter + 1
+  return wrk.format(nil, path, nil, bodies[(counter % #bodies) + 1])
+end
