@@ -129,6 +129,10 @@ int main(int argc, char** argv) {
   spdlog::info("event-tracker starting with {} I/O threads; configuration:\n{}", threads,
                config::describe(config));
 
+  // Installed first, so that a SIGTERM during start-up is a clean shutdown too.
+  asio::io_context control;
+  asio::signal_set signals(control, SIGINT, SIGTERM);
+
   metrics::Registry metrics;
   http::ServerOptions server_options;
   server_options.address = config.listen_address;
@@ -168,8 +172,6 @@ int main(int argc, char** argv) {
 
   // Shutdown: stop accepting, let in-flight requests finish within the grace time, then
   // stop. An event is acknowledged only once Redis holds it, so none is lost here.
-  asio::io_context control;
-  asio::signal_set signals(control, SIGINT, SIGTERM);
   asio::steady_timer drain_timer(control);
   auto grace_deadline = std::chrono::steady_clock::time_point::max();
   std::function<void()> wait_for_drain = [&] {

@@ -1,6 +1,9 @@
 #include "metrics/metrics.hpp"
 
+#include <algorithm>
+#include <charconv>
 #include <set>
+#include <vector>
 #include <sstream>
 
 namespace tracker::metrics {
@@ -63,15 +66,30 @@ std::string Registry::render_prometheus() const {
       out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
     }
   };
-  for (const auto& e : counters_) {
-    describe(e.name, e.help, "counter");
-    out << with_labels(e.name, e.labels) << ' ' << e.metric.value() << '\n';
+  // All series of one metric must form one group, whatever the registration order.
+  auto in_families = [](const auto& entries) {
+    std::vector<const std::remove_cvref_t<decltype(entries.front())>*> ordered;
+    for (const auto& e : entries) ordered.push_back(&e);
+    std::stable_sort(ordered.begin(), ordered.end(), [&](auto* a, auto* b) {
+      auto first_index = [&](const std::string& name) {
+        std::size_t i = 0;
+        while (entries[i].name != name) ++i;
+        return i;
+      };
+      return first_index(a->name) < first_index(b->name);
+    });
+    return ordered;
+  };
+  for (const auto* e : in_families(counters_)) {
+    describe(e->name, e->help, "counter");
+    out << with_labels(e->name, e->labels) << ' ' << e->metric.value() << '\n';
   }
-  for (const auto& e : gauges_) {
-    describe(e.name, e.help, "gauge");
-    out << with_labels(e.name, e.labels) << ' ' << e.metric.value() << '\n';
+  for (const auto* e : in_families(gauges_)) {
+    describe(e->name, e->help, "gauge");
+    out << with_labels(e->name, e->labels) << ' ' << e->metric.value() << '\n';
   }
-  for (const auto& e : histograms_) {
+  for (const auto* entry : in_families(histograms_)) {
+    const auto& e = *entry;
     describe(e.name, e.help, "histogram");
     auto counts = e.metric.buckets();
     std::uint64_t cumulative = 0;
@@ -83,7 +101,9 @@ std::string Registry::render_prometheus() const {
       out << with_labels(e.name + "_bucket", e.labels, "le=\"" + bound.str() + "\"") << ' '
           << cumulative << '\n';
     }
-    out << with_labels(e.name + "_sum", e.labels) << ' ' << e.metric.sum() << '\n';
+    char sum[32];
+    auto end = std::to_chars(sum, sum + sizeof sum, e.metric.sum()).ptr;  // shortest exact form
+    out << with_labels(e.name + "_sum", e.labels) << ' ' << std::string_view(sum, end - sum) << '\n';
     out << with_labels(e.name + "_count", e.labels) << ' ' << cumulative << '\n';
   }
   return out.str();

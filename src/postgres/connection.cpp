@@ -147,6 +147,7 @@ asio::awaitable<Result> Connection::execute(std::string_view sql,
 asio::awaitable<std::vector<Result>> Connection::pipeline(std::span<const Statement> statements,
                                                           milliseconds timeout) {
   Operation operation(*this);
+  if (statements.empty()) co_return std::vector<Result>{};
   auto deadline = deadline_after(timeout);
   for (const auto& statement : statements) check_param_count(statement.params);
   bool started_idle = PQtransactionStatus(conn_) == PQTRANS_IDLE;
@@ -259,9 +260,7 @@ asio::awaitable<Connection::Outcome> Connection::read_results(Clock::time_point 
       case PGRES_COPY_BOTH:
         // Leaving COPY mode takes the data-transfer calls; only copy_in() has them.
         mark_broken();
-        throw ports::StoreRejected(
-            "postgres: COPY FROM STDIN needs copy_in(); TO STDOUT is "
-            "not supported");
+        throw ports::StoreRejected("postgres: COPY needs copy_in() (FROM STDIN only)");
       default:
         outcome.last = Result(result.release());
     }

@@ -1,0 +1,272 @@
+// Settings from the environment (TRACKER_*) and the command line (--name=value).
+#include "config/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+extern char** environ;
+
+namespace {
+
+using tracker::config::Config;
+
+// Clears every TRACKER_* variable for the test and puts the originals back afterwards, so
+// the tests neither see nor leak settings of the shell that runs them.
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (char** entry = environ; *entry; ++entry) {
+      std::string text = *entry;
+      if (!text.starts_with("TRACKER_")) continue;
+      auto equals = text.find('=');
+      saved_.emplace_back(text.substr(0, equals), text.substr(equals + 1));
+    }
+    for (const auto& [name, value] : saved_) unsetenv(name.c_str());
+  }
+  void TearDown() override {
+    for (const std::string& name : set_) unsetenv(name.c_str());
+    for (const auto& [name, value] : saved_) setenv(name.c_str(), value.c_str(), 1);
+  }
+
+  void set_env(const std::string& name, const std::string& value) {
+    setenv(name.c_str(), value.c_str(), 1);
+    set_.push_back(name);
+  }
+
+  // Runs load() with the given arguments after the program name.
+  bool load(Config& config, std::vector<std::string> args) {
+    args.insert(args.begin(), "event-tracker");
+    std::vector<char*> argv;
+    for (std::string& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    return tracker::config::load(config, static_cast<int>(args.size()), argv.data());
+  }
+
+  // The message of the std::invalid_argument that load() throws, or "" when it does not.
+  std::string load_error(std::vector<std::string> args) {
+    Config config;
+    try {
+      load(config, std::move(args));
+    } catch (const std::invalid_argument& error) {
+      return error.what();
+    }
+    ADD_FAILURE() << "load() accepted the arguments";
+    return "";
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> saved_;
+  std::vector<std::string> set_;
+};
+
+TEST_F(ConfigTest, DefaultsWithoutEnvironmentOrArguments) {
+  Config config;
+  EXPECT_TRUE(load(config, {}));
+  Config defaults;
+  EXPECT_EQ(tracker::config::describe(config), tracker::config::describe(defaults));
+  EXPECT_EQ(config.port, 8080);
+  EXPECT_EQ(config.listen_address, "0.0.0.0");
+  EXPECT_EQ(config.redis_port, 56379);
+  EXPECT_TRUE(config.flusher_enabled);
+}
+
+TEST_F(ConfigTest, ReadsEqualsAndSpaceSeparatedArguments) {
+  Config config;
+  ASSERT_TRUE(load(config, {"--port=9090", "--redis-host", "redis.internal", "--log-level=debug",
+                            "--pg-dsn=host=db port=5432 user=tracker"}));
+  EXPECT_EQ(config.port, 9090);
+  EXPECT_EQ(config.redis_host, "redis.internal");
+  EXPECT_EQ(config.log_level, "debug");
+  EXPECT_EQ(config.pg_dsn, "host=db port=5432 user=tracker") << "only the first '=' splits";
+}
+
+TEST_F(ConfigTest, ReadsEveryKindOfNumber) {
+  Config config;
+  ASSERT_TRUE(load(config, {"--io-threads=3", "--max-connections=12345",
+                            "--idle-timeout-ms=1500", "--event-body-limit=65536",
+                            "--batch-body-limit=1048576", "--redis-max-pending=7",
+                            "--backlog-high-water=42", "--flush-batch-size=500",
+                            "--partition-retention-days=-1", "--recent-keywords-ttl-s=60"}));
+  EXPECT_EQ(config.io_threads, 3u);
+  EXPECT_EQ(config.max_connections, 12345u);
+  EXPECT_EQ(config.idle_timeout_ms, 1500);
+  EXPECT_EQ(config.event_body_limit, 65536u);
+  EXPECT_EQ(config.batch_body_limit, 1048576u);
+  EXPECT_EQ(config.redis_max_pending, 7u);
+  EXPECT_EQ(config.backlog_high_water, 42u);
+  EXPECT_EQ(config.flush_batch_size, 500u);
+  EXPECT_EQ(config.partition_retention_days, -1);
+  EXPECT_EQ(config.recent_keywords_ttl_s, 60);
+}
+
+TEST_F(ConfigTest, ReadsTheEnvironment) {
+  set_env("TRACKER_PORT", "7070");
+  set_env("TRACKER_REDIS_HOST", "10.0.0.5");
+  set_env("TRACKER_FLUSH_INTERVAL_MS", "50");
+  set_env("TRACKER_FLUSHER", "off");
+  Config config;
+  ASSERT_TRUE(load(config, {}));
+  EXPECT_EQ(config.port, 7070);
+  EXPECT_EQ(config.redis_host, "10.0.0.5");
+  EXPECT_EQ(config.flush_interval_ms, 50);
+  EXPECT_FALSE(config.flusher_enabled);
+}
+
+TEST_F(ConfigTest, CommandLineWinsOverTheEnvironment) {
+  set_env("TRACKER_PORT", "7070");
+  set_env("TRACKER_LOG_LEVEL", "warn");
+  Config config;
+  ASSERT_TRUE(load(config, {"--port=9090"}));
+  EXPECT_EQ(config.port, 9090);
+  EXPECT_EQ(config.log_level, "warn");
+}
+
+TEST_F(ConfigTest, LaterArgumentsWin) {
+  Config config;
+  ASSERT_TRUE(load(config, {"--port=1", "--port=2"}));
+  EXPECT_EQ(config.port, 2);
+}
+
+TEST_F(ConfigTest, ParsesBooleans) {
+  for (const char* yes : {"1", "true", "on"}) {
+    Config config;
+    config.flusher_enabled = false;
+    ASSERT_TRUE(load(config, {std::string("--flusher=") + yes}));
+    EXPECT_TRUE(config.flusher_enabled) << yes;
+  }
+  for (const char* no : {"0", "false", "off"}) {
+    Config config;
+    ASSERT_TRUE(load(config, {std::string("--flusher=") + no}));
+    EXPECT_FALSE(config.flusher_enabled) << no;
+  }
+}
+
+TEST_F(ConfigTest, RejectsInvalidBooleans) {
+  for (const char* value : {"yes", "no", "2", "", "enabled"}) {
+    SCOPED_TRACE(value);
+    EXPECT_NE(load_error({std::string("--flusher=") + value}).find("--flusher"), std::string::npos);
+  }
+}
+
+TEST_F(ConfigTest, RejectsInvalidNumbers) {
+  for (const char* arg : {"--port=", "--port=abc", "--port=80x", "--port= 80", "--port=80 ",
+                          "--port=65536", "--port=-1", "--port=+80", "--port=8.0",
+                          "--io-threads=-2", "--max-connections=1e6",
+                          "--idle-timeout-ms=9223372036854775808", "--flush-batch-size=0x10"}) {
+    SCOPED_TRACE(arg);
+    std::string message = load_error({arg});
+    EXPECT_NE(message.find("is not a valid number"), std::string::npos) << message;
+  }
+}
+
+TEST_F(ConfigTest, ErrorNamesTheOptionAndTheValue) {
+  std::string message = load_error({"--redis-port=sixty"});
+  EXPECT_NE(message.find("--redis-port"), std::string::npos) << message;
+  EXPECT_NE(message.find("'sixty'"), std::string::npos) << message;
+}
+
+TEST_F(ConfigTest, RejectsInvalidEnvironmentValues) {
+  set_env("TRACKER_PORT", "eighty");
+  std::string message = load_error({});
+  EXPECT_NE(message.find("--port"), std::string::npos) << message;
+}
+
+TEST_F(ConfigTest, AcceptsTheLimitsOfEachNumberType) {
+  Config config;
+  ASSERT_TRUE(load(config, {"--port=65535", "--redis-timeout-ms=9223372036854775807",
+                            "--io-threads=0"}));
+  EXPECT_EQ(config.port, 65535);
+  EXPECT_EQ(config.redis_timeout_ms, INT64_MAX);
+  EXPECT_EQ(config.io_threads, 0u);
+}
+
+TEST_F(ConfigTest, RejectsUnknownOptions) {
+  EXPECT_NE(load_error({"--prot=80"}).find("unknown option --prot"), std::string::npos);
+  EXPECT_NE(load_error({"--=80"}).find("unknown option"), std::string::npos);
+  EXPECT_NE(load_error({"--PORT=80"}).find("unknown option"), std::string::npos);
+}
+
+TEST_F(ConfigTest, RejectsArgumentsThatAreNotOptions) {
+  EXPECT_NE(load_error({"8080"}).find("unexpected argument 8080"), std::string::npos);
+  EXPECT_NE(load_error({"-p"}).find("unexpected argument"), std::string::npos);
+}
+
+TEST_F(ConfigTest, RejectsAnOptionWithoutAValue) {
+  EXPECT_NE(load_error({"--port"}).find("--port needs a value"), std::string::npos);
+}
+
+TEST_F(ConfigTest, EmptyTextValuesAreAllowed) {
+  Config config;
+  ASSERT_TRUE(load(config, {"--listen="}));
+  EXPECT_EQ(config.listen_address, "");
+}
+
+TEST_F(ConfigTest, HelpPrintsUsageWithDefaultsAndReturnsFalse) {
+  set_env("TRACKER_PORT", "7070");
+  Config config;
+  ::testing::internal::CaptureStdout();
+  bool proceed = load(config, {"--help"});
+  std::string usage = ::testing::internal::GetCapturedStdout();
+  EXPECT_FALSE(proceed);
+  EXPECT_NE(usage.find("usage: event-tracker"), std::string::npos);
+  EXPECT_NE(usage.find("--port (TRACKER_PORT, default 8080): HTTP port"), std::string::npos)
+      << "the default, not the environment's value, is shown\n" << usage;
+  EXPECT_NE(usage.find("--redis-max-pending (TRACKER_REDIS_MAX_PENDING, default 20000)"),
+            std::string::npos);
+  EXPECT_NE(usage.find("--flusher (TRACKER_FLUSHER, default true)"), std::string::npos);
+}
+
+TEST_F(ConfigTest, ShortHelpIsHelpToo) {
+  Config config;
+  ::testing::internal::CaptureStdout();
+  bool proceed = load(config, {"-h"});
+  std::string usage = ::testing::internal::GetCapturedStdout();
+  EXPECT_FALSE(proceed);
+  EXPECT_NE(usage.find("usage:"), std::string::npos);
+}
+
+TEST_F(ConfigTest, DescribeListsEverySettingWithItsValue) {
+  Config config;
+  config.port = 9999;
+  config.flusher_enabled = false;
+  config.pg_dsn = "host=db";
+  std::string text = tracker::config::describe(config);
+  EXPECT_NE(text.find("  port = 9999\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("  flusher = false\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("  pg-dsn = host=db\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("  listen = 0.0.0.0\n"), std::string::npos) << text;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    ASSERT_NE(end, std::string::npos) << "every line ends with a newline";
+    std::string line = text.substr(start, end - start);
+    EXPECT_TRUE(line.starts_with("  ")) << line;
+    EXPECT_NE(line.find(" = "), std::string::npos) << line;
+    start = end + 1;
+  }
+}
+
+TEST_F(ConfigTest, EveryDescribedSettingCanBeSetFromTheCommandLine) {
+  // Feeding describe()'s own values back through load() must be accepted and change nothing.
+  Config original;
+  std::string text = tracker::config::describe(original);
+  std::vector<std::string> args;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    std::string line = text.substr(start + 2, end - start - 2);
+    auto separator = line.find(" = ");
+    args.push_back("--" + line.substr(0, separator) + "=" + line.substr(separator + 3));
+    start = end + 1;
+  }
+  Config config;
+  ASSERT_TRUE(load(config, args));
+  EXPECT_EQ(tracker::config::describe(config), text);
+}
+
+}  // namespace

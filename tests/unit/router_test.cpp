@@ -1,0 +1,226 @@
+// Method + path dispatch: literal and {param} segments, 404, 405 with Allow, HEAD as GET.
+#include "http/router.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include <exception>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using tracker::http::beast_http::verb;
+using tracker::http::Handler;
+using tracker::http::PathParams;
+using tracker::http::Request;
+using tracker::http::Response;
+using tracker::http::Router;
+using tracker::http::Status;
+
+// Runs the router's awaitable to completion on a private io_context.
+Response dispatch(const Router& router, verb method, std::string target) {
+  Request request{method, target, 11};
+  asio::io_context io;
+  std::optional<Response> response;
+  std::exception_ptr failure;
+  asio::co_spawn(io, router.handle(request), [&](std::exception_ptr error, Response result) {
+    failure = error;
+    response = std::move(result);
+  });
+  io.run();
+  if (failure) std::rethrow_exception(failure);
+  EXPECT_TRUE(response.has_value()) << "the handler never completed";
+  return response.value_or(Response{});
+}
+
+// What a handler saw, so tests can check which one ran and with which parameters.
+struct Call {
+  std::string name;
+  verb method;
+  PathParams params;
+};
+
+// A handler that records its call and answers 200 with its name as the body.
+Handler recorder(std::string name, std::vector<Call>& calls) {
+  return [name, &calls](const Request& request, const PathParams& params)
+             -> asio::awaitable<Response> {
+    calls.push_back({name, request.method(), params});
+    Response response{Status::ok, 11};
+    response.body() = name;
+    co_return response;
+  };
+}
+
+json::value error_of(const Response& response) { return json::parse(response.body()).at("error"); }
+std::string code_of(const Response& response) {
+  return std::string(error_of(response).at("code").as_string());
+}
+
+class RouterTest : public ::testing::Test {
+ protected:
+  RouterTest() {
+    router.add(verb::post, "/api/events", recorder("ingest", calls));
+    router.add(verb::post, "/api/users/events", recorder("ingest-alias", calls));
+    router.add(verb::post, "/api/events/batch", recorder("batch", calls));
+    router.add(verb::get, "/api/statistics", recorder("statistics", calls));
+    router.add(verb::get, "/api/search/recent/{userId}", recorder("recent", calls));
+    router.add(verb::get, "/api/posts/{postId}/likes/{kind}", recorder("post-likes", calls));
+    router.add(verb::get, "/health/live", recorder("live-get", calls));
+    router.add(verb::put, "/health/live", recorder("live-put", calls));
+  }
+
+  Router router;
+  std::vector<Call> calls;
+};
+
+TEST_F(RouterTest, DispatchesLiteralPathsByMethod) {
+  Response response = dispatch(router, verb::post, "/api/events");
+  EXPECT_EQ(response.result(), Status::ok);
+  EXPECT_EQ(response.body(), "ingest");
+  EXPECT_EQ(dispatch(router, verb::post, "/api/users/events").body(), "ingest-alias");
+  EXPECT_EQ(dispatch(router, verb::post, "/api/events/batch").body(), "batch");
+  ASSERT_EQ(calls.size(), 3u);
+  EXPECT_TRUE(calls[0].params.empty());
+}
+
+TEST_F(RouterTest, PicksTheRouteOfTheRequestMethodOnASharedPath) {
+  EXPECT_EQ(dispatch(router, verb::get, "/health/live").body(), "live-get");
+  EXPECT_EQ(dispatch(router, verb::put, "/health/live").body(), "live-put");
+}
+
+TEST_F(RouterTest, IgnoresTheQueryString) {
+  EXPECT_EQ(dispatch(router, verb::get, "/api/statistics?eventType=LIKE&componentId=1003&postId=7")
+                .body(),
+            "statistics");
+  EXPECT_EQ(dispatch(router, verb::get, "/api/statistics?").body(), "statistics");
+}
+
+TEST_F(RouterTest, CapturesPathParameters) {
+  EXPECT_EQ(dispatch(router, verb::get, "/api/search/recent/42").body(), "recent");
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].params, (PathParams{{"userId", "42"}}));
+}
+
+TEST_F(RouterTest, CapturesSeveralParametersAndKeepsLiteralSegmentsStrict) {
+  EXPECT_EQ(dispatch(router, verb::get, "/api/posts/7/likes/daily?from=1").body(), "post-likes");
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].params, (PathParams{{"postId", "7"}, {"kind", "daily"}}));
+
+  EXPECT_EQ(dispatch(router, verb::get, "/api/posts/7/like/daily").result(), Status::not_found);
+}
+
+TEST_F(RouterTest, ParameterMatchesExactlyOneSegment) {
+  EXPECT_EQ(dispatch(router, verb::get, "/api/search/recent").result(), Status::not_found);
+  EXPECT_EQ(dispatch(router, verb::get, "/api/search/recent/1/2").result(), Status::not_found);
+  EXPECT_TRUE(calls.empty());
+}
+
+TEST_F(RouterTest, ParameterCanHoldAnyText) {
+  dispatch(router, verb::get, "/api/search/recent/user-%ED%95%9C");
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].params.at("userId"), "user-%ED%95%9C") << "passed on as sent";
+}
+
+TEST_F(RouterTest, UnknownPathIs404InTheContractShape) {
+  for (const char* target : {"/", "/api", "/api/event", "/api/events/batch/1", "/API/events",
+                             "/health", "/api/statistics/extra"}) {
+    SCOPED_TRACE(target);
+    Response response = dispatch(router, verb::post, target);
+    EXPECT_EQ(response.result(), Status::not_found);
+    EXPECT_EQ(response[tracker::http::beast_http::field::content_type], "application/json");
+    EXPECT_EQ(code_of(response), "NOT_FOUND");
+    EXPECT_FALSE(error_of(response).as_object().contains("field"));
+  }
+  EXPECT_TRUE(calls.empty());
+}
+
+TEST_F(RouterTest, KnownPathWithAnotherMethodIs405WithAllow) {
+  Response response = dispatch(router, verb::get, "/api/events");
+  EXPECT_EQ(response.result(), Status::method_not_allowed);
+  EXPECT_EQ(response[tracker::http::beast_http::field::allow], "POST");
+  EXPECT_EQ(code_of(response), "METHOD_NOT_ALLOWED");
+  EXPECT_TRUE(calls.empty());
+}
+
+TEST_F(RouterTest, AllowListsEveryMethodOfThePath) {
+  Response response = dispatch(router, verb::delete_, "/health/live");
+  EXPECT_EQ(response.result(), Status::method_not_allowed);
+  EXPECT_EQ(response[tracker::http::beast_http::field::allow], "GET, PUT");
+  EXPECT_TRUE(calls.empty());
+}
+
+TEST_F(RouterTest, AllowCoversParameterisedPaths) {
+  Response response = dispatch(router, verb::post, "/api/search/recent/42");
+  EXPECT_EQ(response.result(), Status::method_not_allowed);
+  EXPECT_EQ(response[tracker::http::beast_http::field::allow], "GET");
+}
+
+TEST_F(RouterTest, HeadIsServedByTheGetRoute) {
+  Response response = dispatch(router, verb::head, "/api/search/recent/9");
+  EXPECT_EQ(response.result(), Status::ok);
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].name, "recent");
+  EXPECT_EQ(calls[0].method, verb::head) << "the handler sees the real method";
+  EXPECT_EQ(calls[0].params.at("userId"), "9");
+}
+
+TEST_F(RouterTest, HeadOnAPostOnlyPathIs405) {
+  Response response = dispatch(router, verb::head, "/api/events");
+  EXPECT_EQ(response.result(), Status::method_not_allowed);
+  EXPECT_EQ(response[tracker::http::beast_http::field::allow], "POST");
+}
+
+TEST_F(RouterTest, GetIsNotServedByAHeadRoute) {
+  Router head_only;
+  std::vector<Call> seen;
+  head_only.add(verb::head, "/ping", recorder("head", seen));
+  EXPECT_EQ(dispatch(head_only, verb::get, "/ping").result(), Status::method_not_allowed);
+  EXPECT_TRUE(seen.empty());
+}
+
+TEST_F(RouterTest, ToleratesEmptySegments) {
+  EXPECT_EQ(dispatch(router, verb::post, "/api/events/").body(), "ingest");
+  EXPECT_EQ(dispatch(router, verb::post, "//api//events").body(), "ingest");
+}
+
+TEST_F(RouterTest, RejectsATargetThatIsNotAnOriginForm) {
+  for (const char* target : {"http://example.com/api/events", "*", "api/events", "/a b",
+                             "/api/events#x"}) {
+    SCOPED_TRACE(target);
+    Response response = dispatch(router, verb::post, target);
+    EXPECT_EQ(response.result(), Status::bad_request);
+    EXPECT_EQ(code_of(response), "BAD_TARGET");
+  }
+  EXPECT_TRUE(calls.empty());
+}
+
+TEST_F(RouterTest, FirstRegisteredRouteWinsForTheSameMethodAndPath) {
+  Router ordered;
+  std::vector<Call> seen;
+  ordered.add(verb::get, "/api/search/recent/{userId}", recorder("pattern", seen));
+  ordered.add(verb::get, "/api/search/recent/me", recorder("literal", seen));
+  EXPECT_EQ(dispatch(ordered, verb::get, "/api/search/recent/me").body(), "pattern");
+  EXPECT_EQ(dispatch(ordered, verb::get, "/api/search/recent/5").body(), "pattern");
+}
+
+TEST_F(RouterTest, EmptyRouterAnswers404) {
+  Router empty;
+  EXPECT_EQ(dispatch(empty, verb::get, "/").result(), Status::not_found);
+}
+
+TEST_F(RouterTest, HandlerExceptionsPropagate) {
+  Router failing;
+  failing.add(verb::get, "/boom", [](const Request&, const PathParams&) -> asio::awaitable<Response> {
+    throw std::runtime_error("handler failed");
+    co_return Response{};
+  });
+  EXPECT_THROW(dispatch(failing, verb::get, "/boom"), std::runtime_error);
+}
+
+}  // namespace
