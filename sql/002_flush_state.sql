@@ -10,16 +10,21 @@ create table stream_watermark (
 );
 insert into stream_watermark values ('et:stream', 0, 0);
 
--- All-time counts for the query shapes of GET /api/statistics. A null post_id or keyword
--- means "any" (the sum over all of them), so every count is one indexed row.
+-- All-time counts for the query shapes of GET /api/statistics. 0 (component, post) and ''
+-- (keyword) mean "any": the row is the sum over all of them, so every count is one
+-- primary-key lookup.
 create table event_totals (
     event_type   text   not null,
     component_id bigint not null,
-    post_id      bigint,
-    keyword      text,
+    post_id      bigint not null,
+    keyword      text   not null,
     count        bigint not null,
-    constraint event_totals_key unique nulls not distinct (event_type, component_id, post_id, keyword)
+    primary key (event_type, component_id, post_id, keyword)
 );
+
+-- Which transaction applied a flush: a reader that saw PostgreSQL at one instant can tell
+-- whether a snapshot it later finds in Redis was already part of what it saw.
+alter table flush_ledger add column applied_xid xid8 not null default pg_current_xact_id();
 
 -- Backlog entries PostgreSQL refused (should never happen: ingestion validates). Kept,
 -- with the reason, instead of blocking the flusher or being dropped.

@@ -1,18 +1,24 @@
 // Wires the event tracker together: configuration, one worker per I/O thread (its own
 // listener, Redis connection and services), the background flusher, and shutdown.
 #include "app/ingest_service.hpp"
+#include "app/statistics_service.hpp"
 #include "config/config.hpp"
 #include "flush/flusher.hpp"
 #include "http/ingest_routes.hpp"
 #include "http/ops_routes.hpp"
 #include "http/server.hpp"
+#include "http/statistics_routes.hpp"
 #include "metrics/metrics.hpp"
+#include "postgres/counter_archive.hpp"
 #include "postgres/event_archive.hpp"
+#include "postgres/health_probe.hpp"
+#include "postgres/pool.hpp"
 #include "redis/connection.hpp"
 #include "redis/counter_source.hpp"
 #include "redis/event_backlog.hpp"
 #include "redis/event_store.hpp"
 #include "redis/health_probe.hpp"
+#include "redis/statistics_reader.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -38,6 +44,11 @@ struct Worker {
   std::unique_ptr<redis::EventStore> event_store;
   std::unique_ptr<app::IngestService> ingest;
   std::unique_ptr<redis::HealthProbe> redis_probe;
+  std::unique_ptr<postgres::Pool> pg_pool;
+  std::unique_ptr<postgres::CounterArchive> counter_archive;
+  std::unique_ptr<redis::StatisticsReader> statistics_reader;
+  std::unique_ptr<app::StatisticsService> statistics;
+  std::unique_ptr<postgres::HealthProbe> pg_probe;
   http::Router router;
   std::unique_ptr<http::Listener> listener;
   std::thread thread;
@@ -49,6 +60,13 @@ redis::ConnectionOptions redis_options(const config::Config& config) {
   options.port = config.redis_port;
   options.command_timeout = std::chrono::milliseconds(config.redis_timeout_ms);
   options.max_pending = config.redis_max_pending;
+  return options;
+}
+
+postgres::ConnectionOptions pg_options(const config::Config& config) {
+  postgres::ConnectionOptions options;
+  options.dsn = config.pg_dsn;
+  options.statement_timeout = std::chrono::milliseconds(config.pg_timeout_ms);
   return options;
 }
 
@@ -66,8 +84,18 @@ std::unique_ptr<Worker> make_worker(const config::Config& config,
   worker->ingest = std::make_unique<app::IngestService>(*worker->event_store, metrics);
   worker->redis_probe = std::make_unique<redis::HealthProbe>(worker->redis);
 
+  worker->pg_pool = std::make_unique<postgres::Pool>(worker->io.get_executor(), pg_options(config),
+                                                    config.pg_pool_size, config.pg_pool_waiters, metrics);
+  worker->counter_archive = std::make_unique<postgres::CounterArchive>(
+      *worker->pg_pool, std::chrono::milliseconds(config.pg_timeout_ms));
+  worker->statistics_reader = std::make_unique<redis::StatisticsReader>(worker->redis);
+  worker->statistics = std::make_unique<app::StatisticsService>(
+      *worker->counter_archive, *worker->statistics_reader, *worker->statistics_reader);
+  worker->pg_probe = std::make_unique<postgres::HealthProbe>(*worker->pg_pool);
+
   http::add_ingest_routes(worker->router, *worker->ingest);
-  http::add_ops_routes(worker->router, {worker->redis_probe.get()}, metrics);
+  http::add_statistics_routes(worker->router, *worker->statistics);
+  http::add_ops_routes(worker->router, {worker->redis_probe.get(), worker->pg_probe.get()}, metrics);
   worker->listener = std::make_unique<http::Listener>(worker->io, server_options, worker->router,
                                                       server_state, metrics);
   return worker;
@@ -88,14 +116,11 @@ struct FlusherWorker {
     redis = redis::Connection::create(io.get_executor(), redis_options(config), metrics);
     backlog = std::make_unique<redis::EventBacklog>(redis);
     counters = std::make_unique<redis::CounterSource>(redis);
-    postgres::ConnectionOptions pg;
-    pg.dsn = config.pg_dsn;
-    pg.statement_timeout = std::chrono::milliseconds(config.pg_timeout_ms);
-    archive = std::make_unique<postgres::EventArchive>(io.get_executor(), pg, metrics);
+    archive = std::make_unique<postgres::EventArchive>(io.get_executor(), pg_options(config), metrics);
     flush::FlusherOptions options;
     options.batch_size = config.flush_batch_size;
     options.idle_pause = std::chrono::milliseconds(config.flush_interval_ms);
-    options.counter_interval = std::chrono::milliseconds(config.flush_interval_ms);
+    options.counter_interval = std::chrono::milliseconds(config.counter_flush_interval_ms);
     options.retention_days = static_cast<int>(config.partition_retention_days);
     flusher = std::make_unique<flush::Flusher>(io.get_executor(), *backlog, *counters, *archive,
                                                options, metrics);

@@ -26,10 +26,13 @@ struct Config {
   // PostgreSQL
   std::string pg_dsn = "host=127.0.0.1 port=55432 user=tracker dbname=tracker";
   std::int64_t pg_timeout_ms = 5'000;
+  std::size_t pg_pool_size = 4;       // per I/O thread
+  std::size_t pg_pool_waiters = 256;  // per I/O thread; more get 503 at once
   // Ingestion and persistence
   std::int64_t recent_keywords_ttl_s = 3'600;
   std::size_t backlog_high_water = 5'000'000;
   std::int64_t flush_interval_ms = 200;
+  std::int64_t counter_flush_interval_ms = 1000;
   std::size_t flush_batch_size = 20'000;
   bool flusher_enabled = true;
   std::int64_t partition_retention_days = 0;  // 0 = keep all

@@ -2,6 +2,8 @@
 
 #include "ports/errors.hpp"
 
+#include <algorithm>
+
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
@@ -71,14 +73,22 @@ asio::awaitable<FlushReport> Flusher::flush_events() {
 
 asio::awaitable<FlushReport> Flusher::flush_counters() {
   FlushReport report;
+  auto now = std::chrono::steady_clock::now();
+  while (!lingering_.empty() && lingering_.front().drop_after <= now) {
+    co_await counters_.drop_snapshot(lingering_.front().flush_id);
+    lingering_.pop_front();
+  }
   auto apply = [&](const std::string& flush_id) -> asio::awaitable<void> {
     auto snapshot = co_await counters_.read_snapshot(flush_id);
     if (co_await archive_.apply_counters(snapshot)) ++report.snapshots_applied;
     else ++report.snapshots_replayed;
-    co_await counters_.drop_snapshot(flush_id);
+    lingering_.push_back({flush_id, std::chrono::steady_clock::now() + options_.snapshot_linger});
   };
-  auto open = co_await counters_.open_snapshots();
-  for (const auto& flush_id : open) co_await apply(flush_id);
+  for (const auto& flush_id : co_await counters_.open_snapshots()) {
+    bool applied = std::any_of(lingering_.begin(), lingering_.end(),
+                               [&](const Applied& a) { return a.flush_id == flush_id; });
+    if (!applied) co_await apply(flush_id);
+  }
   if (auto flush_id = co_await counters_.take_snapshot()) co_await apply(*flush_id);
   snapshots_applied_.inc(report.snapshots_applied);
   co_return report;

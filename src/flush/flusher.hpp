@@ -8,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
+#include <deque>
 
 namespace tracker::flush {
 
@@ -16,7 +17,10 @@ using std::chrono::milliseconds;
 struct FlusherOptions {
   std::size_t batch_size = 20'000;
   milliseconds idle_pause{200};       // when the backlog is empty
-  milliseconds counter_interval{200};
+  milliseconds counter_interval{1000};
+  // How long an applied snapshot stays readable in Redis: a statistics read that looked at
+  // PostgreSQL just before the snapshot was applied still finds it (see app/statistics).
+  milliseconds snapshot_linger{3000};
   milliseconds retry_min{100};        // back-off while a store is failing
   milliseconds retry_max{5'000};
   milliseconds partition_interval{std::chrono::hours(1)};
@@ -35,8 +39,9 @@ struct FlushReport {
 //  - events: read a batch from the backlog, store what is newer than the archive's mark
 //    (mark and rows move in one transaction), then acknowledge the whole batch;
 //  - counters: freeze the live counters into a snapshot, apply it with its flush id in
-//    the ledger (one transaction), then drop it. Snapshots left by a crash are finished
-//    first, and no new one is taken while an older one is still open.
+//    the ledger (one transaction), then drop it once it has lingered a while. Snapshots
+//    left by a crash are finished first, and no new one is taken while an older one is
+//    still unapplied.
 class Flusher {
  public:
   Flusher(boost::asio::any_io_executor executor, ports::EventBacklog& backlog,
@@ -60,6 +65,11 @@ class Flusher {
   ports::EventArchive& archive_;
   FlusherOptions options_;
   bool stopping_ = false;
+  struct Applied {
+    std::string flush_id;
+    std::chrono::steady_clock::time_point drop_after;
+  };
+  std::deque<Applied> lingering_;  // applied (or found in the ledger), dropped later
   std::optional<ports::BacklogPosition> stored_up_to_;  // cached; reloaded after a failure
   metrics::Counter& events_stored_;
   metrics::Counter& events_skipped_;

@@ -14,6 +14,8 @@
 
 #include <sys/socket.h>
 
+#include <limits>
+
 namespace tracker::http {
 
 namespace beast = boost::beast;
@@ -125,7 +127,8 @@ asio::awaitable<void> Listener::serve(std::shared_ptr<Session> session) {
     stream.expires_after(options_.read_timeout);
     beast_http::request_parser<beast_http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(options_.header_limit));
-    parser.body_limit(options_.body_limit("/"));
+    // The limit depends on the path, known only once the header is in: no limit until then.
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
     auto [header_ec, header_bytes] = co_await beast_http::async_read_header(stream, buffer, parser, kNoThrow);
     if (header_ec) {
       if (header_ec == beast_http::error::header_limit) {
@@ -141,6 +144,21 @@ asio::awaitable<void> Listener::serve(std::shared_ptr<Session> session) {
                                                  "the request is not valid HTTP/1.1: " + header_ec.message()),
                                   options_.write_timeout);
       }
+      break;
+    }
+    // Beast checks header_limit per read; a header that arrived in pieces is checked whole here.
+    if (header_bytes > options_.header_limit) {
+      co_await answer_and_close(stream,
+                                error_response(Status::request_header_fields_too_large,
+                                               "HEADERS_TOO_LARGE", "request headers are too large"),
+                                options_.write_timeout);
+      break;
+    }
+    if (!parser.get()[beast_http::field::transfer_encoding].empty() && !parser.chunked()) {
+      co_await answer_and_close(stream,
+                                error_response(Status::bad_request, "BAD_REQUEST",
+                                               "Transfer-Encoding without chunked cannot be framed"),
+                                options_.write_timeout);
       break;
     }
     std::size_t limit = options_.body_limit(parser.get().target());

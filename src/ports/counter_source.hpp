@@ -10,7 +10,7 @@ namespace tracker::ports {
 
 // A change of one counter. For minute counters `bucket_ms` is the minute; for all-time
 // totals it is absent. Absent post/keyword: for minute counters "the event had none",
-// for totals "any".
+// for totals "any"; a total's component_id 0 is "any component" too.
 struct CounterDelta {
   std::optional<std::int64_t> bucket_ms;
   std::string event_type;

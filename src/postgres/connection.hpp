@@ -57,6 +57,8 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   // One statement with $1.. parameters; timeout 0 means options.statement_timeout.
+  // A COPY statement is refused (StoreRejected) and breaks the connection: COPY data
+  // goes through copy_in().
   asio::awaitable<Result> execute(std::string_view sql,
                                   std::span<const std::optional<std::string>> params = {},
                                   milliseconds timeout = {});
@@ -71,7 +73,8 @@ class Connection {
                                                 milliseconds timeout = {});
 
   // Runs `copy_sql` (COPY ... FROM STDIN) and streams `data` in COPY text format.
-  // Returns the number of rows copied.
+  // Returns the number of rows copied. A row the server rejects is reported (SqlError)
+  // only once all of `data` has been sent.
   asio::awaitable<std::int64_t> copy_in(std::string_view copy_sql, std::string_view data,
                                         milliseconds timeout = {});
 

@@ -32,6 +32,7 @@ void append_optional(std::string& out, const std::optional<std::string>& value) 
 }
 
 // Rows of the delta staging tables: [bucket,] event_type, component_id, post_id, keyword, delta.
+// Minute rows (with a bucket) spell "none" as NULL; totals spell "any" as 0 / ''.
 std::string delta_rows(const std::vector<ports::CounterDelta>& deltas, bool with_bucket) {
   std::string out;
   out.reserve(deltas.size() * 64);
@@ -44,9 +45,15 @@ std::string delta_rows(const std::vector<ports::CounterDelta>& deltas, bool with
     out += '\t';
     out += std::to_string(d.component_id);
     out += '\t';
-    append_optional(out, d.post_id);
-    out += '\t';
-    append_optional(out, d.keyword);
+    if (with_bucket) {
+      append_optional(out, d.post_id);
+      out += '\t';
+      append_optional(out, d.keyword);
+    } else {  // event_totals spells "any" as 0 and ''
+      out += std::to_string(d.post_id.value_or(0));
+      out += '\t';
+      domain::append_copy_escaped(out, d.keyword.value_or(""));
+    }
     out += '\t';
     out += std::to_string(d.delta);
     out += '\n';
@@ -203,7 +210,7 @@ asio::awaitable<bool> EventArchive::apply_counters(const ports::CounterSnapshot&
          {}},
         {"insert into event_totals as t (event_type, component_id, post_id, keyword, count) "
          "select event_type, component_id, post_id, keyword, delta from totals_delta "
-         "on conflict on constraint event_totals_key do update set count = t.count + excluded.count",
+         "on conflict (event_type, component_id, post_id, keyword) do update set count = t.count + excluded.count",
          {}},
         {"commit", {}}};
     co_await db.pipeline(apply);

@@ -69,7 +69,7 @@ std::optional<ports::CounterDelta> parse_total_field(std::string_view field, std
   std::vector<std::string_view> parts;
   if (!split_fields(field, 3, parts)) return std::nullopt;
   ports::CounterDelta out;
-  auto component = to_int(parts[1]);
+  auto component = parts[1] == "*" ? std::optional<std::int64_t>(0) : to_int(parts[1]);
   if (!component || parts[0].empty()) return std::nullopt;
   out.event_type = std::string(parts[0]);
   out.component_id = *component;
@@ -86,7 +86,7 @@ std::string total_field(std::string_view event_type, std::int64_t component_id,
                         std::optional<std::int64_t> post_id, const std::optional<std::string>& keyword) {
   std::string field(event_type);
   field += '|';
-  field += std::to_string(component_id);
+  field += component_id == 0 ? "*" : std::to_string(component_id);
   field += '|';
   field += post_id ? std::to_string(*post_id) : "*";
   field += '|';
@@ -135,7 +135,8 @@ asio::awaitable<ports::CounterSnapshot> CounterSource::read_snapshot(const std::
 asio::awaitable<void> CounterSource::drop_snapshot(const std::string& flush_id) {
   std::string stats_key = keys::snapshot_stats(flush_id);
   std::string totals_key = keys::snapshot_totals(flush_id);
-  const std::string_view del[] = {"DEL", stats_key, totals_key};
+  std::string series_key = keys::snapshot_series(flush_id);
+  const std::string_view del[] = {"DEL", stats_key, totals_key, series_key};
   const std::string_view forget[] = {"ZREM", keys::kSnapshots, flush_id};
   // Hashes first: a crash in between leaves an id whose (empty) snapshot the ledger
   // already knows, which is then just dropped again.

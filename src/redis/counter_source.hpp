@@ -27,7 +27,8 @@ class CounterSource final : public ports::CounterSource {
 
 // Field formats of the counter hashes, shared with the statistics reader.
 // Minute counters: "minute_ms|TYPE|component|post|keyword" ('' = none).
-// Totals: "TYPE|component|post|keyword" ('*' = any). The keyword is last and may hold '|'.
+// Totals: "TYPE|component|post|keyword" ('*' = any; component 0 in C++). The keyword is
+// last and may hold '|'.
 std::optional<ports::CounterDelta> parse_minute_field(std::string_view field, std::int64_t delta);
 std::optional<ports::CounterDelta> parse_total_field(std::string_view field, std::int64_t delta);
 std::string total_field(std::string_view event_type, std::int64_t component_id,

@@ -1,4 +1,5 @@
 #pragma once
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -10,6 +11,7 @@ inline constexpr std::string_view kStream = "et:stream";          // durable eve
 inline constexpr std::string_view kStreamGroup = "flusher";       // its consumer group
 inline constexpr std::string_view kLiveStats = "et:stats:live";   // minute|type|comp|post|kw
 inline constexpr std::string_view kLiveTotals = "et:totals:live"; // type|comp|post|kw, '*' = any
+inline constexpr std::string_view kLiveSeries = "et:series:live"; // type|comp|post|kw|minute
 inline constexpr std::string_view kSnapshots = "et:snapshots";    // ids of snapshots in flight
 
 inline std::string snapshot_stats(std::string_view flush_id) {
@@ -17,6 +19,9 @@ inline std::string snapshot_stats(std::string_view flush_id) {
 }
 inline std::string snapshot_totals(std::string_view flush_id) {
   return "et:totals:snap:" + std::string(flush_id);
+}
+inline std::string snapshot_series(std::string_view flush_id) {
+  return "et:series:snap:" + std::string(flush_id);
 }
 inline std::string recent_keywords(std::int64_t user_id) {
   return "et:recent:" + std::to_string(user_id);

@@ -135,7 +135,7 @@ class Workload:
         def counts_settled():
             totals = dict(((t, c), n) for t, c, n in query(
                 pg, "select event_type, component_id, count from event_totals "
-                    "where component_id = any(%s) and post_id is null and keyword is null", comps))
+                    "where component_id = any(%s) and post_id = 0 and keyword = ''", comps))
             return totals == dict(self.acked)
         wait_until(counts_settled, timeout, "event_totals to match the acknowledged counts")
         minute_sums = dict(((t, c), int(n)) for t, c, n in query(
@@ -144,7 +144,7 @@ class Workload:
         assert minute_sums == dict(self.acked), "event_stats must sum to the acknowledged counts"
         per_post = Counter()
         for t, c, n in query(pg, "select event_type, component_id, count from event_totals "
-                                 "where component_id = any(%s) and post_id is not null and keyword is null",
+                                 "where component_id = any(%s) and post_id <> 0 and keyword = ''",
                              comps):
             per_post[(t, c)] += n
         assert dict(per_post) == dict(self.acked), "per-post totals must add up to the same counts"

@@ -18,7 +18,7 @@ if high_water > 0 and redis.call('XLEN', 'et:stream') + count > high_water then
 end
 
 local WEEK_PLUS = 8 * 86400
-local stats, totals, minute_totals = {}, {}, {}
+local stats, totals, series, minute_totals = {}, {}, {}, {}
 local sorted = {}     -- key -> member -> increment
 local uniques = {}    -- key -> list of user ids
 local function add(map, field, n) map[field] = (map[field] or 0) + n end
@@ -63,12 +63,17 @@ for i = 0, count - 1 do
       local t, n = d[1], d[2]
       -- Minute buckets, moved to event_stats by the flusher (snapshot-key separation).
       add(stats, minute .. '|' .. t .. '|' .. comp .. '|' .. post .. '|' .. kw, n)
-      -- All-time totals for the query shapes the statistics API answers ('*' = any).
-      add(totals, t .. '|' .. comp .. '|*|*', n)
-      if post ~= '' then add(totals, t .. '|' .. comp .. '|' .. post .. '|*', n) end
+      -- All-time totals for the query shapes the statistics API answers ('*' = any),
+      -- and the same per minute (a read-side index of the recent minutes).
+      local shapes = { t .. '|*|*|*', t .. '|' .. comp .. '|*|*' }
+      if post ~= '' then shapes[#shapes + 1] = t .. '|' .. comp .. '|' .. post .. '|*' end
       if kw ~= '' then
-        add(totals, t .. '|' .. comp .. '|*|' .. kw, n)
-        if post ~= '' then add(totals, t .. '|' .. comp .. '|' .. post .. '|' .. kw, n) end
+        shapes[#shapes + 1] = t .. '|' .. comp .. '|*|' .. kw
+        if post ~= '' then shapes[#shapes + 1] = t .. '|' .. comp .. '|' .. post .. '|' .. kw end
+      end
+      for _, shape in ipairs(shapes) do
+        add(totals, shape, n)
+        add(series, shape .. '|' .. minute, n)
       end
       if post ~= '' and (t == 'LIKE' or t == 'PAGE_VIEW' or t == 'CLICK') then
         zadd('et:top:' .. t .. ':' .. hour, post, n)
@@ -100,6 +105,7 @@ end
 
 for field, n in pairs(stats) do redis.call('HINCRBY', 'et:stats:live', field, n) end
 for field, n in pairs(totals) do redis.call('HINCRBY', 'et:totals:live', field, n) end
+for field, n in pairs(series) do redis.call('HINCRBY', 'et:series:live', field, n) end
 for key, n in pairs(minute_totals) do
   redis.call('INCRBY', key, n)
   redis.call('EXPIRE', key, 7200, 'NX')

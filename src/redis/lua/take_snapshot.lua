@@ -11,6 +11,10 @@ if redis.call('EXISTS', 'et:totals:live') == 1 then
   redis.call('RENAME', 'et:totals:live', 'et:totals:snap:' .. id)
   taken = 1
 end
+if redis.call('EXISTS', 'et:series:live') == 1 then
+  redis.call('RENAME', 'et:series:live', 'et:series:snap:' .. id)
+  taken = 1
+end
 if taken == 1 then
   redis.call('ZADD', 'et:snapshots', redis.call('TIME')[1], id)
 end

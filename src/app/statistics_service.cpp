@@ -1,0 +1,149 @@
+#include "app/statistics_service.hpp"
+
+#include "domain/time_format.hpp"
+#include "ports/errors.hpp"
+
+#include <algorithm>
+#include <numeric>
+
+namespace tracker::app {
+
+namespace asio = boost::asio;
+using domain::kMinuteMs;
+
+ports::CounterKey counter_key(const domain::CounterFilter& filter) {
+  return {std::string(domain::to_string(filter.type)), filter.component_id.value_or(0),
+          filter.post_id.value_or(0), filter.keyword.value_or("")};
+}
+
+StatisticsService::StatisticsService(ports::CounterArchive& archive, ports::LiveCounters& live,
+                                     ports::Trends& trends, StatisticsOptions options, Clock clock)
+    : archive_(archive), live_(live), trends_(trends), options_(options), clock_(std::move(clock)) {}
+
+// values[live_to_value[i]] += live value i, for the live part and every snapshot that the
+// PostgreSQL reading does not already contain.
+asio::awaitable<std::vector<std::int64_t>> StatisticsService::merge(const ports::ArchiveReading& archived,
+                                                                    const ports::LiveReading& live,
+                                                                    const std::vector<std::size_t>& live_to_value) {
+  std::vector<std::int64_t> values = archived.values;
+  auto add = [&](const std::vector<std::int64_t>& part) {
+    for (std::size_t i = 0; i < part.size() && i < live_to_value.size(); ++i) values[live_to_value[i]] += part[i];
+  };
+  add(live.live);
+  std::vector<std::string> candidates;
+  for (const auto& snapshot : live.snapshots) {
+    if (std::any_of(snapshot.values.begin(), snapshot.values.end(), [](std::int64_t v) { return v != 0; })) {
+      candidates.push_back(snapshot.flush_id);
+    }
+  }
+  std::vector<std::string> applied = co_await archive_.applied_in(archived.snapshot, candidates);
+  for (const auto& snapshot : live.snapshots) {
+    if (std::find(applied.begin(), applied.end(), snapshot.flush_id) == applied.end()) add(snapshot.values);
+  }
+  co_return values;
+}
+
+asio::awaitable<std::vector<std::int64_t>> StatisticsService::exact_totals(std::vector<ports::CounterKey> keys) {
+  std::vector<std::size_t> identity(keys.size());
+  std::iota(identity.begin(), identity.end(), 0);
+  for (int attempt = 1;; ++attempt) {
+    auto started = std::chrono::steady_clock::now();
+    auto archived = co_await archive_.totals(keys);
+    auto live = co_await live_.totals(keys);
+    if (std::chrono::steady_clock::now() - started <= options_.max_read_span) {
+      co_return co_await merge(archived, live, identity);
+    }
+    if (attempt == options_.max_attempts) throw ports::StoreTimeout("statistics read took too long");
+  }
+}
+
+asio::awaitable<std::vector<std::int64_t>> StatisticsService::exact_buckets(const ports::CounterKey& key,
+                                                                            std::int64_t from_ms, std::int64_t to_ms,
+                                                                            std::int64_t width_ms) {
+  // Redis holds only minutes an event could still be counted in: event times are at most
+  // 24 hours old (older client times are replaced) and a few minutes ahead.
+  std::int64_t now = clock_();
+  std::int64_t live_from = std::max(from_ms, domain::bucket_start(now - domain::kDayMs - kMinuteMs, kMinuteMs));
+  std::int64_t live_to = std::min(to_ms, domain::bucket_start(now, kMinuteMs) + 10 * kMinuteMs);
+  std::vector<std::int64_t> minutes;
+  std::vector<std::size_t> minute_to_bucket;
+  for (std::int64_t minute = live_from; minute < live_to; minute += kMinuteMs) {
+    minutes.push_back(minute);
+    minute_to_bucket.push_back(static_cast<std::size_t>((minute - from_ms) / width_ms));
+  }
+  for (int attempt = 1;; ++attempt) {
+    auto started = std::chrono::steady_clock::now();
+    auto archived = co_await archive_.buckets(key, from_ms, to_ms, width_ms);
+    ports::LiveReading live;
+    if (!minutes.empty()) live = co_await live_.minutes(key, minutes);
+    if (std::chrono::steady_clock::now() - started <= options_.max_read_span) {
+      co_return co_await merge(archived, live, minute_to_bucket);
+    }
+    if (attempt == options_.max_attempts) throw ports::StoreTimeout("statistics read took too long");
+  }
+}
+
+asio::awaitable<std::int64_t> StatisticsService::count(const domain::CountQuery& query) {
+  ports::CounterKey key = counter_key(query.filter);
+  std::int64_t total = 0;
+  if (!query.from_ms && !query.to_ms) {
+    std::vector<ports::CounterKey> keys{key};
+    auto totals = co_await exact_totals(std::move(keys));
+    total = totals.front();
+  } else {
+    // Minute resolution: the range is widened to whole minutes.
+    std::int64_t from = domain::bucket_start(query.from_ms.value_or(0), kMinuteMs);
+    std::int64_t to = query.to_ms ? domain::bucket_start(*query.to_ms - 1, kMinuteMs) + kMinuteMs
+                                  : domain::bucket_start(clock_(), kMinuteMs) + 11 * kMinuteMs;
+    auto buckets = co_await exact_buckets(key, from, to, to - from);
+    total = buckets.front();
+  }
+  co_return std::max<std::int64_t>(total, 0);  // LIKE counts net of UNLIKEs never go below zero
+}
+
+asio::awaitable<std::vector<SeriesPoint>> StatisticsService::series(const domain::SeriesQuery& query) {
+  std::int64_t width = domain::interval_ms(query.interval);
+  auto values = co_await exact_buckets(counter_key(query.filter), query.from_ms, query.to_ms, width);
+  std::vector<SeriesPoint> points;
+  points.reserve(values.size());
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    points.push_back({query.from_ms + static_cast<std::int64_t>(i) * width, values[i]});
+  }
+  co_return points;
+}
+
+asio::awaitable<std::vector<ports::Ranked>> StatisticsService::top_posts(domain::EventType type,
+                                                                         domain::Window window, std::size_t limit) {
+  co_return co_await trends_.top_posts(std::string(domain::to_string(type)), domain::window_hours(window, clock_()),
+                                       limit);
+}
+
+asio::awaitable<std::vector<ports::Ranked>> StatisticsService::top_keywords(domain::Window window, std::size_t limit) {
+  co_return co_await trends_.top_keywords(domain::window_hours(window, clock_()), limit);
+}
+
+asio::awaitable<std::int64_t> StatisticsService::unique_users(domain::EventType type, const std::string& day) {
+  co_return co_await trends_.unique_users(std::string(domain::to_string(type)), day);
+}
+
+asio::awaitable<Summary> StatisticsService::summary() {
+  std::vector<ports::CounterKey> keys;
+  std::vector<std::string> types;
+  for (domain::EventType type : domain::kAllEventTypes) {
+    types.emplace_back(domain::to_string(type));
+    keys.push_back({types.back(), 0, 0, ""});
+  }
+  Summary summary;
+  auto totals = co_await exact_totals(keys);
+  std::int64_t now = clock_();
+  // The last complete minute: the current one is still filling.
+  auto last_minute = co_await trends_.events_in_minute(types, domain::bucket_start(now, kMinuteMs) - kMinuteMs);
+  for (std::size_t i = 0; i < types.size(); ++i) {
+    summary.totals.emplace_back(types[i], totals[i]);
+    summary.last_minute.emplace_back(types[i], i < last_minute.size() ? last_minute[i] : 0);
+  }
+  summary.backlog = co_await trends_.backlog();
+  co_return summary;
+}
+
+}  // namespace tracker::app

@@ -1,0 +1,13 @@
+#pragma once
+#include "app/statistics_service.hpp"
+#include "http/router.hpp"
+
+namespace tracker::http {
+
+// GET /api/statistics and its extensions under /api/statistics/...
+void add_statistics_routes(Router& router, app::StatisticsService& statistics);
+
+// The decoded query parameters of a request (a repeated name keeps its last value).
+domain::QueryParams query_params(const Request& request);
+
+}  // namespace tracker::http

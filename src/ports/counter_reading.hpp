@@ -1,0 +1,60 @@
+#pragma once
+#include <boost/asio/awaitable.hpp>
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace tracker::ports {
+
+// One query shape of the statistics API: 0 / 0 / "" mean any component / post / keyword.
+struct CounterKey {
+  std::string event_type;
+  std::int64_t component_id = 0;
+  std::int64_t post_id = 0;
+  std::string keyword;
+};
+
+// Counts still in Redis, read atomically: the live counters and each snapshot that is
+// being (or has just been) moved to PostgreSQL.
+struct LiveReading {
+  struct Snapshot {
+    std::string flush_id;
+    std::vector<std::int64_t> values;
+  };
+  std::vector<std::int64_t> live;  // one value per requested counter
+  std::vector<Snapshot> snapshots;
+};
+
+class LiveCounters {
+ public:
+  virtual ~LiveCounters() = default;
+  virtual boost::asio::awaitable<LiveReading> totals(std::span<const CounterKey> keys) = 0;
+  // Per-minute counts of one key for the given minutes (Unix ms of each minute's start).
+  virtual boost::asio::awaitable<LiveReading> minutes(const CounterKey& key,
+                                                      std::span<const std::int64_t> minute_starts) = 0;
+};
+
+// Counts in PostgreSQL, each read with the database snapshot it was read in.
+struct ArchiveReading {
+  std::vector<std::int64_t> values;
+  std::string snapshot;  // PostgreSQL's pg_snapshot of the read, for applied_in()
+};
+
+class CounterArchive {
+ public:
+  virtual ~CounterArchive() = default;
+  virtual boost::asio::awaitable<ArchiveReading> totals(std::span<const CounterKey> keys) = 0;
+  // Counts of `key` per bucket of `width_ms` over [from_ms, to_ms); values[i] is the
+  // bucket starting at from_ms + i * width_ms (from_ms is aligned to width_ms).
+  virtual boost::asio::awaitable<ArchiveReading> buckets(const CounterKey& key, std::int64_t from_ms,
+                                                         std::int64_t to_ms, std::int64_t width_ms) = 0;
+  // The flush ids among `flush_ids` whose counts were already part of a reading taken
+  // with `snapshot`.
+  virtual boost::asio::awaitable<std::vector<std::string>> applied_in(
+      const std::string& snapshot, std::span<const std::string> flush_ids) = 0;
+};
+
+}  // namespace tracker::ports

@@ -1,0 +1,121 @@
+#include "postgres/counter_archive.hpp"
+
+#include <charconv>
+
+namespace tracker::postgres {
+
+std::string text_array(std::span<const std::string> items) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i) out += ',';
+    out += '"';
+    for (char c : items[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+namespace {
+
+std::vector<std::int64_t> parse_int_array(std::string_view text) {  // "{1,2,3}"
+  std::vector<std::int64_t> values;
+  if (text.size() < 2) return values;
+  text = text.substr(1, text.size() - 2);
+  while (!text.empty()) {
+    auto comma = text.find(',');
+    std::string_view item = text.substr(0, comma);
+    std::int64_t value = 0;
+    std::from_chars(item.data(), item.data() + item.size(), value);
+    values.push_back(value);
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return values;
+}
+
+}  // namespace
+
+CounterArchive::CounterArchive(Pool& pool, milliseconds timeout) : pool_(pool), timeout_(timeout) {}
+
+asio::awaitable<ports::ArchiveReading> CounterArchive::totals(std::span<const ports::CounterKey> keys) {
+  std::vector<std::string> types, components, posts, keywords;
+  for (const auto& key : keys) {
+    types.push_back(key.event_type);
+    components.push_back(std::to_string(key.component_id));
+    posts.push_back(std::to_string(key.post_id));
+    keywords.push_back(key.keyword);
+  }
+  const std::optional<std::string> params[] = {text_array(types), text_array(components),
+                                               text_array(posts), text_array(keywords)};
+  Lease db = co_await pool_.acquire(timeout_);
+  Result result = co_await db->execute(
+      "select pg_current_snapshot()::text, array("
+      "  select coalesce(t.count, 0) from unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[])"
+      "    with ordinality as k(event_type, component_id, post_id, keyword, i)"
+      "  left join event_totals t using (event_type, component_id, post_id, keyword) order by k.i)::text",
+      params, timeout_);
+  co_return ports::ArchiveReading{parse_int_array(result.text(0, 1)), std::string(result.text(0, 0))};
+}
+
+asio::awaitable<ports::ArchiveReading> CounterArchive::buckets(const ports::CounterKey& key, std::int64_t from_ms,
+                                                               std::int64_t to_ms, std::int64_t width_ms) {
+  std::string filter = "event_type = $1";
+  std::vector<std::optional<std::string>> params = {key.event_type, std::to_string(from_ms),
+                                                    std::to_string(to_ms), std::to_string(width_ms)};
+  if (key.component_id) {
+    params.push_back(std::to_string(key.component_id));
+    filter += " and component_id = $" + std::to_string(params.size());
+  }
+  if (key.post_id) {
+    params.push_back(std::to_string(key.post_id));
+    filter += " and post_id = $" + std::to_string(params.size());
+  }
+  if (!key.keyword.empty()) {
+    params.push_back(key.keyword);
+    filter += " and keyword = $" + std::to_string(params.size());
+  }
+  Lease db = co_await pool_.acquire(timeout_);
+  Result result = co_await db->execute(
+      "select pg_current_snapshot()::text, coalesce((select string_agg(b::text || ':' || c::text, ',') from ("
+      "  select ((extract(epoch from bucket) * 1000)::bigint - $2::bigint) / $4::bigint as b, sum(count) as c"
+      "  from event_stats where " + filter +
+      "    and bucket >= to_timestamp($2::bigint / 1000.0) and bucket < to_timestamp($3::bigint / 1000.0)"
+      "  group by 1) x), '')",
+      params, timeout_);
+  ports::ArchiveReading reading;
+  reading.snapshot = std::string(result.text(0, 0));
+  reading.values.assign(static_cast<std::size_t>((to_ms - from_ms + width_ms - 1) / width_ms), 0);
+  std::string_view pairs = result.text(0, 1);
+  while (!pairs.empty()) {
+    auto comma = pairs.find(',');
+    std::string_view pair = pairs.substr(0, comma);
+    auto colon = pair.find(':');
+    std::int64_t index = 0, count = 0;
+    std::from_chars(pair.data(), pair.data() + colon, index);
+    std::from_chars(pair.data() + colon + 1, pair.data() + pair.size(), count);
+    if (index >= 0 && static_cast<std::size_t>(index) < reading.values.size()) reading.values[index] += count;
+    if (comma == std::string_view::npos) break;
+    pairs.remove_prefix(comma + 1);
+  }
+  co_return reading;
+}
+
+asio::awaitable<std::vector<std::string>> CounterArchive::applied_in(const std::string& snapshot,
+                                                                     std::span<const std::string> flush_ids) {
+  std::vector<std::string> applied;
+  if (flush_ids.empty()) co_return applied;
+  const std::optional<std::string> params[] = {text_array(flush_ids), snapshot};
+  Lease db = co_await pool_.acquire(timeout_);
+  Result result = co_await db->execute(
+      "select flush_id from flush_ledger where flush_id = any($1::text[]) "
+      "and pg_visible_in_snapshot(applied_xid, $2::pg_snapshot)",
+      params, timeout_);
+  for (int row = 0; row < result.rows(); ++row) applied.emplace_back(result.text(row, 0));
+  co_return applied;
+}
+
+}  // namespace tracker::postgres

@@ -1,0 +1,85 @@
+"""End-to-end fixtures: the real server binary on a free loopback port (its own process,
+output in a log shown when a test fails, stopped with SIGTERM and expected to exit 0), the
+Redis it uses and a client for it, and unique test data so tests never clear Redis nor see
+each other's data.
+
+Helpers shared by the test modules live in support.py.
+"""
+
+import pytest
+import redis as redis_lib
+
+from support import RedisService, Server, ServerFactory, Unique
+
+
+@pytest.fixture(scope="session")
+def redis_service(tmp_path_factory):
+    """The Redis of the suite (private unless TRACKER_E2E_REDIS=shared); see RedisService."""
+    service = RedisService(tmp_path_factory.mktemp("data"))
+    if not service.shared:
+        service.start()
+    elif not service.running():
+        pytest.fail(f"Redis is not reachable on port {service.port}; "
+                    "start it with tools/dev.sh services")
+    service.activate()
+    try:
+        yield service
+    finally:
+        service.deactivate()
+        if not service.shared:
+            service.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_client(redis_service):
+    client = redis_service.client()
+    try:
+        client.ping()
+    except redis_lib.RedisError as error:
+        pytest.fail(f"Redis is not reachable on port {redis_service.port}: {error}")
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def start_server(tmp_path, redis_service):
+    """Starts servers with extra flags: start_server('--read-timeout-ms=500').
+    Each is stopped with SIGTERM at the end of the test, asserting exit code 0."""
+    factory = ServerFactory(tmp_path, redis_service.port)
+    yield factory
+    factory.stop_all()
+
+
+@pytest.fixture(scope="module")
+def module_server_factory(tmp_path_factory, redis_service):
+    """Like start_server, for one server shared by the tests of a module."""
+    factory = ServerFactory(tmp_path_factory.mktemp("server"), redis_service.port)
+    yield factory
+    factory.stop_all()
+
+
+@pytest.fixture
+def uniq():
+    """Random session id, user/component/post ids and keywords for one test."""
+    return Unique()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Attaches the logs of the servers a failed test used to its report."""
+    outcome = yield
+    report = outcome.get_result()
+    if not report.failed:
+        return
+    seen = set()
+    for value in getattr(item, "funcargs", {}).values():
+        servers = []
+        if isinstance(value, Server):
+            servers = [value]
+        elif isinstance(value, ServerFactory):
+            servers = value.servers
+        for server in servers:
+            if id(server) in seen or server.log_path is None:
+                continue
+            seen.add(id(server))
+            report.sections.append((f"server log (port {server.port})", server.log_tail(200)))

@@ -1,0 +1,425 @@
+"""Helpers for the end-to-end tests: the server process, the Redis it uses, Redis
+inspection, unique test data, HTTP over requests and over raw sockets.
+
+Every server here starts with --flusher=false: the tests read `et:stream` and the live
+counter hashes directly, and a flusher would move them away underneath. For the same
+reason the suite runs its own Redis by default (see RedisService): a flusher of any other
+server on the shared development Redis would drain the stream and the live counters
+while a test reads them.
+"""
+
+import json
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import redis as redis_lib
+import requests
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SERVER_BIN = os.environ.get("TRACKER_SERVER_BIN", str(REPO_ROOT / "build/release/event-tracker"))
+DEV_SH = REPO_ROOT / "tools/dev.sh"
+LOOPBACK = "127.0.0.1"
+
+HTTP_TIMEOUT = 10  # seconds, for every request a test makes
+STREAM = "et:stream"
+TOTALS = "et:totals:live"
+STATS = "et:stats:live"
+EVENT_TYPES = ("PAGE_VIEW", "SEARCH", "CLICK", "LIKE", "UNLIKE", "SCROLL", "COMMENT", "SHARE")
+UUID_V7 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+MINUTE_MS = 60_000
+
+
+# ---------------------------------------------------------------------------------------
+# The server process
+# ---------------------------------------------------------------------------------------
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((LOOPBACK, 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """One event-tracker process on a free loopback port; output goes to a log file."""
+
+    def __init__(self, log_dir, redis_port, args, grace_ms):
+        self.redis_port = redis_port
+        self.args = list(args)
+        self.grace_ms = grace_ms
+        self.log_dir = Path(log_dir)
+        self.proc = None
+        self.port = None
+        self.log_path = None
+        self.stopped_rc = None
+
+    @property
+    def base(self):
+        return f"http://{LOOPBACK}:{self.port}"
+
+    def url(self, path):
+        return self.base + path
+
+    def start(self, attempts=3):
+        if not os.access(SERVER_BIN, os.X_OK):
+            pytest.fail(f"server binary not found: {SERVER_BIN} "
+                        "(cmake --build build/release --target event-tracker)")
+        for attempt in range(attempts):
+            self.port = free_port()
+            self.log_path = self.log_dir / f"server-{self.port}.log"
+            cmd = [SERVER_BIN, f"--listen={LOOPBACK}", f"--port={self.port}", "--flusher=false",
+                   f"--redis-host={LOOPBACK}", f"--redis-port={self.redis_port}",
+                   f"--shutdown-grace-ms={self.grace_ms}", *self.args]
+            with open(self.log_path, "wb") as log:
+                self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                             stdin=subprocess.DEVNULL, start_new_session=True)
+            if self._wait_live(timeout=10):
+                return self
+            rc = self.proc.poll()
+            if rc is None:
+                self.kill()
+                pytest.fail(f"server did not answer /health/live within 10 s\n{self.log_tail()}")
+            # Exit code 1 is "cannot listen": the port was taken in between; try another.
+            if rc != 1 or attempt == attempts - 1:
+                pytest.fail(f"server exited at start with code {rc}\n{self.log_tail()}")
+        return self
+
+    def _wait_live(self, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            try:
+                if requests.get(self.url("/health/live"), timeout=0.5).status_code == 200:
+                    return True
+            except requests.RequestException:
+                pass
+            time.sleep(0.02)
+        return False
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def terminate(self):
+        """Sends SIGTERM (once); returns at once."""
+        if self.alive():
+            self.proc.send_signal(signal.SIGTERM)
+
+    def wait(self, timeout):
+        """Waits for the process to exit; returns its exit code or None on timeout."""
+        try:
+            self.stopped_rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        return self.stopped_rc
+
+    def stop(self):
+        """SIGTERM, then asserts a clean exit (code 0) within the grace time plus slack."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.terminate()
+            rc = self.wait(self.grace_ms / 1000 + 5)
+            if rc is None:
+                self.kill()
+                raise AssertionError(f"server did not exit after SIGTERM\n{self.log_tail()}")
+        rc = self.proc.returncode
+        assert rc == 0, f"server exit code {rc} after SIGTERM\n{self.log_tail()}"
+
+    def kill(self):
+        if self.alive():
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+    def log_text(self):
+        try:
+            return self.log_path.read_text(errors="replace")
+        except (OSError, AttributeError):
+            return ""
+
+    def log_tail(self, lines=80):
+        text = self.log_text().splitlines()
+        return f"--- server log {self.log_path} (last {lines} lines) ---\n" + "\n".join(text[-lines:])
+
+
+class ServerFactory:
+    def __init__(self, log_dir, redis_port):
+        self.log_dir = log_dir
+        self.redis_port = redis_port
+        self.servers = []
+
+    def __call__(self, *args, grace_ms=5000):
+        server = Server(self.log_dir, self.redis_port, args, grace_ms)
+        self.servers.append(server)
+        return server.start()
+
+    def stop_all(self):
+        errors = []
+        for server in self.servers:
+            try:
+                server.stop()
+            except AssertionError as error:
+                errors.append(str(error))
+            finally:
+                server.kill()
+        assert not errors, "\n".join(errors)
+
+
+# ---------------------------------------------------------------------------------------
+# Redis
+# ---------------------------------------------------------------------------------------
+
+def redis_is_shared():
+    return os.environ.get("TRACKER_E2E_REDIS", "private") == "shared"
+
+
+# The suite's Redis, once the session fixture has started it (see RedisService.activate).
+ACTIVE_REDIS = None
+
+
+def dev_sh(command, timeout=60):
+    """tools/dev.sh COMMAND. The redis-* commands act on the suite's Redis; the others
+    (pg-stop, pg-start, ...) on the shared development services."""
+    if command.startswith("redis-") and ACTIVE_REDIS is not None:
+        ACTIVE_REDIS.dev_sh(command, timeout)
+        return
+    env = dict(os.environ)
+    if ACTIVE_REDIS is not None:
+        env.update(ACTIVE_REDIS.saved_env)
+    _run_dev_sh(command, env, timeout)
+
+
+def _run_dev_sh(command, env, timeout):
+    result = subprocess.run([str(DEV_SH), command], capture_output=True, text=True,
+                            timeout=timeout, stdin=subprocess.DEVNULL, env=env)
+    assert result.returncode == 0, f"tools/dev.sh {command} failed:\n{result.stderr}"
+
+
+class RedisService:
+    """The Redis the suite's servers use, started and stopped through tools/dev.sh.
+
+    By default a private instance: tools/dev.sh with TRACKER_DATA_DIR pointing at a
+    temporary folder and TRACKER_REDIS_PORT at a free port, so it has the project's
+    configuration (AOF, noeviction) and stopping it disturbs nobody else. With
+    TRACKER_E2E_REDIS=shared the development Redis (TRACKER_REDIS_PORT, default 56379) is
+    used instead; then a flusher of another server on it can make tests fail.
+    """
+
+    def __init__(self, data_dir):
+        self.shared = redis_is_shared()
+        self.env = dict(os.environ)
+        if self.shared:
+            self.port = int(os.environ.get("TRACKER_REDIS_PORT", "56379"))
+        else:
+            self.port = free_port()
+            self.env["TRACKER_DATA_DIR"] = str(data_dir)
+            self.env["TRACKER_REDIS_PORT"] = str(self.port)
+        self.env["TRACKER_REDIS_HOST"] = LOOPBACK
+
+    def dev_sh(self, command, timeout=60):
+        _run_dev_sh(command, self.env, timeout)
+
+    def activate(self):
+        """Points processes started from now on (also those started without
+        --redis-port) at this Redis, through TRACKER_REDIS_HOST/PORT."""
+        global ACTIVE_REDIS
+        names = ("TRACKER_REDIS_HOST", "TRACKER_REDIS_PORT")
+        self.saved_env = {name: os.environ[name] for name in names if name in os.environ}
+        os.environ["TRACKER_REDIS_HOST"] = LOOPBACK
+        os.environ["TRACKER_REDIS_PORT"] = str(self.port)
+        ACTIVE_REDIS = self
+
+    def deactivate(self):
+        global ACTIVE_REDIS
+        for name in ("TRACKER_REDIS_HOST", "TRACKER_REDIS_PORT"):
+            os.environ.pop(name, None)
+        os.environ.update(self.saved_env)
+        ACTIVE_REDIS = None
+
+    def start(self):
+        self.dev_sh("redis-start")
+
+    def stop(self):
+        self.dev_sh("redis-stop")
+
+    def running(self):
+        try:
+            probe = redis_lib.Redis(host=LOOPBACK, port=self.port, socket_timeout=1,
+                                    socket_connect_timeout=1)
+            try:
+                return probe.ping()
+            finally:
+                probe.close()
+        except redis_lib.RedisError:
+            return False
+
+    def client(self):
+        return redis_lib.Redis(host=LOOPBACK, port=self.port, decode_responses=True,
+                               socket_timeout=10, socket_connect_timeout=5)
+
+
+def stream_mark(r):
+    """The id of the newest stream entry now (entries added later sort after it)."""
+    last = r.xrevrange(STREAM, "+", "-", count=1)
+    return last[0][0] if last else "0-0"
+
+
+def stream_rows_since(r, mark, max_entries=5_000_000, chunk=10_000):
+    """COPY rows (field `r`) of the stream entries added after `mark`, oldest first."""
+    rows = []
+    start = mark
+    for _ in range(max_entries // chunk + 1):
+        entries = r.xrange(STREAM, f"({start}", "+", count=chunk)
+        if not entries:
+            break
+        rows.extend(fields.get("r", "") for _, fields in entries)
+        start = entries[-1][0]
+    return rows
+
+
+def rows_with(rows, text):
+    return [row for row in rows if text in row]
+
+
+def totals(r, comp, post="*", kw="*"):
+    """All-time live totals per event type for (component, post, keyword)."""
+    fields = [f"{t}|{comp}|{post}|{kw}" for t in EVENT_TYPES]
+    return {t: int(v or 0) for t, v in zip(EVENT_TYPES, r.hmget(TOTALS, fields))}
+
+
+# ---------------------------------------------------------------------------------------
+# Unique test data
+# ---------------------------------------------------------------------------------------
+
+class Unique:
+    """Ids no other test (or earlier run) uses: counters keyed by them start at zero."""
+
+    def __init__(self):
+        self.token = uuid.uuid4().hex[:16]
+        self.session = f"e2e-{self.token}"
+        self._rng = random.Random(self.token)
+
+    def user(self):
+        return self._rng.randrange(10**12, 9 * 10**15)
+
+    def comp(self):
+        return self._rng.randrange(10**12, 9 * 10**15)
+
+    def post(self):
+        return self._rng.randrange(10**12, 9 * 10**15)
+
+    def keyword(self, i=0):
+        return f"kw-{self.token}-{i}"
+
+    def event(self, event_type="CLICK", comp=None, **top):
+        metadata = top.pop("metadata", {})
+        body = {"eventType": event_type, "sessionId": self.session,
+                "metadata": {"componentId": comp if comp is not None else self.comp(),
+                             "elementId": "element-7", **metadata}}
+        body.update(top)
+        return body
+
+
+# ---------------------------------------------------------------------------------------
+# HTTP helpers
+# ---------------------------------------------------------------------------------------
+
+def post(server, path, body, **kwargs):
+    return requests.post(server.url(path), json=body, timeout=HTTP_TIMEOUT, **kwargs)
+
+
+def assert_error(response, status, code=None, field=...):
+    """The contract's error shape: {"error": {"code", "message"[, "field"]}}."""
+    assert response.status_code == status, (response.status_code, response.text)
+    assert response.headers.get("Content-Type", "").startswith("application/json"), response.headers
+    body = response.json()
+    assert isinstance(body, dict) and "error" in body, body
+    error = body["error"]
+    assert set(error) <= {"code", "message", "field"}, error
+    assert isinstance(error.get("code"), str) and error["code"], error
+    assert isinstance(error.get("message"), str) and error["message"], error
+    if code is not None:
+        assert error["code"] == code, error
+    if field is None:
+        assert "field" not in error, error
+    elif field is not ...:
+        assert error.get("field") == field, error
+    return error
+
+
+def uuid_v7_ms(event_id):
+    assert UUID_V7.match(event_id), f"not a UUIDv7: {event_id!r}"
+    return int(event_id.replace("-", "")[:12], 16)
+
+
+# Raw sockets, for what an HTTP library will not send.
+
+class RawResponse:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body)
+
+    def header(self, name):
+        return self.headers.get(name.lower())
+
+
+def raw_connect(server, timeout=HTTP_TIMEOUT):
+    return socket.create_connection((LOOPBACK, server.port), timeout=timeout)
+
+
+def read_response(sock, timeout=HTTP_TIMEOUT, buffer=b""):
+    """Reads one HTTP/1.1 response with a Content-Length body. Returns (response, rest)."""
+    deadline = time.monotonic() + timeout
+    data = buffer
+    while b"\r\n\r\n" not in data:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"connection closed before a full response head: {data!r}")
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ")[1])
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    length = int(headers.get("content-length", "0"))
+    while len(rest) < length:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("connection closed inside a response body")
+        rest += chunk
+    return RawResponse(status, headers, rest[:length]), rest[length:]
+
+
+def wait_closed(sock, timeout):
+    """Seconds until the peer closes (EOF or reset), or None if still open after timeout.
+    Data the peer sends meanwhile is discarded."""
+    started = time.monotonic()
+    deadline = started + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        sock.settimeout(left)
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            return None
+        except (ConnectionResetError, BrokenPipeError):
+            return time.monotonic() - started
+        if not chunk:
+            return time.monotonic() - started
