@@ -1,0 +1,160 @@
+"""GET /api/statistics and its extensions: exact and real-time while flushes run.
+
+A count is PostgreSQL's part plus Redis's (live counters and snapshots in flight); these
+tests read it continuously while events arrive and the flusher moves them.
+"""
+
+import threading
+import time
+
+import requests
+
+from support import HTTP_TIMEOUT, post
+
+FAST_FLUSH = ("--flusher=true", "--flush-interval-ms=20", "--counter-flush-interval-ms=50")
+
+
+def count(server, **params):
+    response = requests.get(server.url("/api/statistics"), params=params, timeout=HTTP_TIMEOUT)
+    assert response.status_code == 200, response.text
+    return response.json()["count"]
+
+
+def test_counts_stay_exact_and_monotonic_while_flushes_run(start_server, uniq):
+    server = start_server(*FAST_FLUSH)
+    comp, post_id = uniq.comp(), uniq.post()
+    key = {"eventType": "LIKE", "componentId": comp, "postId": post_id}
+    acknowledged = 0  # answered 202
+    sent = 0          # handed to the server (an event counts from when Redis stores it,
+                      # which is before its 202 arrives here)
+    lock = threading.Lock()
+    done = threading.Event()
+    violations = []
+    readings = []
+
+    def reader():
+        last = 0
+        while not done.is_set():
+            with lock:
+                before = acknowledged
+            value = count(server, **key)
+            with lock:
+                after = sent
+            readings.append(value)
+            if not before <= value <= after:
+                violations.append(f"read {value}: acknowledged before the read {before}, sent after it {after}")
+            if value < last:
+                violations.append(f"count went down from {last} to {value}")
+            last = value
+
+    readers = [threading.Thread(target=reader) for _ in range(3)]
+    for thread in readers:
+        thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        for i in range(1500):
+            assert time.monotonic() < deadline
+            event = uniq.event("LIKE", comp=comp, userId=i + 1, metadata={"postId": post_id})
+            with lock:
+                sent += 1
+            response = post(server, "/api/events", event)
+            assert response.status_code == 202, response.text
+            with lock:
+                acknowledged += 1
+    finally:
+        done.set()
+        for thread in readers:
+            thread.join(timeout=30)
+    assert not violations, violations[:10]
+    assert len(readings) > 50, "the readers must have overlapped many flushes"
+    assert count(server, **key) == 1500
+    # After everything is in PostgreSQL the answer is the same.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        summary = requests.get(server.url("/api/statistics/summary"), timeout=HTTP_TIMEOUT).json()
+        if summary["pendingPersistence"] == 0:
+            break
+        time.sleep(0.1)
+    time.sleep(0.3)
+    assert count(server, **key) == 1500
+    assert count(server, eventType="LIKE", componentId=comp, postId=post_id) == 1500
+
+
+def test_unlike_lowers_the_like_count_never_below_zero(start_server, uniq):
+    server = start_server(*FAST_FLUSH)
+    comp, post_id, user = uniq.comp(), uniq.post(), uniq.user()
+    key = {"eventType": "LIKE", "componentId": comp, "postId": post_id}
+    sequence = ["LIKE", "LIKE", "UNLIKE", "UNLIKE", "UNLIKE", "LIKE"]
+    expected = [1, 2, 1, 0, 0, 1]
+    for event_type, want in zip(sequence, expected):
+        response = post(server, "/api/events", uniq.event(event_type, comp=comp, userId=user,
+                                                         metadata={"postId": post_id}))
+        assert response.status_code == 202
+        assert count(server, **key) == want
+        time.sleep(0.1)  # let a flush happen between some steps
+    assert count(server, eventType="UNLIKE", componentId=comp, postId=post_id) == 3
+
+
+def test_time_ranges_series_and_rankings(start_server, uniq):
+    server = start_server(*FAST_FLUSH)
+    comp, post_id = uniq.comp(), uniq.post()
+    keyword = uniq.keyword()
+    for i in range(7):
+        post(server, "/api/events", uniq.event("CLICK", comp=comp, metadata={"postId": post_id}))
+    for i in range(3):
+        post(server, "/api/events", uniq.event("SEARCH", comp=comp, userId=i + 1, metadata={"keyword": keyword}))
+    time.sleep(0.3)
+
+    assert count(server, eventType="CLICK", componentId=comp) == 7
+    assert count(server, eventType="CLICK", componentId=comp, postId=post_id) == 7
+    assert count(server, eventType="SEARCH", componentId=comp, keyword=keyword) == 3
+    assert count(server, eventType="CLICK", componentId=comp, **{"from": "2000-01-01T00:00:00Z"}) == 7
+    assert count(server, eventType="CLICK", componentId=comp, **{"to": "2000-01-01T00:00:00Z"}) == 0
+
+    series = requests.get(server.url("/api/statistics/series"), timeout=HTTP_TIMEOUT,
+                          params={"eventType": "CLICK", "componentId": comp, "interval": "minute"}).json()
+    assert series["total"] == 7
+    assert len(series["buckets"]) in (24 * 60, 24 * 60 + 1)  # the current minute is included
+    assert sum(b["count"] for b in series["buckets"]) == 7
+    hourly = requests.get(server.url("/api/statistics/series"), timeout=HTTP_TIMEOUT,
+                          params={"eventType": "CLICK", "componentId": comp, "interval": "hour"}).json()
+    assert hourly["total"] == 7 and len(hourly["buckets"]) in (24, 25)
+
+    top = requests.get(server.url("/api/statistics/top-posts"), timeout=HTTP_TIMEOUT,
+                       params={"eventType": "CLICK", "window": "1h", "limit": 100}).json()
+    assert {"postId": post_id, "count": 7} in top["posts"]
+    keywords = requests.get(server.url("/api/statistics/keywords"), timeout=HTTP_TIMEOUT,
+                            params={"window": "24h", "limit": 100}).json()
+    assert {"keyword": keyword, "count": 3} in keywords["keywords"]
+    users = requests.get(server.url("/api/statistics/unique-users"), timeout=HTTP_TIMEOUT,
+                         params={"eventType": "SEARCH"}).json()
+    assert users["uniqueUsers"] >= 3 and users["approximate"] is True
+    summary = requests.get(server.url("/api/statistics/summary"), timeout=HTTP_TIMEOUT).json()
+    assert summary["totals"]["CLICK"] >= 7 and "pendingPersistence" in summary
+
+
+def test_statistics_reject_bad_queries(start_server):
+    server = start_server()
+    cases = [
+        ("/api/statistics", {}, "eventType"),
+        ("/api/statistics", {"eventType": "NOPE", "componentId": 1}, "eventType"),
+        ("/api/statistics", {"eventType": "CLICK"}, "componentId"),
+        ("/api/statistics", {"eventType": "CLICK", "componentId": "x"}, "componentId"),
+        ("/api/statistics", {"eventType": "CLICK", "componentId": 0}, "componentId"),
+        ("/api/statistics", {"eventType": "LIKE", "componentId": 1003}, "postId"),
+        ("/api/statistics", {"eventType": "SEARCH", "componentId": 1001}, "keyword"),
+        ("/api/statistics", {"eventType": "CLICK", "componentId": 1, "from": "yesterday"}, "from"),
+        ("/api/statistics", {"eventType": "CLICK", "componentId": 1, "bogus": 1}, "bogus"),
+        ("/api/statistics/series", {"eventType": "CLICK", "interval": "week"}, "interval"),
+        ("/api/statistics/series", {"eventType": "CLICK", "from": "2000-01-01T00:00:00Z"}, "from"),
+        ("/api/statistics/top-posts", {"eventType": "SEARCH"}, "eventType"),
+        ("/api/statistics/top-posts", {"window": "3y"}, "window"),
+        ("/api/statistics/keywords", {"limit": 1000}, "limit"),
+        ("/api/statistics/unique-users", {"eventType": "CLICK", "date": "2026-13-01"}, "date"),
+    ]
+    for path, params, field in cases:
+        response = requests.get(server.url(path), params=params, timeout=HTTP_TIMEOUT)
+        assert response.status_code == 400, (path, params, response.text)
+        error = response.json()["error"]
+        assert error["field"] == field, (path, params, error)
+        assert error["code"] and error["message"]
