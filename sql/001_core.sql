@@ -137,16 +137,16 @@ $$;
 create table event_stats (
     bucket       timestamptz not null,
     event_type   text        not null,
+    -- 0 (component, post) and '' (keyword) mean "any": each row counts one query shape of
+    -- the statistics API, so a series is read by key, not summed over posts or keywords.
     component_id bigint      not null,
-    post_id      bigint,
-    keyword      text,
+    post_id      bigint      not null,
+    keyword      text        not null,
     count        bigint      not null,
-    constraint event_stats_key
-        unique nulls not distinct (event_type, component_id, post_id, keyword, bucket)
+    constraint event_stats_key primary key (event_type, component_id, post_id, keyword, bucket)
 );
 
 create index event_stats_bucket_idx on event_stats (bucket);
-create index event_stats_type_bucket_idx on event_stats (event_type, bucket);
 
 -- ---------------------------------------------------------------------------
 -- flush_ledger: one row per applied flush batch (idempotent re-delivery)

@@ -48,23 +48,25 @@ asio::awaitable<FlushReport> Flusher::flush_events() {
   if (entries.empty()) co_return report;
   if (!stored_up_to_) stored_up_to_ = co_await archive_.stored_up_to();
   // Entries at or before the mark were stored by a flush that died before acknowledging.
+  auto is_fresh = [&](const ports::BacklogEntry& entry) { return entry.position > *stored_up_to_; };
   std::vector<ports::BacklogEntry> fresh;
-  fresh.reserve(entries.size());
-  for (auto& entry : entries) {
-    if (entry.position > *stored_up_to_ && !entry.record.empty()) fresh.push_back(std::move(entry));
-    else ++report.events_skipped;
+  const std::vector<ports::BacklogEntry>* to_store = &entries;
+  if (!std::all_of(entries.begin(), entries.end(), is_fresh)) {
+    std::copy_if(entries.begin(), entries.end(), std::back_inserter(fresh), is_fresh);
+    to_store = &fresh;
   }
-  if (!fresh.empty()) {
+  for (const auto& entry : entries) {
+    (is_fresh(entry) ? report.events_stored : report.events_skipped) += entry.records.size();
+  }
+  if (!to_store->empty()) {
     try {
-      co_await archive_.store_events(fresh);
+      co_await archive_.store_events(*to_store);
     } catch (...) {
       stored_up_to_.reset();  // the transaction may or may not have committed
       throw;
     }
-    stored_up_to_ = fresh.back().position;
-    report.events_stored = fresh.size();
+    stored_up_to_ = to_store->back().position;
   }
-  // `entries` still holds every position (records moved out are not needed to acknowledge).
   co_await backlog_.acknowledge(entries);
   events_stored_.inc(report.events_stored);
   events_skipped_.inc(report.events_skipped);
@@ -117,7 +119,7 @@ asio::awaitable<void> Flusher::run() {
       backlog_size_.set(static_cast<std::int64_t>(co_await backlog_.size()));
       retry = options_.retry_min;
       // A full batch means more is waiting: go on at once.
-      if (events.events_stored + events.events_skipped < options_.batch_size) {
+      if (events.events_stored + events.events_skipped < options_.batch_size / 2) {
         co_await pause(std::min(options_.idle_pause, options_.counter_interval));
       }
     } catch (const std::exception& error) {

@@ -8,11 +8,10 @@
 
 namespace tracker::ports {
 
-// A change of one counter. For minute counters `bucket_ms` is the minute; for all-time
-// totals it is absent. Absent post/keyword: for minute counters "the event had none",
-// for totals "any"; a total's component_id 0 is "any component" too.
+// A change of one counter: a query shape (component 0, absent post or keyword = any) in
+// the minute starting at bucket_ms.
 struct CounterDelta {
-  std::optional<std::int64_t> bucket_ms;
+  std::int64_t bucket_ms = 0;
   std::string event_type;
   std::int64_t component_id = 0;
   std::optional<std::int64_t> post_id;
@@ -20,10 +19,11 @@ struct CounterDelta {
   std::int64_t delta = 0;
 };
 
+// Per-minute changes of the statistics API's query shapes (the all-time totals are their
+// sums, derived where they are stored).
 struct CounterSnapshot {
   std::string flush_id;  // unique; the ledger key that makes applying it twice harmless
-  std::vector<CounterDelta> minute_deltas;
-  std::vector<CounterDelta> total_deltas;
+  std::vector<CounterDelta> deltas;
 };
 
 // Real-time counters that keep taking increments while frozen copies of them

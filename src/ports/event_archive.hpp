@@ -15,7 +15,8 @@ class EventArchive {
   // Stores the entries (in backlog order, all after stored_up_to()) and moves the mark
   // to the last of them, atomically.
   virtual boost::asio::awaitable<void> store_events(const std::vector<BacklogEntry>& entries) = 0;
-  // Adds the snapshot to the stored counts and records its flush id, atomically. Returns
+  // Adds the snapshot to the stored counts (per minute and all-time) and records its
+  // flush id, atomically. Returns
   // false, changing nothing, when that flush id was applied before.
   virtual boost::asio::awaitable<bool> apply_counters(const CounterSnapshot& snapshot) = 0;
   // Partition upkeep: daily partitions from yesterday to `days_ahead` days ahead; drops

@@ -31,9 +31,10 @@ struct BacklogPosition {
   }
 };
 
+// One backlog entry: the events one ingest call stored together, in order.
 struct BacklogEntry {
   BacklogPosition position;
-  std::string record;  // the event's COPY row (domain/event_record.hpp); empty if lost
+  std::vector<std::string> records;  // each an event's COPY row (domain/event_record.hpp)
 };
 
 // Accepted events waiting to be persisted, oldest first. Entries handed out stay in the
@@ -41,11 +42,12 @@ struct BacklogEntry {
 class EventBacklog {
  public:
   virtual ~EventBacklog() = default;
-  // Entries handed out earlier but never acknowledged first, then new ones.
-  virtual boost::asio::awaitable<std::vector<BacklogEntry>> next_batch(std::size_t max) = 0;
+  // Entries handed out earlier but never acknowledged first, then new ones; about
+  // `max_events` events in all.
+  virtual boost::asio::awaitable<std::vector<BacklogEntry>> next_batch(std::size_t max_events) = 0;
   // Removes the entries for good: call only once they are persisted.
   virtual boost::asio::awaitable<void> acknowledge(const std::vector<BacklogEntry>& entries) = 0;
-  virtual boost::asio::awaitable<std::size_t> size() = 0;
+  virtual boost::asio::awaitable<std::size_t> size() = 0;  // events not yet acknowledged
 };
 
 }  // namespace tracker::ports

@@ -63,21 +63,11 @@ asio::awaitable<ports::ArchiveReading> CounterArchive::totals(std::span<const po
 
 asio::awaitable<ports::ArchiveReading> CounterArchive::buckets(const ports::CounterKey& key, std::int64_t from_ms,
                                                                std::int64_t to_ms, std::int64_t width_ms) {
-  std::string filter = "event_type = $1";
-  std::vector<std::optional<std::string>> params = {key.event_type, std::to_string(from_ms),
-                                                    std::to_string(to_ms), std::to_string(width_ms)};
-  if (key.component_id) {
-    params.push_back(std::to_string(key.component_id));
-    filter += " and component_id = $" + std::to_string(params.size());
-  }
-  if (key.post_id) {
-    params.push_back(std::to_string(key.post_id));
-    filter += " and post_id = $" + std::to_string(params.size());
-  }
-  if (!key.keyword.empty()) {
-    params.push_back(key.keyword);
-    filter += " and keyword = $" + std::to_string(params.size());
-  }
+  // Rows are query shapes (0 / '' = any), so the key is matched exactly.
+  const std::optional<std::string> params[] = {key.event_type, std::to_string(from_ms), std::to_string(to_ms),
+                                               std::to_string(width_ms), std::to_string(key.component_id),
+                                               std::to_string(key.post_id), key.keyword};
+  const std::string filter = "event_type = $1 and component_id = $5 and post_id = $6 and keyword = $7";
   Lease db = co_await pool_.acquire(timeout_);
   Result result = co_await db->execute(
       "select pg_current_snapshot()::text, coalesce((select string_agg(b::text || ':' || c::text, ',') from ("

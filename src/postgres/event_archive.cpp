@@ -15,45 +15,31 @@ std::string copy_events_sql() {
   return "copy events (" + std::string(domain::kEventRecordColumns) + ", stream_id) from stdin";
 }
 
-void append_entry(std::string& out, const ports::BacklogEntry& entry) {
-  out += entry.record;
+// The stream_id column: the backlog entry's id and the event's place in it ("ms-seq/i").
+void append_record(std::string& out, const ports::BacklogEntry& entry, std::size_t index) {
+  out += entry.records[index];
   out += '\t';
   out += entry.position.to_string();
+  out += '/';
+  out += std::to_string(index);
   out += '\n';
 }
 
-void append_optional(std::string& out, const std::optional<std::int64_t>& value) {
-  if (value) out += std::to_string(*value);
-  else out += "\\N";
-}
-void append_optional(std::string& out, const std::optional<std::string>& value) {
-  if (value) domain::append_copy_escaped(out, *value);
-  else out += "\\N";
-}
-
-// Rows of the delta staging tables: [bucket,] event_type, component_id, post_id, keyword, delta.
-// Minute rows (with a bucket) spell "none" as NULL; totals spell "any" as 0 / ''.
-std::string delta_rows(const std::vector<ports::CounterDelta>& deltas, bool with_bucket) {
+// Rows of the staging table: bucket, event_type, component_id, post_id, keyword, delta,
+// with "any" spelled 0 / '' as in event_stats and event_totals.
+std::string delta_rows(const std::vector<ports::CounterDelta>& deltas) {
   std::string out;
-  out.reserve(deltas.size() * 64);
+  out.reserve(deltas.size() * 80);
   for (const auto& d : deltas) {
-    if (with_bucket) {
-      out += domain::format_rfc3339_ms(d.bucket_ms.value_or(0));
-      out += '\t';
-    }
+    out += domain::format_rfc3339_ms(d.bucket_ms);
+    out += '\t';
     domain::append_copy_escaped(out, d.event_type);
     out += '\t';
     out += std::to_string(d.component_id);
     out += '\t';
-    if (with_bucket) {
-      append_optional(out, d.post_id);
-      out += '\t';
-      append_optional(out, d.keyword);
-    } else {  // event_totals spells "any" as 0 and ''
-      out += std::to_string(d.post_id.value_or(0));
-      out += '\t';
-      domain::append_copy_escaped(out, d.keyword.value_or(""));
-    }
+    out += std::to_string(d.post_id.value_or(0));
+    out += '\t';
+    domain::append_copy_escaped(out, d.keyword.value_or(""));
     out += '\t';
     out += std::to_string(d.delta);
     out += '\n';
@@ -82,9 +68,6 @@ asio::awaitable<Connection*> EventArchive::connection() {
     co_await fresh->execute(
         "create temp table if not exists stats_delta (bucket timestamptz, event_type text, "
         "component_id bigint, post_id bigint, keyword text, delta bigint) on commit delete rows");
-    co_await fresh->execute(
-        "create temp table if not exists totals_delta (event_type text, component_id bigint, "
-        "post_id bigint, keyword text, delta bigint) on commit delete rows");
     connection_ = std::move(fresh);
     locked_ = false;
   }
@@ -120,8 +103,14 @@ asio::awaitable<void> EventArchive::store_events(const std::vector<ports::Backlo
   if (entries.empty()) co_return;
   Connection& db = *co_await connection();
   std::string data;
-  data.reserve(entries.size() * (entries.front().record.size() + 32));
-  for (const auto& entry : entries) append_entry(data, entry);
+  std::size_t bytes = 0;
+  for (const auto& entry : entries) {
+    for (const auto& record : entry.records) bytes += record.size() + 32;
+  }
+  data.reserve(bytes);
+  for (const auto& entry : entries) {
+    for (std::size_t i = 0; i < entry.records.size(); ++i) append_record(data, entry, i);
+  }
   const auto& last = entries.back().position;
   std::vector<Statement> finish = {
       {"update stream_watermark set last_ms = $1, last_seq = $2 where stream = 'et:stream'",
@@ -154,25 +143,28 @@ asio::awaitable<void> EventArchive::store_one_by_one(const std::vector<ports::Ba
   try {
     co_await db.execute("begin");
     for (const auto& entry : entries) {
-      std::string row;
-      append_entry(row, entry);
-      co_await db.execute("savepoint one_row");
-      std::optional<std::string> refusal;
-      try {
-        co_await db.copy_in(copy_events_sql(), row);
-      } catch (const SqlError& error) {
-        refusal = error.what();
+      for (std::size_t i = 0; i < entry.records.size(); ++i) {
+        std::string row;
+        append_record(row, entry, i);
+        co_await db.execute("savepoint one_row");
+        std::optional<std::string> refusal;
+        try {
+          co_await db.copy_in(copy_events_sql(), row);
+        } catch (const SqlError& error) {
+          refusal = error.what();
+        }
+        if (!refusal) {
+          co_await db.execute("release savepoint one_row");
+          continue;
+        }
+        co_await db.execute("rollback to savepoint one_row");
+        const std::optional<std::string> params[] = {entry.position.to_string() + "/" + std::to_string(i),
+                                                     entry.records[i], refusal};
+        co_await db.execute(
+            "insert into events_rejected (stream_id, record, error) values ($1, $2, $3) on conflict do nothing",
+            params);
+        rejected_rows_.inc();
       }
-      if (!refusal) {
-        co_await db.execute("release savepoint one_row");
-        continue;
-      }
-      co_await db.execute("rollback to savepoint one_row");
-      const std::optional<std::string> params[] = {entry.position.to_string(), entry.record, refusal};
-      co_await db.execute(
-          "insert into events_rejected (stream_id, record, error) values ($1, $2, $3) on conflict do nothing",
-          params);
-      rejected_rows_.inc();
     }
     const auto& last = entries.back().position;
     const std::optional<std::string> mark[] = {std::to_string(last.ms), std::to_string(last.seq)};
@@ -188,8 +180,7 @@ asio::awaitable<bool> EventArchive::apply_counters(const ports::CounterSnapshot&
   Connection& db = *co_await connection();
   try {
     co_await db.execute("begin");
-    const std::optional<std::string> ledger[] = {
-        snapshot.flush_id, std::to_string(snapshot.minute_deltas.size() + snapshot.total_deltas.size())};
+    const std::optional<std::string> ledger[] = {snapshot.flush_id, std::to_string(snapshot.deltas.size())};
     Result recorded = co_await db.execute(
         "insert into flush_ledger (flush_id, kind, rows) values ($1, 'counters', $2) on conflict do nothing",
         ledger);
@@ -197,19 +188,18 @@ asio::awaitable<bool> EventArchive::apply_counters(const ports::CounterSnapshot&
       co_await db.execute("rollback");
       co_return false;
     }
-    if (!snapshot.minute_deltas.empty()) {
-      co_await db.copy_in("copy stats_delta from stdin", delta_rows(snapshot.minute_deltas, true));
-    }
-    if (!snapshot.total_deltas.empty()) {
-      co_await db.copy_in("copy totals_delta from stdin", delta_rows(snapshot.total_deltas, false));
+    if (!snapshot.deltas.empty()) {
+      co_await db.copy_in("copy stats_delta from stdin", delta_rows(snapshot.deltas));
     }
     const Statement apply[] = {
         {"insert into event_stats as s (bucket, event_type, component_id, post_id, keyword, count) "
          "select bucket, event_type, component_id, post_id, keyword, delta from stats_delta "
-         "on conflict on constraint event_stats_key do update set count = s.count + excluded.count",
+         "on conflict (event_type, component_id, post_id, keyword, bucket) "
+         "do update set count = s.count + excluded.count",
          {}},
         {"insert into event_totals as t (event_type, component_id, post_id, keyword, count) "
-         "select event_type, component_id, post_id, keyword, delta from totals_delta "
+         "select event_type, component_id, post_id, keyword, sum(delta) from stats_delta "
+         "group by event_type, component_id, post_id, keyword "
          "on conflict (event_type, component_id, post_id, keyword) do update set count = t.count + excluded.count",
          {}},
         {"commit", {}}};

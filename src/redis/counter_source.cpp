@@ -46,43 +46,7 @@ std::vector<ports::CounterDelta> parse_hash(const Reply& reply,
 
 }  // namespace
 
-std::optional<ports::CounterDelta> parse_minute_field(std::string_view field, std::int64_t delta) {
-  std::vector<std::string_view> parts;
-  if (!split_fields(field, 4, parts)) return std::nullopt;
-  ports::CounterDelta out;
-  auto minute = to_int(parts[0]);
-  auto component = to_int(parts[2]);
-  if (!minute || !component || parts[1].empty()) return std::nullopt;
-  out.bucket_ms = *minute;
-  out.event_type = std::string(parts[1]);
-  out.component_id = *component;
-  if (!parts[3].empty()) {
-    out.post_id = to_int(parts[3]);
-    if (!out.post_id) return std::nullopt;
-  }
-  if (!parts[4].empty()) out.keyword = std::string(parts[4]);
-  out.delta = delta;
-  return out;
-}
-
-std::optional<ports::CounterDelta> parse_total_field(std::string_view field, std::int64_t delta) {
-  std::vector<std::string_view> parts;
-  if (!split_fields(field, 3, parts)) return std::nullopt;
-  ports::CounterDelta out;
-  auto component = parts[1] == "*" ? std::optional<std::int64_t>(0) : to_int(parts[1]);
-  if (!component || parts[0].empty()) return std::nullopt;
-  out.event_type = std::string(parts[0]);
-  out.component_id = *component;
-  if (parts[2] != "*") {
-    out.post_id = to_int(parts[2]);
-    if (!out.post_id) return std::nullopt;
-  }
-  if (parts[3] != "*") out.keyword = std::string(parts[3]);
-  out.delta = delta;
-  return out;
-}
-
-std::string total_field(std::string_view event_type, std::int64_t component_id,
+std::string shape_field(std::string_view event_type, std::int64_t component_id,
                         std::optional<std::int64_t> post_id, const std::optional<std::string>& keyword) {
   std::string field(event_type);
   field += '|';
@@ -92,6 +56,42 @@ std::string total_field(std::string_view event_type, std::int64_t component_id,
   field += '|';
   field += keyword ? *keyword : "*";
   return field;
+}
+
+std::vector<std::string> event_shapes(std::string_view event_type, std::int64_t component_id,
+                                      std::optional<std::int64_t> post_id,
+                                      const std::optional<std::string>& keyword) {
+  std::vector<std::string> shapes;
+  shapes.reserve(5);
+  shapes.push_back(shape_field(event_type, 0, std::nullopt, std::nullopt));
+  shapes.push_back(shape_field(event_type, component_id, std::nullopt, std::nullopt));
+  if (post_id) shapes.push_back(shape_field(event_type, component_id, post_id, std::nullopt));
+  if (keyword) {
+    shapes.push_back(shape_field(event_type, component_id, std::nullopt, keyword));
+    if (post_id) shapes.push_back(shape_field(event_type, component_id, post_id, keyword));
+  }
+  return shapes;
+}
+
+std::optional<ports::CounterDelta> parse_minute_field(std::string_view field, std::int64_t delta) {
+  auto last_bar = field.rfind('|');
+  if (last_bar == std::string_view::npos) return std::nullopt;
+  auto minute = to_int(field.substr(last_bar + 1));
+  std::vector<std::string_view> parts;
+  if (!minute || !split_fields(field.substr(0, last_bar), 3, parts) || parts[0].empty()) return std::nullopt;
+  ports::CounterDelta out;
+  out.bucket_ms = *minute;
+  out.event_type = std::string(parts[0]);
+  auto component = parts[1] == "*" ? std::optional<std::int64_t>(0) : to_int(parts[1]);
+  if (!component) return std::nullopt;
+  out.component_id = *component;
+  if (parts[2] != "*") {
+    out.post_id = to_int(parts[2]);
+    if (!out.post_id) return std::nullopt;
+  }
+  if (parts[3] != "*") out.keyword = std::string(parts[3]);
+  out.delta = delta;
+  return out;
 }
 
 CounterSource::CounterSource(std::shared_ptr<Connection> connection, milliseconds timeout)
@@ -119,24 +119,20 @@ asio::awaitable<std::vector<std::string>> CounterSource::open_snapshots() {
 }
 
 asio::awaitable<ports::CounterSnapshot> CounterSource::read_snapshot(const std::string& flush_id) {
-  std::string stats_key = keys::snapshot_stats(flush_id);
-  std::string totals_key = keys::snapshot_totals(flush_id);
-  const std::string_view stats_command[] = {"HGETALL", stats_key};
-  const std::string_view totals_command[] = {"HGETALL", totals_key};
-  Reply stats = co_await connection_->execute(stats_command, timeout_);
-  Reply totals = co_await connection_->execute(totals_command, timeout_);
+  std::string minutes_key = keys::snapshot_minutes(flush_id);
+  const std::string_view command[] = {"HGETALL", minutes_key};
+  Reply minutes = co_await connection_->execute(command, timeout_);
+  if (minutes.is_error()) throw ports::StoreRejected("reading a snapshot failed: " + minutes.text);
   ports::CounterSnapshot snapshot;
   snapshot.flush_id = flush_id;
-  snapshot.minute_deltas = parse_hash(stats, parse_minute_field);
-  snapshot.total_deltas = parse_hash(totals, parse_total_field);
+  snapshot.deltas = parse_hash(minutes, parse_minute_field);
   co_return snapshot;
 }
 
 asio::awaitable<void> CounterSource::drop_snapshot(const std::string& flush_id) {
-  std::string stats_key = keys::snapshot_stats(flush_id);
   std::string totals_key = keys::snapshot_totals(flush_id);
-  std::string series_key = keys::snapshot_series(flush_id);
-  const std::string_view del[] = {"DEL", stats_key, totals_key, series_key};
+  std::string minutes_key = keys::snapshot_minutes(flush_id);
+  const std::string_view del[] = {"DEL", totals_key, minutes_key};
   const std::string_view forget[] = {"ZREM", keys::kSnapshots, flush_id};
   // Hashes first: a crash in between leaves an id whose (empty) snapshot the ledger
   // already knows, which is then just dropped again.

@@ -7,7 +7,7 @@
 
 namespace tracker::redis {
 
-// Live counters are the hashes et:stats:live and et:totals:live (written by
+// Live counters are the hashes et:totals:live and et:minutes:live (written by
 // lua/ingest.lua); a snapshot renames both to et:*:snap:<flush id> and lists the id in
 // the sorted set et:snapshots until it is dropped.
 class CounterSource final : public ports::CounterSource {
@@ -25,13 +25,16 @@ class CounterSource final : public ports::CounterSource {
   std::mt19937_64 random_{std::random_device{}()};
 };
 
-// Field formats of the counter hashes, shared with the statistics reader.
-// Minute counters: "minute_ms|TYPE|component|post|keyword" ('' = none).
-// Totals: "TYPE|component|post|keyword" ('*' = any; component 0 in C++). The keyword is
-// last and may hold '|'.
-std::optional<ports::CounterDelta> parse_minute_field(std::string_view field, std::int64_t delta);
-std::optional<ports::CounterDelta> parse_total_field(std::string_view field, std::int64_t delta);
-std::string total_field(std::string_view event_type, std::int64_t component_id,
+// Field names of the counter hashes, shared by ingestion and the statistics reader.
+// A shape is "TYPE|component|post|keyword" with '*' for any (component 0 in C++); the
+// keyword is last and may hold '|'. Minute fields append "|minute_ms".
+std::string shape_field(std::string_view event_type, std::int64_t component_id,
                         std::optional<std::int64_t> post_id, const std::optional<std::string>& keyword);
+// The shapes one event adds to: any component, its component, and with its post and/or
+// keyword where it has them.
+std::vector<std::string> event_shapes(std::string_view event_type, std::int64_t component_id,
+                                      std::optional<std::int64_t> post_id,
+                                      const std::optional<std::string>& keyword);
+std::optional<ports::CounterDelta> parse_minute_field(std::string_view field, std::int64_t delta);
 
 }  // namespace tracker::redis

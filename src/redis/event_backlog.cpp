@@ -1,5 +1,7 @@
 #include "redis/event_backlog.hpp"
 
+#include <algorithm>
+
 #include "ports/errors.hpp"
 #include "redis/keys.hpp"
 #include "redis/lua_scripts.hpp"
@@ -36,21 +38,24 @@ asio::awaitable<std::vector<ports::BacklogEntry>> EventBacklog::read_group(std::
   std::vector<ports::BacklogEntry> entries;
   if (reply.is_nil() || reply.elements.empty()) co_return entries;
   // [[stream, [[id, [field, value, ...]] | [id, nil], ...]]]
-  const Reply& items = reply.elements.at(0).elements.at(1);
+  Reply& items = reply.elements.at(0).elements.at(1);
   entries.reserve(items.elements.size());
-  for (const Reply& item : items.elements) {
+  for (Reply& item : items.elements) {
     ports::BacklogEntry entry;
     entry.position = ports::BacklogPosition::parse(item.elements.at(0).text);
-    const Reply& fields = item.elements.at(1);
+    // Fields r0, r1, ... in order (a deleted entry has none).
+    Reply& fields = item.elements.at(1);
     for (std::size_t i = 0; i + 1 < fields.elements.size(); i += 2) {
-      if (fields.elements[i].text == "r") entry.record = fields.elements[i + 1].text;
+      if (fields.elements[i].text.starts_with('r')) entry.records.push_back(std::move(fields.elements[i + 1].text));
     }
     entries.push_back(std::move(entry));
   }
   co_return entries;
 }
 
-asio::awaitable<std::vector<ports::BacklogEntry>> EventBacklog::next_batch(std::size_t max) {
+asio::awaitable<std::vector<ports::BacklogEntry>> EventBacklog::next_batch(std::size_t max_events) {
+  // An entry holds the events of one ingest call: from one to a few hundred.
+  const std::size_t max = std::max<std::size_t>(1, max_events / 100);
   co_await ensure_group();
   if (maybe_unacknowledged_) {
     // "0" re-reads what was handed to this consumer and never acknowledged.
@@ -66,9 +71,12 @@ asio::awaitable<std::vector<ports::BacklogEntry>> EventBacklog::next_batch(std::
 
 asio::awaitable<void> EventBacklog::acknowledge(const std::vector<ports::BacklogEntry>& entries) {
   if (entries.empty()) co_return;
+  std::size_t events = 0;
+  for (const auto& entry : entries) events += entry.records.size();
   std::vector<std::string> ids;
-  ids.reserve(entries.size() + 1);
+  ids.reserve(entries.size() + 2);
   ids.emplace_back(keys::kStreamGroup);
+  ids.push_back(std::to_string(events));
   for (const auto& entry : entries) ids.push_back(entry.position.to_string());
   std::vector<std::string_view> args(ids.begin(), ids.end());
   Reply reply = co_await ack_script_.run(*connection_, {}, args, timeout_);
@@ -78,9 +86,9 @@ asio::awaitable<void> EventBacklog::acknowledge(const std::vector<ports::Backlog
 }
 
 asio::awaitable<std::size_t> EventBacklog::size() {
-  const std::string_view command[] = {"XLEN", keys::kStream};
+  const std::string_view command[] = {"GET", keys::kBacklog};
   Reply reply = co_await connection_->execute(command, timeout_);
-  co_return static_cast<std::size_t>(reply.as_int());
+  co_return static_cast<std::size_t>(std::max<std::int64_t>(0, reply.as_int()));
 }
 
 }  // namespace tracker::redis

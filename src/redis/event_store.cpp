@@ -3,6 +3,8 @@
 #include "domain/event_record.hpp"
 #include "domain/time_format.hpp"
 #include "ports/errors.hpp"
+#include "redis/counter_source.hpp"
+#include "redis/keys.hpp"
 #include "redis/lua_scripts.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -14,24 +16,53 @@ namespace tracker::redis {
 
 namespace {
 constexpr std::size_t kHeaderValues = 3;
-constexpr std::size_t kFieldsPerEvent = 11;
 
 std::string optional_number(const std::optional<std::int64_t>& value) {
   return value ? std::to_string(*value) : std::string();
 }
 
+void push_shapes(std::vector<std::string>& values, const std::vector<std::string>& shapes,
+                 const std::string& minute) {
+  values.push_back(std::to_string(shapes.size()));
+  for (const std::string& shape : shapes) {
+    values.push_back(shape);
+    values.push_back(shape + "|" + minute);
+  }
+}
+
+// The arguments lua/ingest.lua reads for one event: every key and field name is made
+// here, where string work is cheap, rather than in Redis's single thread.
 void append_event_values(std::vector<std::string>& values, const domain::Event& event) {
+  using domain::EventType;
+  const std::string type(domain::to_string(event.type));
+  const std::string minute = std::to_string(domain::bucket_start(event.event_time_ms, domain::kMinuteMs));
+  const std::string hour = std::to_string(domain::bucket_start(event.event_time_ms, domain::kHourMs));
+  const std::string component = std::to_string(event.component_id);
+  const bool liking = event.type == EventType::Like || event.type == EventType::Unlike;
+  const bool searching = event.type == EventType::Search;
+  auto ranked = [&](EventType type) {
+    return event.post_id && (type == EventType::Like || type == EventType::PageView || type == EventType::Click);
+  };
+
   values.push_back(event.id);
   values.push_back(event.client_event_id.value_or(""));
-  values.emplace_back(domain::to_string(event.type));
+  values.push_back(type);
   values.push_back(optional_number(event.user_id));
-  values.push_back(std::to_string(event.component_id));
   values.push_back(optional_number(event.post_id));
   values.push_back(event.keyword.value_or(""));
-  values.push_back(std::to_string(domain::bucket_start(event.event_time_ms, domain::kMinuteMs)));
-  values.push_back(std::to_string(domain::bucket_start(event.event_time_ms, domain::kHourMs)));
-  values.push_back(domain::format_rfc3339_ms(event.event_time_ms).substr(0, 10));
   values.push_back(domain::to_copy_row(event));
+  values.push_back(liking ? "et:likes:" + component + ":" + optional_number(event.post_id) : "");
+  values.push_back("et:rt:" + type + ":" + minute);
+  values.push_back(event.user_id ? "et:uu:" + type + ":" + domain::format_rfc3339_ms(event.event_time_ms).substr(0, 10) : "");
+  values.push_back(searching ? "et:kw:" + hour : "");
+  values.push_back(searching && event.user_id ? keys::recent_keywords(*event.user_id) : "");
+  values.push_back(ranked(event.type) ? "et:top:" + type + ":" + hour : "");
+  push_shapes(values, event_shapes(type, event.component_id, event.post_id, event.keyword), minute);
+  if (event.type == EventType::Unlike) {
+    // What an UNLIKE takes back from the post's LIKE counters, when it undoes a like.
+    values.push_back(ranked(EventType::Like) ? "et:top:LIKE:" + hour : "");
+    push_shapes(values, event_shapes("LIKE", event.component_id, event.post_id, event.keyword), minute);
+  }
 }
 }  // namespace
 
@@ -51,7 +82,7 @@ EventStore::EventStore(std::shared_ptr<Connection> connection, EventStoreOptions
 
 EventStore::Group EventStore::fresh_group() const {
   Group group;
-  group.values.reserve(kHeaderValues + 64 * kFieldsPerEvent);
+  group.values.reserve(kHeaderValues + 64 * 24);
   group.values.push_back(std::to_string(options_.recent_keywords_ttl.count()));
   group.values.push_back(std::to_string(options_.backlog_high_water));
   group.values.emplace_back();  // event count, known when the group is sent

@@ -9,19 +9,16 @@ namespace tracker::redis::keys {
 
 inline constexpr std::string_view kStream = "et:stream";          // durable event buffer
 inline constexpr std::string_view kStreamGroup = "flusher";       // its consumer group
-inline constexpr std::string_view kLiveStats = "et:stats:live";   // minute|type|comp|post|kw
-inline constexpr std::string_view kLiveTotals = "et:totals:live"; // type|comp|post|kw, '*' = any
-inline constexpr std::string_view kLiveSeries = "et:series:live"; // type|comp|post|kw|minute
-inline constexpr std::string_view kSnapshots = "et:snapshots";    // ids of snapshots in flight
+inline constexpr std::string_view kBacklog = "et:backlog";        // events in the stream
+inline constexpr std::string_view kLiveTotals = "et:totals:live";   // TYPE|comp|post|kw, '*' = any
+inline constexpr std::string_view kLiveMinutes = "et:minutes:live"; // TYPE|comp|post|kw|minute_ms
+inline constexpr std::string_view kSnapshots = "et:snapshots";      // ids of snapshots not yet dropped
 
-inline std::string snapshot_stats(std::string_view flush_id) {
-  return "et:stats:snap:" + std::string(flush_id);
-}
 inline std::string snapshot_totals(std::string_view flush_id) {
   return "et:totals:snap:" + std::string(flush_id);
 }
-inline std::string snapshot_series(std::string_view flush_id) {
-  return "et:series:snap:" + std::string(flush_id);
+inline std::string snapshot_minutes(std::string_view flush_id) {
+  return "et:minutes:snap:" + std::string(flush_id);
 }
 inline std::string recent_keywords(std::int64_t user_id) {
   return "et:recent:" + std::to_string(user_id);

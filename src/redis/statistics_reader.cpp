@@ -17,7 +17,7 @@ std::vector<std::int64_t> numbers(const Reply& reply) {
 }
 
 std::string field_of(const ports::CounterKey& key) {
-  return total_field(key.event_type, key.component_id,
+  return shape_field(key.event_type, key.component_id,
                      key.post_id ? std::optional<std::int64_t>(key.post_id) : std::nullopt,
                      key.keyword.empty() ? std::nullopt : std::optional<std::string>(key.keyword));
 }
@@ -63,7 +63,7 @@ asio::awaitable<ports::LiveReading> StatisticsReader::minutes(const ports::Count
   std::vector<std::string> fields;
   fields.reserve(minute_starts.size());
   for (std::int64_t minute : minute_starts) fields.push_back(prefix + std::to_string(minute));
-  co_return co_await read("series", std::move(fields));
+  co_return co_await read("minutes", std::move(fields));
 }
 
 asio::awaitable<std::vector<ports::Ranked>> StatisticsReader::top(std::vector<std::string> keys,
@@ -117,10 +117,10 @@ asio::awaitable<std::vector<std::int64_t>> StatisticsReader::events_in_minute(
 }
 
 asio::awaitable<std::int64_t> StatisticsReader::backlog() {
-  const std::string_view command[] = {"XLEN", keys::kStream};
+  const std::string_view command[] = {"GET", keys::kBacklog};
   Reply reply = co_await connection_->execute(command, timeout_);
-  check(reply, "XLEN");
-  co_return reply.as_int();
+  check(reply, "GET");
+  co_return std::max<std::int64_t>(0, reply.as_int());
 }
 
 }  // namespace tracker::redis

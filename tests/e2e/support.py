@@ -31,7 +31,7 @@ LOOPBACK = "127.0.0.1"
 HTTP_TIMEOUT = 10  # seconds, for every request a test makes
 STREAM = "et:stream"
 TOTALS = "et:totals:live"
-STATS = "et:stats:live"
+MINUTES = "et:minutes:live"  # per-minute counts of query shapes: TYPE|comp|post|kw|minute
 EVENT_TYPES = ("PAGE_VIEW", "SEARCH", "CLICK", "LIKE", "UNLIKE", "SCROLL", "COMMENT", "SHARE")
 UUID_V7 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 MINUTE_MS = 60_000
@@ -279,7 +279,8 @@ def stream_rows_since(r, mark, max_entries=5_000_000, chunk=10_000):
         entries = r.xrange(STREAM, f"({start}", "+", count=chunk)
         if not entries:
             break
-        rows.extend(fields.get("r", "") for _, fields in entries)
+        for _, fields in entries:  # one entry per ingest call: fields r0, r1, ... in order
+            rows.extend(fields[f"r{i}"] for i in range(len(fields)) if f"r{i}" in fields)
         start = entries[-1][0]
     return rows
 

@@ -140,7 +140,7 @@ class Workload:
         wait_until(counts_settled, timeout, "event_totals to match the acknowledged counts")
         minute_sums = dict(((t, c), int(n)) for t, c, n in query(
             pg, "select event_type, component_id, sum(count) from event_stats "
-                "where component_id = any(%s) group by 1, 2", comps))
+                "where component_id = any(%s) and post_id = 0 and keyword = '' group by 1, 2", comps))
         assert minute_sums == dict(self.acked), "event_stats must sum to the acknowledged counts"
         per_post = Counter()
         for t, c, n in query(pg, "select event_type, component_id, count from event_totals "

@@ -9,7 +9,7 @@ from datetime import datetime
 
 import pytest
 
-from support import (EVENT_TYPES, MINUTE_MS, STATS, TOTALS, assert_error, post, rows_with,
+from support import (EVENT_TYPES, MINUTE_MS, MINUTES, TOTALS, assert_error, post, rows_with,
                      stream_mark, stream_rows_since, totals, uuid_v7_ms)
 
 RECENT_TTL_S = 37
@@ -77,7 +77,7 @@ def test_valid_event_is_stored_and_counted(server, redis_client, uniq):
 
     assert totals(redis_client, comp) == {t: (1 if t == "CLICK" else 0) for t in EVENT_TYPES}
     minute = server_ms - server_ms % MINUTE_MS
-    assert redis_client.hget(STATS, f"{minute}|CLICK|{comp}||") == "1"
+    assert redis_client.hget(MINUTES, f"CLICK|{comp}|*|*|{minute}") == "1"
 
 
 def test_alias_path_and_case_insensitive_type(server, redis_client, uniq):
@@ -107,7 +107,7 @@ def test_client_timestamp_sets_the_minute_bucket(server, redis_client, uniq):
     cols = one_row(redis_client, mark, uniq.token)
     assert rfc3339_ms(cols[9]) == client_ms
     minute = client_ms - client_ms % MINUTE_MS
-    assert redis_client.hget(STATS, f"{minute}|CLICK|{comp}||") == "1"
+    assert redis_client.hget(MINUTES, f"CLICK|{comp}|*|*|{minute}") == "1"
 
     # Years ago is implausible: kept as the client time, counted at the server's time.
     comp2 = uniq.comp()
@@ -117,7 +117,7 @@ def test_client_timestamp_sets_the_minute_bucket(server, redis_client, uniq):
     assert cols[9].startswith("2001-02-03T04:05:06.789")
     server_ms = rfc3339_ms(cols[10])
     minute = server_ms - server_ms % MINUTE_MS
-    assert redis_client.hget(STATS, f"{minute}|CLICK|{comp2}||") == "1"
+    assert redis_client.hget(MINUTES, f"CLICK|{comp2}|*|*|{minute}") == "1"
 
 
 def test_batch_of_100(server, redis_client, uniq):
@@ -268,8 +268,8 @@ def test_like_then_unlike_twice(server, redis_client, uniq):
     rows = rows_with(stream_rows_since(redis_client, mark), uniq.token)
     assert len(rows) == 3
     minutes = {rfc3339_ms(columns(row)[10]) // MINUTE_MS * MINUTE_MS for row in rows}
-    fields = [f"{minute}|LIKE|{comp}|{post_id}|" for minute in minutes]
-    assert sum(int(v or 0) for v in redis_client.hmget(STATS, fields)) == 0
+    fields = [f"LIKE|{comp}|{post_id}|*|{minute}" for minute in minutes]
+    assert sum(int(v or 0) for v in redis_client.hmget(MINUTES, fields)) == 0
     assert redis_client.hget(TOTALS, f"LIKE|{comp}|{post_id}|*") in ("0", None)
 
 

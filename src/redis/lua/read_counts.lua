@@ -1,5 +1,5 @@
 -- Reads counters from the live hash and from every snapshot not yet dropped, in one
--- atomic step. ARGV[1] = 'totals' or 'series', ARGV[2..] = fields.
+-- atomic step. ARGV[1] = 'totals' or 'minutes', ARGV[2..] = fields.
 -- Returns { live_values, flush_id_1, values_1, flush_id_2, values_2, ... }.
 local kind = ARGV[1]
 local fields = {}
