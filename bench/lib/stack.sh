@@ -1,0 +1,85 @@
+# shellcheck shell=bash
+# A private stack for one load run: its own Redis (the project's configuration, through
+# tools/dev.sh, in a temporary folder on a free loopback port), its own database in the
+# development PostgreSQL cluster (created and migrated for the run, dropped afterwards),
+# and the release server on another free loopback port with its flusher on.
+#
+# Private, because the flusher keeps one stream watermark and one lock per database: a
+# second Redis flushed into the same database would have its entries skipped as replays,
+# and other engineers' flushers would hold the lock. With its own Redis and database, the
+# run's backlog, rows and counts are its own and can be checked exactly.
+#
+#   stack_start LOG [server flags...]   sets STACK_URL STACK_PORT STACK_PID STACK_REDIS_PORT
+#                                       STACK_PG_DSN (the run's database)
+#   stack_stop                          SIGTERM to the server, stops the Redis, drops the
+#                                       database (STACK_KEEP_DB=1 keeps it), removes the folder
+#   stack_pending                       pendingPersistence from /api/statistics/summary
+STACK_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
+STACK_PID=""
+STACK_DIR=""
+STACK_DB=""
+
+# TRACKER_PG_DSN with another database name.
+_stack_dsn() {
+  local dsn=${TRACKER_PG_DSN:?TRACKER_PG_DSN is not set} db=$1
+  if [[ $dsn =~ dbname=[^[:space:]]+ ]]; then echo "${dsn/"${BASH_REMATCH[0]}"/dbname=$db}"; else echo "$dsn dbname=$db"; fi
+}
+
+free_port() {
+  /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+_stack_dev() { TRACKER_DATA_DIR="$STACK_DIR" TRACKER_REDIS_PORT="$STACK_REDIS_PORT" "$STACK_ROOT/tools/dev.sh" "$@"; }
+
+stack_start() {
+  local log=$1; shift
+  [[ -x ${TRACKER_SERVER_BIN:-} ]] || { echo "server binary not found: ${TRACKER_SERVER_BIN:-unset}" >&2; return 1; }
+  STACK_DIR=$(mktemp -d /tmp/event-tracker-load.XXXXXX)
+  STACK_REDIS_PORT=$(free_port)
+  _stack_dev redis-start >/dev/null 2>&1 || { echo "could not start a Redis on port $STACK_REDIS_PORT" >&2; return 1; }
+  STACK_DB="et_load_$(date +%Y%m%d_%H%M%S)_$$"
+  STACK_PG_DSN=$(_stack_dsn "$STACK_DB")
+  psql -X -q "$(_stack_dsn postgres)" -c "create database $STACK_DB" >/dev/null ||
+    { echo "could not create database $STACK_DB" >&2; STACK_DB=""; return 1; }
+  TRACKER_PG_DSN="$STACK_PG_DSN" _stack_dev migrate >/dev/null 2>&1 ||
+    { echo "migrations failed on $STACK_DB" >&2; return 1; }
+  STACK_PORT=$(free_port)
+  STACK_URL="http://127.0.0.1:$STACK_PORT"
+  "$TRACKER_SERVER_BIN" --listen=127.0.0.1 --port="$STACK_PORT" --redis-host=127.0.0.1 \
+    --redis-port="$STACK_REDIS_PORT" --pg-dsn="$STACK_PG_DSN" --log-level=warn "$@" > "$log" 2>&1 &
+  STACK_PID=$!
+  for _ in $(seq 1 150); do
+    curl -fs -o /dev/null "$STACK_URL/health/ready" && return 0
+    kill -0 "$STACK_PID" 2>/dev/null || { echo "server exited at start; see $log" >&2; tail -5 "$log" >&2; return 1; }
+    sleep 0.1
+  done
+  echo "server not ready within 15 s; see $log" >&2
+  return 1
+}
+
+stack_stop() {
+  if [[ -n $STACK_PID ]] && kill -0 "$STACK_PID" 2>/dev/null; then
+    kill -TERM "$STACK_PID" 2>/dev/null
+    for _ in $(seq 1 150); do kill -0 "$STACK_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$STACK_PID" 2>/dev/null || true
+    wait "$STACK_PID" 2>/dev/null || true
+  fi
+  STACK_PID=""
+  if [[ -n $STACK_DB ]]; then
+    if [[ ${STACK_KEEP_DB:-0} == 1 ]]; then
+      echo "kept database $STACK_DB ($STACK_PG_DSN)" >&2
+    else
+      psql -X -q "$(_stack_dsn postgres)" -c "drop database if exists $STACK_DB with (force)" >/dev/null 2>&1 || true
+    fi
+    STACK_DB=""
+  fi
+  if [[ -n $STACK_DIR ]]; then
+    _stack_dev redis-stop >/dev/null 2>&1 || true
+    rm -rf "$STACK_DIR"
+    STACK_DIR=""
+  fi
+}
+
+stack_pending() {
+  curl -fs "$STACK_URL/api/statistics/summary" | /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["pendingPersistence"])'
+}

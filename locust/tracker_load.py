@@ -1,0 +1,112 @@
+"""Shared parts of the locustfiles: the run's identity, a tally of the events the server
+acknowledged (written as JSON when Locust quits, for locust/check_run.py), and event
+bodies in the clients' shape.
+
+Environment (set by locust/run.sh; defaults suit a manual `locust -f ...`):
+  LT_RUN_ID        unique per run; every sessionId sent starts with "lt-<LT_RUN_ID>-"
+  LT_TALLY_FILE    where the tally goes (default: no file)
+  LT_WAIT          seconds between a user's requests (default 1: one request per user per
+                   second, like the clients' runs)
+"""
+
+import json
+import os
+import random
+import threading
+import uuid
+from collections import Counter
+
+from locust import between, constant_throughput, events
+
+RUN_ID = os.environ.get("LT_RUN_ID") or uuid.uuid4().hex[:12]
+SESSION_PREFIX = f"lt-{RUN_ID}-"
+TALLY_FILE = os.environ.get("LT_TALLY_FILE", "")
+WAIT_SECONDS = float(os.environ.get("LT_WAIT", "1"))
+
+
+def user_wait_time():
+    """About one request per user per second (LT_WAIT=0: no pause at all)."""
+    if WAIT_SECONDS <= 0:
+        return between(0, 0)
+    return constant_throughput(1.0 / WAIT_SECONDS)
+
+
+def new_session_id():
+    return SESSION_PREFIX + uuid.uuid4().hex[:12]
+
+
+def stat_key(event):
+    """(eventType, componentId, postId, keyword) as the statistics API counts it."""
+    meta = event["metadata"]
+    return (event["eventType"], meta["componentId"], meta.get("postId"), meta.get("keyword"))
+
+
+class Tally:
+    """What the server answered for the requests that carry events."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.acked = 0          # events in 2xx answers
+        self.rejected = 0       # events in answered non-2xx requests (not stored)
+        self.unknown = 0        # events sent without an answer (stored or not: unknown)
+        self.keys = Counter()   # acknowledged events by statistics key
+        self.status = Counter()  # answers by "METHOD name status" for all requests
+
+    def record(self, request_type, name, response, exception, context):
+        status = getattr(response, "status_code", 0) or 0
+        event = context.get("event") if context else None
+        count = context.get("events", 1 if event else 0) if context else 0
+        with self.lock:
+            self.status[f"{request_type} {name} {status}"] += 1
+            if not count:
+                return
+            if 200 <= status < 300 and exception is None:
+                self.acked += count
+                if event is not None:
+                    self.keys[stat_key(event)] += 1
+            elif status == 0:
+                self.unknown += count
+            else:
+                self.rejected += count
+
+    def as_json(self):
+        with self.lock:
+            return {
+                "run_id": RUN_ID,
+                "session_prefix": SESSION_PREFIX,
+                "acked": self.acked,
+                "rejected": self.rejected,
+                "unknown": self.unknown,
+                "keys": [[*key, n] for key, n in sorted(self.keys.items(), key=str)],
+                "answers": dict(sorted(self.status.items())),
+            }
+
+
+TALLY = Tally()
+
+
+@events.request.add_listener
+def _on_request(request_type, name, response_time, response_length, response=None, context=None,
+                exception=None, **_):
+    TALLY.record(request_type, name, response, exception, context or {})
+
+
+@events.quitting.add_listener
+def _write_tally(environment, **_):
+    if TALLY_FILE:
+        with open(TALLY_FILE, "w", encoding="utf-8") as out:
+            json.dump(TALLY.as_json(), out, indent=1)
+
+
+def mix_event(rng=random):
+    """One event of the clients' event-mix scenario: CLICK / PAGE_VIEW / SEARCH / LIKE,
+    users 1..100, components 1000..2000, elements element-1..50, keywords keyword-1..10,
+    posts 1..10."""
+    event_type = rng.choice(("CLICK", "PAGE_VIEW", "SEARCH", "LIKE"))
+    metadata = {"componentId": rng.randint(1000, 2000), "elementId": f"element-{rng.randint(1, 50)}",
+                "keyword": None, "postId": None}
+    if event_type == "SEARCH":
+        metadata["keyword"] = f"keyword-{rng.randint(1, 10)}"
+    if event_type == "LIKE":
+        metadata["postId"] = rng.randint(1, 10)
+    return {"eventType": event_type, "userId": rng.randint(1, 100), "metadata": metadata}
