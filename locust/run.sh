@@ -12,7 +12,7 @@
 #
 # Defaults: 5 minutes (large: 10); --posts changes the posts created (users: 1000,
 # large: 2000000); LT_POST_RANGE=A..B reuses existing posts instead.
-# It builds the release tree and starts PostgreSQL (tools/dev.sh setup; LT_SKIP_SETUP=1
+# It builds the release tree and starts PostgreSQL (tools/dev.sh setup; SKIP_SETUP=1
 # skips that), starts its own Redis, database and server on spare loopback ports
 # (bench/lib/stack.sh; STACK_KEEP_DB=1 keeps the database afterwards), runs
 # `locust --headless`, and writes locust/reports/SCENARIO-TIME_{stats,failures,...}.csv,
@@ -48,7 +48,7 @@ done
 seconds=$(awk -v m="$minutes" 'BEGIN { s = int(m * 60 + 0.5); print (s < 1 ? 1 : s) }')
 spawn_rate=${spawn_rate:-$(( users < 100 ? users : 100 ))}
 
-if [[ ${LT_SKIP_SETUP:-0} != 1 ]]; then "$ROOT/tools/dev.sh" setup >/dev/null; fi
+if [[ ${SKIP_SETUP:-0} != 1 ]]; then "$ROOT/tools/dev.sh" setup >/dev/null; fi
 eval "$("$ROOT/tools/dev.sh" env)"
 command -v locust >/dev/null || { echo "locust not found (Debian: python3-locust; tools/dev.sh setup installs it)" >&2; exit 1; }
 
