@@ -30,6 +30,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -555,6 +556,54 @@ asio::awaitable<void> watchdog(Worker& w, Shared& s) {
   }
 }
 
+// JSON text with plain decimals (Boost.JSON 1.81 writes doubles as 4.97E-1).
+void write_json(std::ostream& out, const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::object: {
+      out << '{';
+      bool first = true;
+      for (const auto& [key, value] : v.get_object()) {
+        if (!first) out << ',';
+        first = false;
+        out << json::serialize(json::string(key)) << ':';
+        write_json(out, value);
+      }
+      out << '}';
+      break;
+    }
+    case json::kind::array: {
+      out << '[';
+      bool first = true;
+      for (const auto& value : v.get_array()) {
+        if (!first) out << ',';
+        first = false;
+        write_json(out, value);
+      }
+      out << ']';
+      break;
+    }
+    case json::kind::double_: {
+      char text[64];
+      double d = v.get_double();
+      if (d == static_cast<double>(static_cast<std::int64_t>(d)) && std::abs(d) < 1e15) {
+        std::snprintf(text, sizeof text, "%lld", static_cast<long long>(d));
+      } else {
+        std::snprintf(text, sizeof text, "%.3f", d);
+      }
+      out << text;
+      break;
+    }
+    default:
+      out << json::serialize(v);
+  }
+}
+
+std::string to_json(const json::value& v) {
+  std::ostringstream out;
+  write_json(out, v);
+  return out.str();
+}
+
 double ms(std::uint64_t ns) { return static_cast<double>(ns / 1000) / 1000.0; }
 
 json::object latency_json(const Histogram& h) {
@@ -635,7 +684,7 @@ int run(const Options& options) {
                         {"failed", counts.failed},
                         {"total_requests", total.totals.requests},
                         {"latency_ms", latency_json(h)}};
-      std::cerr << json::serialize(line) << std::endl;
+      std::cerr << to_json(line) << std::endl;
       previous_requests = total.totals.requests;
       last_line = now;
       next_line += interval;
@@ -699,7 +748,7 @@ int run(const Options& options) {
   if (total.post_id_min <= total.post_id_max) {
     summary["post_ids"] = json::object{{"min", total.post_id_min}, {"max", total.post_id_max}};
   }
-  std::cout << json::serialize(summary) << std::endl;
+  std::cout << to_json(summary) << std::endl;
   return 0;
 }
 
