@@ -21,8 +21,11 @@ class EventMixUser(FastHttpUser):
 
     @task
     def send_event(self):
+        if not tracker_load.sending_allowed():
+            return
         event = tracker_load.mix_event()
         event["sessionId"] = self.session_id
         event["metadata"]["page"] = f"/posts/{random.randint(1, 100)}"
+        tracker_load.TALLY.sending()
         self.client.post("/api/events", json=event, name=f"/api/events [{event['eventType']}]",
                          context={"event": event})

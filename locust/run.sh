@@ -71,7 +71,9 @@ if [[ $scenario != events ]]; then
   fi
 fi
 
-export LT_RUN_ID=$run_id LT_TALLY_FILE="$work/tally.json"
+# Users send for $seconds s and then idle; Locust stops 5 s later, so that no request is
+# cut off (Locust ends a run by killing its users).
+export LT_RUN_ID=$run_id LT_TALLY_FILE="$work/tally.json" LT_SECONDS=$seconds
 if [[ $scenario == large && -z ${LT_POST_RANGE:-} ]]; then
   echo "seeding $posts posts with tools/loadgen ..."
   "$ROOT/build/release/tools/loadgen/loadgen" --url "$STACK_URL" --scenario posts --connections 16 \
@@ -96,7 +98,7 @@ since=$(date +%s)
 
 echo "locust: $scenario, $users users (spawn $spawn_rate/s), ${seconds}s, run id $run_id"
 set +e
-locust -f "$HERE/$file" --headless --host "$STACK_URL" -u "$users" -r "$spawn_rate" -t "${seconds}s" \
+locust -f "$HERE/$file" --headless --host "$STACK_URL" -u "$users" -r "$spawn_rate" -t "$((seconds + 5))s" \
   --stop-timeout 30 --csv "$report" --html "$report.html" --only-summary --exit-code-on-error 1 \
   --loglevel WARNING 2>&1 | tee "$report.log"
 locust_rc=${PIPESTATUS[0]}

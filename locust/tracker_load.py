@@ -7,12 +7,17 @@ Environment (set by locust/run.sh; defaults suit a manual `locust -f ...`):
   LT_TALLY_FILE    where the tally goes (default: no file)
   LT_WAIT          seconds between a user's requests (default 1: one request per user per
                    second, like the clients' runs)
+  LT_SECONDS       send for this many seconds from the first request, then stay idle
+                   (default 0: until Locust stops). Give Locust's --run-time a few seconds
+                   more: Locust ends a run by killing users, and a request cut off that way
+                   may be stored by the server without its answer being counted here.
 """
 
 import json
 import os
 import random
 import threading
+import time
 import uuid
 from collections import Counter
 
@@ -22,6 +27,17 @@ RUN_ID = os.environ.get("LT_RUN_ID") or uuid.uuid4().hex[:12]
 SESSION_PREFIX = f"lt-{RUN_ID}-"
 TALLY_FILE = os.environ.get("LT_TALLY_FILE", "")
 WAIT_SECONDS = float(os.environ.get("LT_WAIT", "1"))
+RUN_SECONDS = float(os.environ.get("LT_SECONDS", "0"))
+_deadline = []
+
+
+def sending_allowed():
+    """False once LT_SECONDS have passed since the run's first request."""
+    if RUN_SECONDS <= 0:
+        return True
+    if not _deadline:
+        _deadline.append(time.monotonic() + RUN_SECONDS)
+    return time.monotonic() < _deadline[0]
 
 
 def user_wait_time():
@@ -46,11 +62,16 @@ class Tally:
 
     def __init__(self):
         self.lock = threading.Lock()
+        self.sent = 0           # events in requests started
         self.acked = 0          # events in 2xx answers
         self.rejected = 0       # events in answered non-2xx requests (not stored)
         self.unknown = 0        # events sent without an answer (stored or not: unknown)
         self.keys = Counter()   # acknowledged events by statistics key
         self.status = Counter()  # answers by "METHOD name status" for all requests
+
+    def sending(self, count=1):
+        with self.lock:
+            self.sent += count
 
     def record(self, request_type, name, response, exception, context):
         status = getattr(response, "status_code", 0) or 0
@@ -71,12 +92,15 @@ class Tally:
 
     def as_json(self):
         with self.lock:
+            # Requests started but never answered (cut off when Locust stopped) count as unknown.
+            cut_off = self.sent - self.acked - self.rejected - self.unknown
             return {
                 "run_id": RUN_ID,
                 "session_prefix": SESSION_PREFIX,
+                "sent": self.sent,
                 "acked": self.acked,
                 "rejected": self.rejected,
-                "unknown": self.unknown,
+                "unknown": self.unknown + max(0, cut_off),
                 "keys": [[*key, n] for key, n in sorted(self.keys.items(), key=str)],
                 "answers": dict(sorted(self.status.items())),
             }

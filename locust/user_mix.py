@@ -98,22 +98,31 @@ class UserMix(FastHttpUser):
 
     @task(3)
     def toggle_like(self):
+        if not tracker_load.sending_allowed():
+            return
         self.client.post("/api/posts/like", json={"userId": self.user_id(), "postId": random_post()},
                          name="/api/posts/like")
 
     @task(3)
     def search(self):
+        if not tracker_load.sending_allowed():
+            return
         keyword = f"tag-{random.randint(1, SETTINGS['keywords'])}"
         self.client.get(f"/api/search?userId={self.user_id()}&keyword={keyword}", name="/api/search")
 
     @task(1)
     def recent_searches(self):
+        if not tracker_load.sending_allowed():
+            return
         self.client.get(f"/api/search/recent/{self.user_id()}", name="/api/search/recent/[userId]")
 
     def forward(self, event_type, component_id):
+        if not tracker_load.sending_allowed():
+            return
         event = {"eventType": event_type, "userId": self.user_id(), "sessionId": self.session_id,
                  "metadata": {"componentId": component_id, "elementId": f"element-{random.randint(1, 50)}",
                               "postId": random_post()}}
+        tracker_load.TALLY.sending()
         self.client.post("/api/users/events", json=event, name=f"/api/users/events [{event_type}]",
                          context={"event": event})
 
