@@ -1,11 +1,14 @@
 // Wires the event tracker together: configuration, one worker per I/O thread (its own
 // listener, Redis connection and services), the background flusher, and shutdown.
 #include "app/ingest_service.hpp"
+#include "app/post_service.hpp"
+#include "app/search_service.hpp"
 #include "app/statistics_service.hpp"
 #include "config/config.hpp"
 #include "flush/flusher.hpp"
 #include "http/ingest_routes.hpp"
 #include "http/ops_routes.hpp"
+#include "http/post_routes.hpp"
 #include "http/server.hpp"
 #include "http/statistics_routes.hpp"
 #include "metrics/metrics.hpp"
@@ -13,11 +16,13 @@
 #include "postgres/event_archive.hpp"
 #include "postgres/health_probe.hpp"
 #include "postgres/pool.hpp"
+#include "postgres/post_repository.hpp"
 #include "redis/connection.hpp"
 #include "redis/counter_source.hpp"
 #include "redis/event_backlog.hpp"
 #include "redis/event_store.hpp"
 #include "redis/health_probe.hpp"
+#include "redis/search_cache.hpp"
 #include "redis/statistics_reader.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -49,6 +54,10 @@ struct Worker {
   std::unique_ptr<redis::StatisticsReader> statistics_reader;
   std::unique_ptr<app::StatisticsService> statistics;
   std::unique_ptr<postgres::HealthProbe> pg_probe;
+  std::unique_ptr<postgres::PostRepository> post_repository;
+  std::unique_ptr<redis::SearchCache> search_cache;
+  std::unique_ptr<app::PostService> posts;
+  std::unique_ptr<app::SearchService> search;
   http::Router router;
   std::unique_ptr<http::Listener> listener;
   std::thread thread;
@@ -93,8 +102,21 @@ std::unique_ptr<Worker> make_worker(const config::Config& config,
       *worker->counter_archive, *worker->statistics_reader, *worker->statistics_reader);
   worker->pg_probe = std::make_unique<postgres::HealthProbe>(*worker->pg_pool);
 
+  worker->post_repository = std::make_unique<postgres::PostRepository>(
+      *worker->pg_pool, std::chrono::milliseconds(config.pg_timeout_ms));
+  worker->search_cache = std::make_unique<redis::SearchCache>(
+      worker->redis, std::chrono::milliseconds(config.redis_timeout_ms));
+  worker->posts = std::make_unique<app::PostService>(*worker->post_repository, *worker->ingest, metrics);
+  app::SearchOptions search_options;
+  search_options.ttl = std::chrono::milliseconds(std::max<std::int64_t>(config.search_cache_ttl_ms, 0));
+  search_options.empty_ttl = std::chrono::milliseconds(config.search_empty_ttl_ms);
+  worker->search = std::make_unique<app::SearchService>(*worker->post_repository, *worker->search_cache,
+                                                        *worker->search_cache, *worker->ingest, metrics,
+                                                        search_options);
+
   http::add_ingest_routes(worker->router, *worker->ingest);
   http::add_statistics_routes(worker->router, *worker->statistics);
+  http::add_post_routes(worker->router, *worker->posts, *worker->search);
   http::add_ops_routes(worker->router, {worker->redis_probe.get(), worker->pg_probe.get()}, metrics);
   worker->listener = std::make_unique<http::Listener>(worker->io, server_options, worker->router,
                                                       server_state, metrics);

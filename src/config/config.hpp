@@ -36,6 +36,9 @@ struct Config {
   std::size_t flush_batch_size = 20'000;
   bool flusher_enabled = true;
   std::int64_t partition_retention_days = 0;  // 0 = keep all
+  // Hashtag search cache
+  std::int64_t search_cache_ttl_ms = 30'000;  // 0 = no caching (every search reads PostgreSQL)
+  std::int64_t search_empty_ttl_ms = 5'000;
   std::string log_level = "info";
 };
 

@@ -1,4 +1,5 @@
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -22,6 +23,13 @@ inline std::string snapshot_minutes(std::string_view flush_id) {
 }
 inline std::string recent_keywords(std::int64_t user_id) {
   return "et:recent:" + std::to_string(user_id);
+}
+// A cached hashtag search result (up to `limit` posts) and the lock of its rebuild.
+inline std::string search_result(std::size_t limit, std::string_view keyword) {
+  return "et:search:" + std::to_string(limit) + ":" + std::string(keyword);
+}
+inline std::string search_lock(std::size_t limit, std::string_view keyword) {
+  return "et:search-lock:" + std::to_string(limit) + ":" + std::string(keyword);
 }
 
 }  // namespace tracker::redis::keys
