@@ -14,6 +14,11 @@ The tally (JSON) has "session_prefix", "acked", "rejected", "unknown" and "keys"
 [[eventType, componentId, postId, keyword, count], ...]; locust/tracker_load.py writes it
 for Locust runs and bench/soak.sh builds it from the load generator's summary.
 PostgreSQL is reached through TRACKER_PG_DSN.
+
+  check_run.py server-latency --before m1.txt --after m2.txt
+      the server's own view of the requests between two /metrics scrapes
+      (tracker_http_request_duration_seconds): count, mean, and the histogram buckets
+      holding p50 / p95 / p99 -- what the server spent, without the client's overhead
 """
 
 import argparse
@@ -188,20 +193,53 @@ def verify(args):
     return 0
 
 
+def histogram(path, name="tracker_http_request_duration_seconds"):
+    buckets, total, count = {}, 0.0, 0
+    for line in open(path, encoding="utf-8"):
+        if line.startswith(name + "_bucket{"):
+            bound = line.split('le="', 1)[1].split('"', 1)[0]
+            buckets[float("inf") if bound == "+Inf" else float(bound)] = float(line.rsplit(" ", 1)[1])
+        elif line.startswith(name + "_sum"):
+            total = float(line.rsplit(" ", 1)[1])
+        elif line.startswith(name + "_count"):
+            count = int(float(line.rsplit(" ", 1)[1]))
+    return buckets, total, count
+
+
+def server_latency(args):
+    b1, s1, c1 = histogram(args.before)
+    b2, s2, c2 = histogram(args.after)
+    count = c2 - c1
+    if count <= 0:
+        print("server-side latency: no requests between the scrapes")
+        return 0
+    def bound(q):
+        for le in sorted(b2):
+            if b2[le] - b1.get(le, 0) >= q * count:
+                return "+Inf" if le == float("inf") else f"{le * 1000:g} ms"
+        return "?"
+    print(f"server-side latency of {count} requests: mean {(s2 - s1) / count * 1000:.2f} ms, "
+          f"p50 <= {bound(0.5)}, p95 <= {bound(0.95)}, p99 <= {bound(0.99)} (histogram buckets)")
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=("snapshot", "verify"))
-    parser.add_argument("--base", required=True)
-    parser.add_argument("--scenario", required=True)
+    parser.add_argument("mode", choices=("snapshot", "verify", "server-latency"))
+    parser.add_argument("--base")
+    parser.add_argument("--scenario")
     parser.add_argument("--out")
     parser.add_argument("--tally")
     parser.add_argument("--before")
+    parser.add_argument("--after")
     parser.add_argument("--since", type=float)
     parser.add_argument("--flush-timeout", type=float, default=300)
     parser.add_argument("--fresh", action="store_true",
                         help="the server's Redis and database were new at the start of the run")
     parser.add_argument("--top-keys", type=int, default=20)
     args = parser.parse_args()
+    if args.mode == "server-latency":
+        return server_latency(args)
     if args.mode == "snapshot":
         with open(args.out, "w", encoding="utf-8") as out:
             json.dump(read_all(args.base, probe_keys(args.scenario)), out)

@@ -95,6 +95,7 @@ export LT_POSTS=$posts
 
 /usr/bin/python3 "$HERE/check_run.py" snapshot --base "$STACK_URL" --scenario "$scenario" --out "$work/before.json"
 since=$(date +%s)
+curl -fs "$STACK_URL/metrics" > "$work/before.metrics"
 
 echo "locust: $scenario, $users users (spawn $spawn_rate/s), ${seconds}s, run id $run_id"
 set +e
@@ -103,8 +104,12 @@ locust -f "$HERE/$file" --headless --host "$STACK_URL" -u "$users" -r "$spawn_ra
   --loglevel WARNING 2>&1 | tee "$report.log"
 locust_rc=${PIPESTATUS[0]}
 set -e
+curl -fs "$STACK_URL/metrics" > "$work/after.metrics"
 [[ -f $LT_TALLY_FILE ]] || { echo "FAIL: Locust wrote no tally ($LT_TALLY_FILE)"; exit 1; }
 cp "$LT_TALLY_FILE" "$report.tally.json"
+
+/usr/bin/python3 "$HERE/check_run.py" server-latency --before "$work/before.metrics" --after "$work/after.metrics" |
+  tee "$report.server-latency.txt"
 
 echo
 echo "== data check (run id $run_id) =="
