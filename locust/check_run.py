@@ -111,6 +111,13 @@ def pg_query(sql, params):
             return cursor.fetchone()[0]
 
 
+def pg_rows(sql, params=()):
+    with psycopg2.connect(PG_DSN, connect_timeout=10) as connection:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+
+
 def pg_run_rows(prefix, since):
     return pg_query("select count(*) from events where server_time >= to_timestamp(%s) "
                     "and left(session_id, %s) = %s", (since - 300, len(prefix), prefix))
@@ -157,6 +164,23 @@ def verify(args):
     else:
         failures.append(f"PostgreSQL holds {rows} events of the run, the server acknowledged {acked}")
         print(f"FAIL PostgreSQL: {rows} rows in events with session_id '{prefix}*', acknowledged {acked}")
+
+    server = tally.get("server_events")
+    if server and args.fresh:
+        # Like toggles and searches: the server records LIKE/UNLIKE and SEARCH events under
+        # its own session id. The database is the run's own, so all of them are the run's.
+        counts = dict(pg_rows("select event_type, count(*) from events where session_id = 'server' "
+                              "group by event_type"))
+        toggles, searches = server["ok"].get("LIKE", 0), server["ok"].get("SEARCH", 0)
+        recorded = (counts.get("LIKE", 0) + counts.get("UNLIKE", 0), counts.get("SEARCH", 0))
+        if recorded == (toggles, searches) and not server["unknown"]:
+            print(f"PASS server events: {recorded[0]} LIKE/UNLIKE rows = {toggles} toggles answered 2xx, "
+                  f"{recorded[1]} SEARCH rows = {searches} searches answered 2xx")
+        else:
+            failures.append(f"server events: LIKE/UNLIKE {recorded[0]} for {toggles} toggles, SEARCH {recorded[1]} "
+                            f"for {searches} searches ({server['unknown']} unanswered)")
+            print(f"FAIL server events: LIKE/UNLIKE rows {recorded[0]}, toggles answered 2xx {toggles}; SEARCH rows "
+                  f"{recorded[1]}, searches answered 2xx {searches}; unanswered {server['unknown']}")
 
     keys = probe_keys(args.scenario)
     if args.fresh:

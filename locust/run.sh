@@ -8,19 +8,23 @@
 #   users    the user-service mix: 100 users, like toggles, hashtag searches,
 #            CLICK / PAGE_VIEW on /api/users/events                        (user_service.py)
 #   large    the user-service mix over 2,000,000 posts and 100,000 user ids,
-#            1000 users, 10 minutes; posts are seeded with tools/loadgen    (large_plan.py)
+#            1000 users, 10 minutes; the run's database is seeded first with
+#            tools/seed_dataset.sh (hashtags tag1..tag500)               (large_plan.py)
 #
-# Defaults: 5 minutes (large: 10); --posts changes the posts created (users: 1000,
-# large: 2000000); LT_POST_RANGE=A..B reuses existing posts instead.
+# Defaults: 5 minutes (large: 10); --posts changes the posts created (users: 1000 through
+# the API, large: 2000000 seeded); LT_USER_IDS and LT_KEYWORDS the user ids and hashtags.
 # It builds the release tree and starts PostgreSQL (tools/dev.sh setup; SKIP_SETUP=1
 # skips that), starts its own Redis, database and server on spare loopback ports
 # (bench/lib/stack.sh; STACK_KEEP_DB=1 keeps the database afterwards), runs
 # `locust --headless`, and writes locust/reports/SCENARIO-TIME_{stats,failures,...}.csv,
-# .html and .log (the printed summary is final; the CSV is Locust's last periodic write,
-# up to a second earlier) and .tally.json (every answer, by request and status). Then it checks that the events the server acknowledged equal the rows
-# PostgreSQL holds for the run and the statistics API's counts, and prints PASS or FAIL
-# (exit code 0 or 1). The user-service scenarios are skipped (exit 0) while the server has
-# no /api/posts.
+# .html, .log (the printed summary is final; the CSV is Locust's last periodic write, up
+# to a second earlier), .tally.json (every answer, by request and status) and
+# .server-latency.txt (the server's own latency for the run, from /metrics).
+# Then it checks that the events the server acknowledged equal the rows PostgreSQL holds
+# for the run and the statistics API's counts (user-service mixes: also one LIKE/UNLIKE
+# row per toggle and one SEARCH row per search answered 2xx), and prints PASS or FAIL
+# (exit code 0 or 1). The user-service scenarios are skipped (exit 0) while the server
+# has no /api/posts.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd -P)"
 ROOT="$(dirname "$HERE")"
@@ -28,7 +32,7 @@ source "$ROOT/bench/lib/stack.sh"
 
 scenario=${1:-}
 [[ $scenario == events || $scenario == users || $scenario == large ]] || {
-  sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+  sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 shift
 case $scenario in
   events) users=500; minutes=5; file=events_mix.py; posts=0 ;;
@@ -75,20 +79,10 @@ fi
 # cut off (Locust ends a run by killing its users).
 export LT_RUN_ID=$run_id LT_TALLY_FILE="$work/tally.json" LT_SECONDS=$seconds
 if [[ $scenario == large && -z ${LT_POST_RANGE:-} ]]; then
-  echo "seeding $posts posts with tools/loadgen ..."
-  "$ROOT/build/release/tools/loadgen/loadgen" --url "$STACK_URL" --scenario posts --connections 16 \
-    --max-requests "$posts" --duration 7200 --users "${LT_USER_IDS:-100000}" --keywords "${LT_KEYWORDS:-20}" \
-    > "$work/seed.json"
-  LT_POST_RANGE=$(/usr/bin/python3 - "$work/seed.json" "$posts" <<'PY'
-import json, sys
-seed = json.load(open(sys.argv[1]))
-ids = seed.get("post_ids")
-if seed["ok"] != int(sys.argv[2]) or not ids:
-    sys.exit(f"seeding failed: {seed['ok']} of {sys.argv[2]} posts created, status {seed['status']}")
-print(f"{ids['min']}..{ids['max']}")
-PY
-)
-  echo "posts $LT_POST_RANGE (LT_POST_RANGE=$LT_POST_RANGE reuses them)"
+  echo "seeding ${LT_USER_IDS:-100000} users and $posts posts into the run's database (tools/seed_dataset.sh) ..."
+  TRACKER_PG_DSN=$STACK_PG_DSN USERS=${LT_USER_IDS:-100000} "$ROOT/tools/seed_dataset.sh" "$posts"
+  LT_POST_RANGE=$(psql -X -qtA "$STACK_PG_DSN" -c "select min(id) || '..' || max(id) from posts")
+  echo "posts $LT_POST_RANGE"
 fi
 [[ -n ${LT_POST_RANGE:-} ]] && export LT_POST_RANGE
 export LT_POSTS=$posts

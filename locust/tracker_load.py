@@ -67,18 +67,34 @@ class Tally:
         self.rejected = 0       # events in answered non-2xx requests (not stored)
         self.unknown = 0        # events sent without an answer (stored or not: unknown)
         self.keys = Counter()   # acknowledged events by statistics key
+        # Requests for which the server records an event of its own (like toggles: LIKE or
+        # UNLIKE, searches: SEARCH), by kind: sent, answered 2xx, sent without an answer.
+        self.server_events = {"sent": 0, "ok": Counter(), "refused": 0, "failed": 0}
         self.status = Counter()  # answers by "METHOD name status" for all requests
 
-    def sending(self, count=1):
+    def sending(self, count=1, server_event=False):
         with self.lock:
-            self.sent += count
+            if server_event:
+                self.server_events["sent"] += 1
+            else:
+                self.sent += count
 
     def record(self, request_type, name, response, exception, context):
         status = getattr(response, "status_code", 0) or 0
         event = context.get("event") if context else None
         count = context.get("events", 1 if event else 0) if context else 0
+        server_event = context.get("server_event") if context else None
         with self.lock:
             self.status[f"{request_type} {name} {status}"] += 1
+            if server_event:
+                # A non-2xx answer records nothing (503 EVENT_NOT_RECORDED: the toggle stands
+                # without its event); no answer at all leaves it unknown.
+                if 200 <= status < 300 and exception is None:
+                    self.server_events["ok"][server_event] += 1
+                elif status == 0:
+                    self.server_events["failed"] += 1
+                else:
+                    self.server_events["refused"] += 1
             if not count:
                 return
             if 200 <= status < 300 and exception is None:
@@ -102,6 +118,12 @@ class Tally:
                 "rejected": self.rejected,
                 "unknown": self.unknown + max(0, cut_off),
                 "keys": [[*key, n] for key, n in sorted(self.keys.items(), key=str)],
+                "server_events": {
+                    "ok": dict(self.server_events["ok"]),
+                    # sent without an answer (transport errors, or cut off when Locust stopped)
+                    "unknown": self.server_events["sent"] - sum(self.server_events["ok"].values())
+                    - self.server_events["refused"],
+                },
                 "answers": dict(sorted(self.status.items())),
             }
 

@@ -2,8 +2,10 @@
 
 Per user, about one request per second: like toggles (3), hashtag searches (3), the
 user's recent searches (1), CLICK (2) and PAGE_VIEW (2) events forwarded on
-/api/users/events. Only the events posted here carry this run's session ids; the LIKE,
-UNLIKE and SEARCH events the server records for toggles and searches are its own.
+/api/users/events. Only the events posted here carry this run's session ids; the server
+records a LIKE or UNLIKE event per toggle and a SEARCH event per search under its own
+session id "server" (locust/check_run.py checks those counts too). Hashtags are
+tag1..tagN, as tools/seed_dataset.sh makes them.
 """
 
 import logging
@@ -24,10 +26,10 @@ POST_RANGE = None      # or a range of ids (LT_POST_RANGE=A..B)
 SEED_LIMIT = 50_000    # more posts than this: seed with tools/loadgen (locust/run.sh does)
 
 
-def configure(user_ids, posts):
+def configure(user_ids, posts, keywords=20):
     SETTINGS["user_ids"] = int(os.environ.get("LT_USER_IDS", user_ids))
     SETTINGS["posts"] = int(os.environ.get("LT_POSTS", posts))
-    SETTINGS["keywords"] = int(os.environ.get("LT_KEYWORDS", SETTINGS["keywords"]))
+    SETTINGS["keywords"] = int(os.environ.get("LT_KEYWORDS", keywords))
 
 
 def post_id_of(answer):
@@ -68,7 +70,7 @@ def prepare(environment):
         return
     rng = random.Random(tracker_load.RUN_ID)
     for n in range(SETTINGS["posts"]):
-        tags = sorted({f"tag-{rng.randint(1, SETTINGS['keywords'])}" for _ in range(2)})
+        tags = sorted({f"tag{rng.randint(1, SETTINGS['keywords'])}" for _ in range(2)})
         body = {"userId": rng.randint(1, SETTINGS["user_ids"]), "content": f"load test post {n}",
                 "hashtags": tags}
         answer = session.post(base + "/api/posts", json=body, timeout=10)
@@ -100,15 +102,18 @@ class UserMix(FastHttpUser):
     def toggle_like(self):
         if not tracker_load.sending_allowed():
             return
+        tracker_load.TALLY.sending(server_event=True)
         self.client.post("/api/posts/like", json={"userId": self.user_id(), "postId": random_post()},
-                         name="/api/posts/like")
+                         name="/api/posts/like", context={"server_event": "LIKE"})
 
     @task(3)
     def search(self):
         if not tracker_load.sending_allowed():
             return
-        keyword = f"tag-{random.randint(1, SETTINGS['keywords'])}"
-        self.client.get(f"/api/search?userId={self.user_id()}&keyword={keyword}", name="/api/search")
+        keyword = f"tag{random.randint(1, SETTINGS['keywords'])}"
+        tracker_load.TALLY.sending(server_event=True)
+        self.client.get(f"/api/search?userId={self.user_id()}&keyword={keyword}", name="/api/search",
+                        context={"server_event": "SEARCH"})
 
     @task(1)
     def recent_searches(self):

@@ -3,7 +3,7 @@ searches by hashtag keyword, and CLICK / PAGE_VIEW events forwarded on /api/user
 about one request per user per second.
 
 Posts: LT_POST_RANGE=A..B uses existing posts A..B; otherwise LT_POSTS posts (default
-1000) are created with hashtags tag-1..tag-LT_KEYWORDS at the start, and the like toggles
+1000) are created with hashtags tag1..tagLT_KEYWORDS (default 20) at the start, and the like toggles
 go to those. LT_USER_IDS (default 100) is the range of user ids.
 
     locust/run.sh users [--users 100 --minutes 5]

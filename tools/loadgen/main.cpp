@@ -87,7 +87,7 @@ const char* const kUsage = R"(usage: loadgen --url http://127.0.0.1:PORT [option
                        run's events in PostgreSQL afterwards
   --users N            user ids 1..N (users, posts; default 100)
   --posts A..B         post ids A..B (users; default 1..1000)
-  --keywords N         hashtag keywords tag-1..tag-N (users, posts; default 10)
+  --keywords N         hashtag keywords tag1..tagN (users, posts; default 10)
   --interval S         print a JSON line with the last S seconds to stderr (default off)
   --timeout-ms T       a request unanswered after T ms counts as a timeout (default 10000)
   --seed N             random seed (default 1)

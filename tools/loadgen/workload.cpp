@@ -125,7 +125,7 @@ class UsersWorkload : public Workload {
       out.kind = Kind::Like;
       out.events = 0;
     } else if (pick < 60) {
-      std::snprintf(body, sizeof body, "/api/search?userId=%llu&keyword=tag-%llu", ull(user),
+      std::snprintf(body, sizeof body, "/api/search?userId=%llu&keyword=tag%llu", ull(user),
                     ull(uniform(rng, 1, o_.keywords)));
       out.bytes = http_request("GET", body, o_.host_header, "");
       out.kind = Kind::Search;
@@ -199,7 +199,7 @@ class PostsWorkload : public Workload {
     std::uint64_t n = ++seq;
     char body[384];
     std::snprintf(body, sizeof body,
-                  "{\"userId\":%llu,\"content\":\"load test post %llu\",\"hashtags\":[\"tag-%llu\",\"tag-%llu\"]}",
+                  "{\"userId\":%llu,\"content\":\"load test post %llu\",\"hashtags\":[\"tag%llu\",\"tag%llu\"]}",
                   static_cast<unsigned long long>(uniform(rng, 1, o_.users)), static_cast<unsigned long long>(n),
                   static_cast<unsigned long long>(uniform(rng, 1, o_.keywords)),
                   static_cast<unsigned long long>(uniform(rng, 1, o_.keywords)));
@@ -208,7 +208,7 @@ class PostsWorkload : public Workload {
     out.events = 0;
     return out;
   }
-  std::string describe() const override { return "post creation (POST /api/posts) with hashtags tag-1..N"; }
+  std::string describe() const override { return "post creation (POST /api/posts) with hashtags tag1..tagN"; }
 
  private:
   WorkloadOptions o_;
