@@ -36,9 +36,10 @@ asio::awaitable<std::optional<ToggleOutcome>> PostService::toggle_like(const dom
   outcome.state = *state;
   // After the commit, so that an event never announces a change that did not happen.
   auto type = state->liked ? domain::EventType::Like : domain::EventType::Unlike;
+  domain::Event event =
+      server_event(type, domain::kLikeComponentId, toggle.user_id, toggle.post_id, std::nullopt, ingest_.now_ms());
   try {
-    co_await ingest_.record(server_event(type, domain::kLikeComponentId, toggle.user_id, toggle.post_id,
-                                         std::nullopt, ingest_.now_ms()));
+    co_await ingest_.record(std::move(event));
   } catch (const ports::StoreError& error) {
     outcome.event_recorded = false;
     outcome.failure = error.what();

@@ -65,8 +65,9 @@ asio::awaitable<std::vector<domain::Post>> SearchService::search(const domain::S
     posts = co_await cached(query.keyword, cached_limit);
     if (posts.size() > query.limit) posts.resize(query.limit);
   }
-  co_await ingest_.record(server_event(domain::EventType::Search, domain::kSearchComponentId, query.user_id,
-                                       std::nullopt, query.keyword, ingest_.now_ms()));
+  domain::Event event = server_event(domain::EventType::Search, domain::kSearchComponentId, query.user_id,
+                                     std::nullopt, query.keyword, ingest_.now_ms());
+  co_await ingest_.record(std::move(event));
   co_return posts;
 }
 
