@@ -1,5 +1,7 @@
 #include "postgres/counter_archive.hpp"
 
+#include "postgres/statistics_sql.hpp"
+
 #include <charconv>
 
 namespace tracker::postgres {
@@ -52,12 +54,7 @@ asio::awaitable<ports::ArchiveReading> CounterArchive::totals(std::span<const po
   const std::optional<std::string> params[] = {text_array(types), text_array(components),
                                                text_array(posts), text_array(keywords)};
   Lease db = co_await pool_.acquire(timeout_);
-  Result result = co_await db->execute(
-      "select pg_current_snapshot()::text, array("
-      "  select coalesce(t.count, 0) from unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[])"
-      "    with ordinality as k(event_type, component_id, post_id, keyword, i)"
-      "  left join event_totals t using (event_type, component_id, post_id, keyword) order by k.i)::text",
-      params, timeout_);
+  Result result = co_await db->execute(statistics_sql::kTotals, params, timeout_);
   co_return ports::ArchiveReading{parse_int_array(result.text(0, 1)), std::string(result.text(0, 0))};
 }
 
@@ -67,15 +64,8 @@ asio::awaitable<ports::ArchiveReading> CounterArchive::buckets(const ports::Coun
   const std::optional<std::string> params[] = {key.event_type, std::to_string(from_ms), std::to_string(to_ms),
                                                std::to_string(width_ms), std::to_string(key.component_id),
                                                std::to_string(key.post_id), key.keyword};
-  const std::string filter = "event_type = $1 and component_id = $5 and post_id = $6 and keyword = $7";
   Lease db = co_await pool_.acquire(timeout_);
-  Result result = co_await db->execute(
-      "select pg_current_snapshot()::text, coalesce((select string_agg(b::text || ':' || c::text, ',') from ("
-      "  select ((extract(epoch from bucket) * 1000)::bigint - $2::bigint) / $4::bigint as b, sum(count) as c"
-      "  from event_stats where " + filter +
-      "    and bucket >= to_timestamp($2::bigint / 1000.0) and bucket < to_timestamp($3::bigint / 1000.0)"
-      "  group by 1) x), '')",
-      params, timeout_);
+  Result result = co_await db->execute(statistics_sql::kBuckets, params, timeout_);
   ports::ArchiveReading reading;
   reading.snapshot = std::string(result.text(0, 0));
   reading.values.assign(static_cast<std::size_t>((to_ms - from_ms + width_ms - 1) / width_ms), 0);
@@ -100,10 +90,7 @@ asio::awaitable<std::vector<std::string>> CounterArchive::applied_in(const std::
   if (flush_ids.empty()) co_return applied;
   const std::optional<std::string> params[] = {text_array(flush_ids), snapshot};
   Lease db = co_await pool_.acquire(timeout_);
-  Result result = co_await db->execute(
-      "select flush_id from flush_ledger where flush_id = any($1::text[]) "
-      "and pg_visible_in_snapshot(applied_xid, $2::pg_snapshot)",
-      params, timeout_);
+  Result result = co_await db->execute(statistics_sql::kAppliedIn, params, timeout_);
   for (int row = 0; row < result.rows(); ++row) applied.emplace_back(result.text(row, 0));
   co_return applied;
 }
