@@ -91,19 +91,24 @@ asio::awaitable<std::vector<domain::Post>> SearchService::cached(const std::stri
       hits_.inc();
       co_return std::move(entry->posts);
     }
-    auto token = co_await cache_.try_lock(keyword, limit, options_.lock_hold);
+    std::optional<std::string> token = co_await cache_.try_lock(keyword, limit, options_.lock_hold);
     if (fresh) {
       // Early refresh: the entry is still good, so nobody waits for the new one.
       if (token) {
-        asio::co_spawn(co_await asio::this_coro::executor, rebuild_in_background(keyword, limit, *token),
-                       asio::detached);
+        auto executor = co_await asio::this_coro::executor;
+        asio::co_spawn(executor, rebuild_in_background(keyword, limit, *token), asio::detached);
       }
       early_refreshes_.inc();
       co_return std::move(entry->posts);
     }
     if (token) {
+      std::optional<ports::CachedSearch> current = co_await built_meanwhile(keyword, limit, *token);
+      if (current) {
+        hits_.inc();
+        co_return std::move(current->posts);
+      }
       try {
-        auto posts = co_await rebuild(keyword, limit, *token);
+        std::vector<domain::Post> posts = co_await rebuild(keyword, limit, *token);
         misses_.inc();
         co_return posts;
       } catch (const ports::StoreError& error) {
@@ -118,10 +123,17 @@ asio::awaitable<std::vector<domain::Post>> SearchService::cached(const std::stri
   // Missing: one request builds it, the others wait for it.
   auto deadline = SteadyClock::now() + options_.max_wait;
   milliseconds pause = options_.poll_min;
-  asio::steady_timer timer(co_await asio::this_coro::executor);
+  auto executor = co_await asio::this_coro::executor;
+  asio::steady_timer timer(executor);
   for (;;) {
-    if (auto token = co_await cache_.try_lock(keyword, limit, options_.lock_hold)) {
-      auto posts = co_await rebuild(keyword, limit, *token);
+    std::optional<std::string> token = co_await cache_.try_lock(keyword, limit, options_.lock_hold);
+    if (token) {
+      std::optional<ports::CachedSearch> current = co_await built_meanwhile(keyword, limit, *token);
+      if (current) {
+        waited_.inc();
+        co_return std::move(current->posts);
+      }
+      std::vector<domain::Post> posts = co_await rebuild(keyword, limit, *token);
       misses_.inc();
       co_return posts;
     }
@@ -129,13 +141,26 @@ asio::awaitable<std::vector<domain::Post>> SearchService::cached(const std::stri
     timer.expires_after(pause);
     co_await timer.async_wait(asio::use_awaitable);
     pause = std::min(options_.poll_max, pause * 3 / 2 + milliseconds{1});
-    if (auto built = co_await cache_.get(keyword, limit)) {
+    std::optional<ports::CachedSearch> built = co_await cache_.get(keyword, limit);
+    if (built) {
       waited_.inc();
       co_return std::move(built->posts);
     }
   }
   wait_timeouts_.inc();
   throw ports::StoreTimeout("the search result for '" + keyword + "' is still being built; retry");
+}
+
+// Having just taken the lock: another request may have stored a fresh entry between this
+// one's look and the lock (it released the lock when it stored). Then that entry is the
+// answer and the lock goes back.
+asio::awaitable<std::optional<ports::CachedSearch>> SearchService::built_meanwhile(const std::string& keyword,
+                                                                                   std::size_t limit,
+                                                                                   const std::string& token) {
+  std::optional<ports::CachedSearch> current = co_await cache_.get(keyword, limit);
+  if (!current || current->fresh_until_ms <= ingest_.now_ms()) co_return std::nullopt;
+  co_await cache_.unlock(keyword, limit, token);
+  co_return current;
 }
 
 asio::awaitable<std::vector<domain::Post>> SearchService::rebuild(const std::string& keyword, std::size_t limit,

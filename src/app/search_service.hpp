@@ -55,6 +55,9 @@ class SearchService {
 
  private:
   boost::asio::awaitable<std::vector<domain::Post>> cached(const std::string& keyword, std::size_t limit);
+  boost::asio::awaitable<std::optional<ports::CachedSearch>> built_meanwhile(const std::string& keyword,
+                                                                             std::size_t limit,
+                                                                             const std::string& token);
   boost::asio::awaitable<std::vector<domain::Post>> rebuild(const std::string& keyword, std::size_t limit,
                                                             const std::string& token);
   boost::asio::awaitable<void> rebuild_in_background(std::string keyword, std::size_t limit, std::string token);

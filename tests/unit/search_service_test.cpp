@@ -15,6 +15,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
 
 namespace {
@@ -171,6 +172,7 @@ class MemoryCache final : public ports::SearchCache, public ports::RecentKeyword
   }
   asio::awaitable<std::optional<std::string>> try_lock(const std::string& keyword, std::size_t limit,
                                                        milliseconds hold) override {
+    if (on_lock) on_lock();
     auto& lock = locks[key(keyword, limit)];
     if (!lock.first.empty() && lock.second > clock_.now) co_return std::nullopt;
     lock = {"token-" + std::to_string(++tokens), clock_.now + hold.count()};
@@ -199,6 +201,7 @@ class MemoryCache final : public ports::SearchCache, public ports::RecentKeyword
   std::map<std::string, std::pair<std::string, std::int64_t>> locks;             // token, held until
   std::vector<milliseconds> stored_keep;
   std::vector<std::string> recent;
+  std::function<void()> on_lock;  // runs as a lock is asked for: another request's store
   int gets = 0;
   int tokens = 0;
 
@@ -375,6 +378,35 @@ TEST(SearchService, EarlyRefreshServesTheCurrentCopyAndRebuildsInTheBackground) 
   EXPECT_EQ(f.posts.queries, 2);  // one background rebuild: the others did not get the lock
   EXPECT_EQ(f.cache.entries.at("10:food").first.posts.front().like_count, 5);
   EXPECT_EQ(f.metric("tracker_search_cache_total", "result=\"early_refresh\""), 20u);
+}
+
+// Another request stored the entry (and released the lock) between this one's look and
+// its lock: the stored entry is the answer, without a second query.
+TEST(SearchService, EntryBuiltBetweenTheLookAndTheLockIsUsed) {
+  Fixture f;
+  ports::CachedSearch theirs{{f.posts.posts[2]}, f.clock.now + 30'000, 3};
+  f.cache.on_lock = [&] {
+    f.cache.entries["10:food"] = {theirs, f.clock.now + 90'000};
+    f.cache.on_lock = nullptr;
+  };
+  Answers answers = concurrent_searches(*f.search, 1, food());
+  EXPECT_EQ(f.posts.queries, 0);
+  ASSERT_EQ(answers.posts[0].size(), 1u);
+  EXPECT_EQ(answers.posts[0][0].id, 3);
+  EXPECT_TRUE(f.cache.locks.empty());
+
+  // The same for an expired entry that someone else just rebuilt.
+  f.clock.now += 40'000;
+  theirs.fresh_until_ms = f.clock.now + 30'000;
+  theirs.posts = {f.posts.posts[1]};
+  f.cache.on_lock = [&] {
+    f.cache.entries["10:food"] = {theirs, f.clock.now + 90'000};
+    f.cache.on_lock = nullptr;
+  };
+  answers = concurrent_searches(*f.search, 1, food());
+  EXPECT_EQ(f.posts.queries, 0);
+  EXPECT_EQ(answers.posts[0][0].id, 2);
+  EXPECT_TRUE(f.cache.locks.empty());
 }
 
 TEST(SearchService, WaitersGiveUpAfterMaxWait) {
