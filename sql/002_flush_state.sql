@@ -1,14 +1,14 @@
 -- 002_flush_state: what the flusher needs to make replays harmless, and all-time totals.
 
--- The newest Redis stream entry whose event is in `events`. The flusher copies entries in
--- stream order and moves this mark in the same transaction, so after a crash it skips
--- every entry at or below it instead of inserting it twice.
+-- Per Redis data set ("et:stream@<id of the data set>"), the newest stream entry whose
+-- events are in `events`. The flusher copies entries in stream order and moves this mark
+-- in the same transaction, so after a crash it skips every entry at or below it instead
+-- of inserting it twice. Stream ids of two Redis data sets are never compared.
 create table stream_watermark (
     stream    text   primary key,
     last_ms   bigint not null,
     last_seq  bigint not null
 );
-insert into stream_watermark values ('et:stream', 0, 0);
 
 -- All-time counts for the query shapes of GET /api/statistics. 0 (component, post) and ''
 -- (keyword) mean "any": the row is the sum over all of them, so every count is one

@@ -46,7 +46,8 @@ asio::awaitable<FlushReport> Flusher::flush_events() {
   FlushReport report;
   auto entries = co_await backlog_.next_batch(options_.batch_size);
   if (entries.empty()) co_return report;
-  if (!stored_up_to_) stored_up_to_ = co_await archive_.stored_up_to();
+  if (source_.empty()) source_ = co_await backlog_.source();
+  if (!stored_up_to_) stored_up_to_ = co_await archive_.stored_up_to(source_);
   // Entries at or before the mark were stored by a flush that died before acknowledging.
   auto is_fresh = [&](const ports::BacklogEntry& entry) { return entry.position > *stored_up_to_; };
   std::vector<ports::BacklogEntry> fresh;
@@ -60,7 +61,7 @@ asio::awaitable<FlushReport> Flusher::flush_events() {
   }
   if (!to_store->empty()) {
     try {
-      co_await archive_.store_events(*to_store);
+      co_await archive_.store_events(source_, *to_store);
     } catch (...) {
       stored_up_to_.reset();  // the transaction may or may not have committed
       throw;
@@ -118,9 +119,13 @@ asio::awaitable<void> Flusher::run() {
       }
       backlog_size_.set(static_cast<std::int64_t>(co_await backlog_.size()));
       retry = options_.retry_min;
-      // A full batch means more is waiting: go on at once.
-      if (events.events_stored + events.events_skipped < options_.batch_size / 2) {
+      // An empty backlog: wait. A small batch: wait a moment so the next one is bigger
+      // (fewer commits). Otherwise more is waiting: go on at once.
+      std::size_t moved = events.events_stored + events.events_skipped;
+      if (moved == 0) {
         co_await pause(std::min(options_.idle_pause, options_.counter_interval));
+      } else if (moved < options_.batch_size / 10) {
+        co_await pause(std::min(options_.idle_pause, milliseconds{20}));
       }
     } catch (const std::exception& error) {
       // Store failures are expected (a store restarting); anything else is a bug, but

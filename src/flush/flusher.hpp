@@ -70,6 +70,7 @@ class Flusher {
     std::chrono::steady_clock::time_point drop_after;
   };
   std::deque<Applied> lingering_;  // applied (or found in the ledger), dropped later
+  std::string source_;  // the backlog's name, asked once
   std::optional<ports::BacklogPosition> stored_up_to_;  // cached; reloaded after a failure
   metrics::Counter& events_stored_;
   metrics::Counter& events_skipped_;

@@ -10,11 +10,13 @@ namespace tracker::ports {
 class EventArchive {
  public:
   virtual ~EventArchive() = default;
-  // The newest backlog position already stored; entries at or before it are stored.
-  virtual boost::asio::awaitable<BacklogPosition> stored_up_to() = 0;
+  // The newest position of the backlog `source` already stored; entries at or before it
+  // are stored. Only one writer per source at a time: another gets ports::Overloaded.
+  virtual boost::asio::awaitable<BacklogPosition> stored_up_to(const std::string& source) = 0;
   // Stores the entries (in backlog order, all after stored_up_to()) and moves the mark
   // to the last of them, atomically.
-  virtual boost::asio::awaitable<void> store_events(const std::vector<BacklogEntry>& entries) = 0;
+  virtual boost::asio::awaitable<void> store_events(const std::string& source,
+                                                    const std::vector<BacklogEntry>& entries) = 0;
   // Adds the snapshot to the stored counts (per minute and all-time) and records its
   // flush id, atomically. Returns
   // false, changing nothing, when that flush id was applied before.

@@ -48,6 +48,9 @@ class EventBacklog {
   // Removes the entries for good: call only once they are persisted.
   virtual boost::asio::awaitable<void> acknowledge(const std::vector<BacklogEntry>& entries) = 0;
   virtual boost::asio::awaitable<std::size_t> size() = 0;  // events not yet acknowledged
+  // A name that stays the same as long as the positions do (for one Redis data set),
+  // so that marks kept elsewhere are never compared with another backlog's positions.
+  virtual boost::asio::awaitable<std::string> source() = 0;
 };
 
 }  // namespace tracker::ports

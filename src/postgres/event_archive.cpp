@@ -9,7 +9,7 @@ namespace tracker::postgres {
 
 namespace {
 
-constexpr std::string_view kFlusherLock = "select pg_try_advisory_lock(hashtext('event-tracker flusher'))";
+constexpr std::string_view kWriterLock = "select pg_try_advisory_lock(hashtext('event-tracker flusher ' || $1))";
 
 std::string copy_events_sql() {
   return "copy events (" + std::string(domain::kEventRecordColumns) + ", stream_id) from stdin";
@@ -69,17 +69,31 @@ asio::awaitable<Connection*> EventArchive::connection() {
         "create temp table if not exists stats_delta (bucket timestamptz, event_type text, "
         "component_id bigint, post_id bigint, keyword text, delta bigint) on commit delete rows");
     connection_ = std::move(fresh);
-    locked_ = false;
-  }
-  if (!locked_) {
-    Result lock = co_await connection_->execute(kFlusherLock);
-    if (lock.text(0, 0) != "t") {
-      throw ports::Overloaded("flusher_lock", "another flusher holds the lock; waiting");
-    }
-    locked_ = true;
-    spdlog::info("flusher: holding the flusher lock");
+    locked_source_.clear();
   }
   co_return connection_.get();
+}
+
+asio::awaitable<Connection*> EventArchive::writer(const std::string& source) {
+  Connection* db = co_await connection();
+  if (locked_source_ != source) {
+    if (!locked_source_.empty()) {  // a new source: its old lock is no longer ours to hold
+      const std::optional<std::string> old[] = {locked_source_};
+      co_await db->execute("select pg_advisory_unlock(hashtext('event-tracker flusher ' || $1))", old);
+      locked_source_.clear();
+    }
+    const std::optional<std::string> params[] = {source};
+    Result lock = co_await db->execute(kWriterLock, params);
+    if (lock.text(0, 0) != "t") {
+      throw ports::Overloaded("flusher_lock", "another flusher is writing " + source + "; waiting");
+    }
+    co_await db->execute("insert into stream_watermark (stream, last_ms, last_seq) values ($1, 0, 0) "
+                         "on conflict do nothing",
+                         params);
+    locked_source_ = source;
+    spdlog::info("flusher: writing the events of {}", source);
+  }
+  co_return db;
 }
 
 asio::awaitable<void> EventArchive::rollback_quietly() {
@@ -91,17 +105,19 @@ asio::awaitable<void> EventArchive::rollback_quietly() {
   }
 }
 
-asio::awaitable<ports::BacklogPosition> EventArchive::stored_up_to() {
-  Connection& db = *co_await connection();
-  Result mark = co_await db.execute("select last_ms, last_seq from stream_watermark where stream = 'et:stream'");
+asio::awaitable<ports::BacklogPosition> EventArchive::stored_up_to(const std::string& source) {
+  Connection& db = *co_await writer(source);
+  const std::optional<std::string> params[] = {source};
+  Result mark = co_await db.execute("select last_ms, last_seq from stream_watermark where stream = $1", params);
   if (mark.rows() == 0) co_return ports::BacklogPosition{};
   co_return ports::BacklogPosition{static_cast<std::uint64_t>(mark.as_int64(0, 0)),
                                    static_cast<std::uint64_t>(mark.as_int64(0, 1))};
 }
 
-asio::awaitable<void> EventArchive::store_events(const std::vector<ports::BacklogEntry>& entries) {
+asio::awaitable<void> EventArchive::store_events(const std::string& source,
+                                                const std::vector<ports::BacklogEntry>& entries) {
   if (entries.empty()) co_return;
-  Connection& db = *co_await connection();
+  Connection& db = *co_await writer(source);
   std::string data;
   std::size_t bytes = 0;
   for (const auto& entry : entries) {
@@ -113,8 +129,8 @@ asio::awaitable<void> EventArchive::store_events(const std::vector<ports::Backlo
   }
   const auto& last = entries.back().position;
   std::vector<Statement> finish = {
-      {"update stream_watermark set last_ms = $1, last_seq = $2 where stream = 'et:stream'",
-       {std::to_string(last.ms), std::to_string(last.seq)}},
+      {"update stream_watermark set last_ms = $1, last_seq = $2 where stream = $3",
+       {std::to_string(last.ms), std::to_string(last.seq), source}},
       {"commit", {}}};
   bool fall_back = false;
   try {
@@ -132,14 +148,15 @@ asio::awaitable<void> EventArchive::store_events(const std::vector<ports::Backlo
   }
   if (fall_back) {
     co_await rollback_quietly();
-    co_await store_one_by_one(entries);
+    co_await store_one_by_one(source, entries);
   }
 }
 
 // The slow path for a batch with a row PostgreSQL refuses: every row in its own
 // savepoint; refused rows go to events_rejected, so the backlog never blocks.
-asio::awaitable<void> EventArchive::store_one_by_one(const std::vector<ports::BacklogEntry>& entries) {
-  Connection& db = *co_await connection();
+asio::awaitable<void> EventArchive::store_one_by_one(const std::string& source,
+                                                    const std::vector<ports::BacklogEntry>& entries) {
+  Connection& db = *co_await writer(source);
   try {
     co_await db.execute("begin");
     for (const auto& entry : entries) {
@@ -167,8 +184,8 @@ asio::awaitable<void> EventArchive::store_one_by_one(const std::vector<ports::Ba
       }
     }
     const auto& last = entries.back().position;
-    const std::optional<std::string> mark[] = {std::to_string(last.ms), std::to_string(last.seq)};
-    co_await db.execute("update stream_watermark set last_ms = $1, last_seq = $2 where stream = 'et:stream'", mark);
+    const std::optional<std::string> mark[] = {std::to_string(last.ms), std::to_string(last.seq), source};
+    co_await db.execute("update stream_watermark set last_ms = $1, last_seq = $2 where stream = $3", mark);
     co_await db.execute("commit");
   } catch (...) {
     connection_.reset();

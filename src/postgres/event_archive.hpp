@@ -5,26 +5,30 @@
 
 namespace tracker::postgres {
 
-// The flusher's PostgreSQL side, on one dedicated connection. Each new connection first
-// takes a session advisory lock, so a single flusher writes at a time (the backlog mark
-// relies on entries being stored in order); a second one waits, retrying.
+// The flusher's PostgreSQL side, on one dedicated connection. Events are written under a
+// session advisory lock per backlog source, so a single flusher writes a source's events
+// at a time (its mark relies on entries being stored in order); a second one waits.
 class EventArchive final : public ports::EventArchive {
  public:
   EventArchive(asio::any_io_executor executor, ConnectionOptions options, metrics::Registry& metrics);
-  asio::awaitable<ports::BacklogPosition> stored_up_to() override;
-  asio::awaitable<void> store_events(const std::vector<ports::BacklogEntry>& entries) override;
+  asio::awaitable<ports::BacklogPosition> stored_up_to(const std::string& source) override;
+  asio::awaitable<void> store_events(const std::string& source,
+                                     const std::vector<ports::BacklogEntry>& entries) override;
   asio::awaitable<bool> apply_counters(const ports::CounterSnapshot& snapshot) override;
   asio::awaitable<std::int64_t> maintain_partitions(int days_ahead, int retention_days) override;
 
  private:
   asio::awaitable<Connection*> connection();
+  // The connection, holding the writer lock of `source` (a session advisory lock).
+  asio::awaitable<Connection*> writer(const std::string& source);
   asio::awaitable<void> rollback_quietly();
-  asio::awaitable<void> store_one_by_one(const std::vector<ports::BacklogEntry>& entries);
+  asio::awaitable<void> store_one_by_one(const std::string& source,
+                                         const std::vector<ports::BacklogEntry>& entries);
 
   asio::any_io_executor executor_;
   ConnectionOptions options_;
   std::unique_ptr<Connection> connection_;
-  bool locked_ = false;  // this connection holds the flusher lock
+  std::string locked_source_;  // the source whose writer lock this connection holds
   metrics::Counter& rejected_rows_;
 };
 

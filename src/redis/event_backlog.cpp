@@ -1,6 +1,8 @@
 #include "redis/event_backlog.hpp"
 
 #include <algorithm>
+#include <cstdio>
+#include <random>
 
 #include "ports/errors.hpp"
 #include "redis/keys.hpp"
@@ -83,6 +85,18 @@ asio::awaitable<void> EventBacklog::acknowledge(const std::vector<ports::Backlog
   if (reply.is_error()) throw ports::StoreRejected("acknowledging stream entries failed: " + reply.text);
   // Batches are acknowledged whole and in order, so nothing handed out is left over.
   maybe_unacknowledged_ = more_after_this_batch_;
+}
+
+asio::awaitable<std::string> EventBacklog::source() {
+  std::random_device random;
+  char id[17];
+  std::snprintf(id, sizeof id, "%08x%08x", random(), random());
+  const std::string_view claim[] = {"SET", keys::kInstance, id, "NX"};
+  co_await connection_->execute(claim, timeout_);
+  const std::string_view get[] = {"GET", keys::kInstance};
+  Reply reply = co_await connection_->execute(get, timeout_);
+  if (!reply.is_string() || reply.text.empty()) throw ports::StoreRejected("cannot read " + std::string(keys::kInstance));
+  co_return std::string(keys::kStream) + "@" + reply.text;
 }
 
 asio::awaitable<std::size_t> EventBacklog::size() {

@@ -11,6 +11,7 @@ namespace tracker::redis::keys {
 inline constexpr std::string_view kStream = "et:stream";          // durable event buffer
 inline constexpr std::string_view kStreamGroup = "flusher";       // its consumer group
 inline constexpr std::string_view kBacklog = "et:backlog";        // events in the stream
+inline constexpr std::string_view kInstance = "et:instance";      // this data set's random id
 inline constexpr std::string_view kLiveTotals = "et:totals:live";   // TYPE|comp|post|kw, '*' = any
 inline constexpr std::string_view kLiveMinutes = "et:minutes:live"; // TYPE|comp|post|kw|minute_ms
 inline constexpr std::string_view kSnapshots = "et:snapshots";      // ids of snapshots not yet dropped
