@@ -103,7 +103,7 @@ std::unique_ptr<Worker> make_worker(const config::Config& config,
   worker->pg_probe = std::make_unique<postgres::HealthProbe>(*worker->pg_pool);
 
   worker->post_repository = std::make_unique<postgres::PostRepository>(
-      *worker->pg_pool, std::chrono::milliseconds(config.pg_timeout_ms));
+      worker->io.get_executor(), *worker->pg_pool, std::chrono::milliseconds(config.pg_timeout_ms), metrics);
   worker->search_cache = std::make_unique<redis::SearchCache>(
       worker->redis, std::chrono::milliseconds(config.redis_timeout_ms));
   worker->posts = std::make_unique<app::PostService>(*worker->post_repository, *worker->ingest, metrics);

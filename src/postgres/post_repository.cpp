@@ -2,6 +2,10 @@
 
 #include "postgres/counter_archive.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 
 namespace tracker::postgres {
@@ -42,7 +46,26 @@ domain::Post read_post(const Result& result, int row) {
 
 }  // namespace
 
-PostRepository::PostRepository(Pool& pool, milliseconds timeout) : pool_(pool), timeout_(timeout) {}
+namespace {
+std::string int_array(const std::vector<std::int64_t>& values) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ',';
+    out += std::to_string(values[i]);
+  }
+  out += '}';
+  return out;
+}
+}  // namespace
+
+PostRepository::PostRepository(asio::any_io_executor executor, Pool& pool, milliseconds timeout,
+                               metrics::Registry& metrics, std::size_t max_toggle_group)
+    : executor_(std::move(executor)),
+      pool_(pool),
+      timeout_(timeout),
+      max_toggle_group_(std::max<std::size_t>(max_toggle_group, 1)),
+      toggle_groups_(metrics.counter("tracker_like_toggle_groups_total",
+                                     "Calls of toggle_likes (each commits a group of like toggles)")) {}
 
 asio::awaitable<std::int64_t> PostRepository::create(const domain::NewPost& post) {
   const std::optional<std::string> params[] = {std::to_string(post.user_id), post.content,
@@ -75,12 +98,62 @@ asio::awaitable<std::optional<domain::Post>> PostRepository::get(std::int64_t po
 
 asio::awaitable<std::optional<domain::LikeState>> PostRepository::toggle_like(std::int64_t user_id,
                                                                               std::int64_t post_id) {
-  const std::optional<std::string> params[] = {std::to_string(user_id), std::to_string(post_id)};
-  Lease db = co_await pool_.acquire(timeout_);
-  Result result = co_await db->execute("select liked, like_count from toggle_like($1::bigint, $2::bigint)",
-                                       params, timeout_);
-  if (result.rows() == 0) co_return std::nullopt;
-  co_return domain::LikeState{result.text(0, 0) == "t", result.as_int64(0, 1)};
+  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>,
+                                          void(std::exception_ptr, std::optional<domain::LikeState>)>(
+      [this, user_id, post_id](ToggleHandler handler) { add_toggle(user_id, post_id, std::move(handler)); },
+      asio::use_awaitable);
+}
+
+void PostRepository::add_toggle(std::int64_t user_id, std::int64_t post_id, ToggleHandler handler) {
+  // Built in place: assigning an any_completion_handler would wrap it in itself.
+  open_toggles_.push_back(Toggle{user_id, post_id, std::move(handler)});
+  if (open_toggles_.size() >= max_toggle_group_) {
+    asio::co_spawn(executor_, send_toggles(std::exchange(open_toggles_, {})), asio::detached);
+    return;
+  }
+  if (!toggle_send_posted_) {
+    toggle_send_posted_ = true;
+    asio::post(executor_, [this] {
+      toggle_send_posted_ = false;
+      if (!open_toggles_.empty()) {
+        asio::co_spawn(executor_, send_toggles(std::exchange(open_toggles_, {})), asio::detached);
+      }
+    });
+  }
+}
+
+asio::awaitable<void> PostRepository::send_toggles(std::deque<Toggle> group) {
+  toggle_groups_.inc();
+  std::vector<std::int64_t> users, posts;
+  for (const Toggle& toggle : group) {
+    users.push_back(toggle.user_id);
+    posts.push_back(toggle.post_id);
+  }
+  const std::optional<std::string> params[] = {int_array(users), int_array(posts)};
+  std::vector<std::optional<domain::LikeState>> states(group.size());
+  std::exception_ptr failure;
+  try {
+    Lease db = co_await pool_.acquire(timeout_);
+    Result result = co_await db->execute("select liked, like_count from toggle_likes($1::bigint[], $2::bigint[])",
+                                         params, timeout_);
+    if (result.rows() != static_cast<int>(group.size())) {
+      throw ports::StoreRejected("toggle_likes answered " + std::to_string(result.rows()) + " rows for " +
+                                 std::to_string(group.size()) + " toggles");
+    }
+    for (int row = 0; row < result.rows(); ++row) {
+      if (!result.is_null(row, 0)) {
+        states[static_cast<std::size_t>(row)] = domain::LikeState{result.text(row, 0) == "t", result.as_int64(row, 1)};
+      }
+    }
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  for (std::size_t i = 0; i < group.size(); ++i) {
+    // Posted, so that each waiting request resumes from the event loop, not from here.
+    asio::post(executor_, [handler = std::move(group[i].handler), failure, state = states[i]]() mutable {
+      std::move(handler)(failure, state);
+    });
+  }
 }
 
 asio::awaitable<std::vector<domain::Post>> PostRepository::search_by_hashtag(const std::string& hashtag,

@@ -1,14 +1,24 @@
 #pragma once
+#include "metrics/metrics.hpp"
 #include "ports/post_repository.hpp"
 #include "postgres/pool.hpp"
 
+#include <boost/asio/any_completion_handler.hpp>
+
+#include <deque>
+
 namespace tracker::postgres {
 
-// Posts and likes in PostgreSQL (sql/003_posts.sql): one statement, one round trip per
-// operation; toggles and searches through the functions toggle_like and search_posts.
+// Posts and likes in PostgreSQL (sql/003_posts.sql, 004_like_batches.sql): one statement,
+// one round trip per operation; searches through the function search_posts.
+//
+// Like toggles are grouped: those that arrive during one turn of the event loop (up to
+// max_toggle_group) go to PostgreSQL together, in one call of toggle_likes and so one
+// commit, whose WAL flush they share. Owned by one I/O thread.
 class PostRepository final : public ports::PostRepository {
  public:
-  PostRepository(Pool& pool, milliseconds timeout);
+  PostRepository(asio::any_io_executor executor, Pool& pool, milliseconds timeout, metrics::Registry& metrics,
+                 std::size_t max_toggle_group = 64);
   asio::awaitable<std::int64_t> create(const domain::NewPost& post) override;
   asio::awaitable<std::optional<domain::Post>> get(std::int64_t post_id) override;
   asio::awaitable<std::optional<domain::LikeState>> toggle_like(std::int64_t user_id, std::int64_t post_id) override;
@@ -16,8 +26,22 @@ class PostRepository final : public ports::PostRepository {
                                                               std::size_t limit) override;
 
  private:
+  using ToggleHandler = asio::any_completion_handler<void(std::exception_ptr, std::optional<domain::LikeState>)>;
+  struct Toggle {
+    std::int64_t user_id;
+    std::int64_t post_id;
+    ToggleHandler handler;
+  };
+  void add_toggle(std::int64_t user_id, std::int64_t post_id, ToggleHandler handler);
+  asio::awaitable<void> send_toggles(std::deque<Toggle> group);
+
+  asio::any_io_executor executor_;
   Pool& pool_;
   milliseconds timeout_;
+  std::size_t max_toggle_group_;
+  std::deque<Toggle> open_toggles_;  // a deque: any_completion_handler is move-only
+  bool toggle_send_posted_ = false;
+  metrics::Counter& toggle_groups_;
 };
 
 }  // namespace tracker::postgres

@@ -70,13 +70,17 @@ class PostRepositoryTest : public ::testing::Test {
   PostRepositoryTest()
       : random_(std::random_device{}()),
         pool_(io_.get_executor(), ConnectionOptions{.dsn = dsn()}, 50, 256, metrics_),
-        posts_(pool_, 20s) {
+        posts_(io_.get_executor(), pool_, 20s, metrics_) {
     tag_ = "pgtest-" + std::to_string(::getpid()) + "-" + std::to_string(random_() % 1'000'000'000);
   }
 
   void TearDown() override {
-    await(io_, execute("delete from posts where exists (select 1 from unnest(hashtags) t where t like $1)",
-                       {tag_ + "%"}));
+    std::string ids = "{";
+    for (std::int64_t id : created_) {
+      if (ids.size() > 1) ids += ',';
+      ids += std::to_string(id);
+    }
+    await(io_, execute("delete from posts where id = any($1::bigint[])", {ids + "}"}));
     await(io_, execute("delete from hashtag_stats where hashtag like $1", {tag_ + "%"}));
   }
 
@@ -92,7 +96,10 @@ class PostRepositoryTest : public ::testing::Test {
     return post;
   }
 
-  std::int64_t create(const domain::NewPost& post) { return await(io_, posts_.create(post)); }
+  std::int64_t create(const domain::NewPost& post) {
+    created_.push_back(await(io_, posts_.create(post)));
+    return created_.back();
+  }
   std::optional<domain::LikeState> toggle(std::int64_t user_id, std::int64_t post_id) {
     return await(io_, posts_.toggle_like(user_id, post_id));
   }
@@ -131,6 +138,7 @@ class PostRepositoryTest : public ::testing::Test {
   Pool pool_;
   PostRepository posts_;
   std::string tag_;
+  std::vector<std::int64_t> created_;
 };
 
 TEST_F(PostRepositoryTest, CreateAndGetRoundTrip) {
