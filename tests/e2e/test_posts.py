@@ -441,3 +441,39 @@ def test_rejected_input_records_nothing(server, redis_client, uniq):
     send(server, "GET", f"/api/search?keyword=two%20words{uniq.token}", content_type=None)
     send(server, "POST", "/api/posts", {"userId": uniq.user(), "content": f"{uniq.token}", "title": "x"})
     assert [row for row in stream_rows_since(redis_client, mark) if uniq.token in row] == []
+
+
+# ---------------------------------------------------------------------------------------
+# Redis outage (last: it stops the suite's Redis for a moment)
+# ---------------------------------------------------------------------------------------
+
+def test_toggle_whose_event_cannot_be_recorded_is_503_and_stands(start_server, redis_service, uniq):
+    server = start_server("--redis-timeout-ms=500")
+    post_id = create_post(server, uniq.user(), f"outage {uniq.token}", hashtags=[f"out{uniq.token}"])
+    user = uniq.user()
+    try:
+        redis_service.stop()  # tools/dev.sh redis-stop
+        response = post(server, "/api/posts/like", {"userId": user, "postId": post_id})
+        error = assert_error(response, 503, "EVENT_NOT_RECORDED")
+        assert "now liked (likeCount 1)" in error["message"]
+        assert response.headers.get("Retry-After")
+        # The like is committed in PostgreSQL all the same.
+        assert get_post(server, post_id)["likeCount"] == 1
+        # Searches need Redis (the cache and the SEARCH event): 503, not 500.
+        assert_error(requests.get(server.url("/api/search"), params={"keyword": f"out{uniq.token}"},
+                                  timeout=HTTP_TIMEOUT), 503)
+        assert_error(requests.get(server.url(f"/api/search/recent/{user}"), timeout=HTTP_TIMEOUT), 503)
+    finally:
+        if not redis_service.running():
+            redis_service.start()  # tools/dev.sh redis-start
+    deadline = time.monotonic() + 15
+    while True:
+        response = post(server, "/api/posts/like", {"userId": user, "postId": post_id})
+        if response.status_code == 200:
+            break
+        assert response.status_code == 503, response.text
+        assert time.monotonic() < deadline, "toggles did not recover after Redis came back"
+        time.sleep(0.2)
+    # While Redis came back, failed attempts may have toggled too: the state is whatever the
+    # last answer says, and it matches the post.
+    assert response.json()["likeCount"] == get_post(server, post_id)["likeCount"]
