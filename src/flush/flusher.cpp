@@ -124,14 +124,15 @@ asio::awaitable<void> Flusher::run() {
         co_await flush_counters();
         next_counters = now + options_.counter_interval;
       }
-      backlog_size_.set(static_cast<std::int64_t>(co_await backlog_.size()));
+      std::size_t waiting = co_await backlog_.size();
+      backlog_size_.set(static_cast<std::int64_t>(waiting));
       retry = options_.retry_min;
-      // An empty backlog: wait. A small batch: wait a moment so the next one is bigger
-      // (fewer commits). Otherwise more is waiting: go on at once.
+      // Nothing moved: wait. Little left: wait a moment so the next batch is bigger (fewer
+      // commits). Otherwise more is waiting: go on at once.
       std::size_t moved = events.events_stored + events.events_skipped;
       if (moved == 0) {
         co_await pause(std::min(options_.idle_pause, options_.counter_interval));
-      } else if (moved < options_.batch_size / 10) {
+      } else if (waiting < options_.batch_size / 10) {
         co_await pause(std::min(options_.idle_pause, milliseconds{20}));
       }
     } catch (const std::exception& error) {

@@ -56,8 +56,10 @@ asio::awaitable<std::vector<ports::BacklogEntry>> EventBacklog::read_group(std::
 }
 
 asio::awaitable<std::vector<ports::BacklogEntry>> EventBacklog::next_batch(std::size_t max_events) {
-  // An entry holds the events of one ingest call: from one to a few hundred.
-  const std::size_t max = std::max<std::size_t>(1, max_events / 100);
+  // An entry holds the events of one ingest call, from one to a thousand: ask for as many
+  // entries as, at the recent average size, make up about max_events events.
+  const std::size_t max = std::clamp<std::size_t>(
+      static_cast<std::size_t>(static_cast<double>(max_events) / std::max(1.0, events_per_entry_)), 1, 10'000);
   co_await ensure_group();
   if (maybe_unacknowledged_) {
     // "0" re-reads what was handed to this consumer and never acknowledged.
@@ -68,6 +70,11 @@ asio::awaitable<std::vector<ports::BacklogEntry>> EventBacklog::next_batch(std::
   more_after_this_batch_ = false;
   auto fresh = co_await read_group(max, ">");
   maybe_unacknowledged_ = !fresh.empty();
+  if (!fresh.empty()) {
+    std::size_t events = 0;
+    for (const auto& entry : fresh) events += entry.records.size();
+    events_per_entry_ = 0.7 * events_per_entry_ + 0.3 * static_cast<double>(events) / static_cast<double>(fresh.size());
+  }
   co_return fresh;
 }
 

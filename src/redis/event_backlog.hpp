@@ -29,6 +29,7 @@ class EventBacklog final : public ports::EventBacklog {
   // predecessor may have crashed). Those are always handed out again first, in order.
   bool maybe_unacknowledged_ = true;
   bool more_after_this_batch_ = false;  // the last re-read filled a whole batch
+  double events_per_entry_ = 10;        // running average, to size reads in events
 };
 
 }  // namespace tracker::redis
