@@ -18,7 +18,8 @@
 #
 # Each run: a private Redis (bench/lib/stack.sh conventions) seeded from the data set with
 # what ingestion would have left there for the last 169 hours -- the hourly rankings of
-# posts (LIKE, PAGE_VIEW, CLICK) and keywords, and the daily unique-user HyperLogLogs --
+# posts (LIKE, PAGE_VIEW, CLICK) and keywords (their 1,000 best members each, as the ingest
+# script keeps them), and the daily unique-user HyperLogLogs --
 # so top posts, keywords and unique users are read at the data set's size; the release
 # server on STATS_DB with its flusher on; tools/loadgen sending INGEST_RATE batches of
 # INGEST_BATCH events per second (10,000 events/s) in an open loop the whole time.
@@ -179,8 +180,9 @@ _stack_dev redis-start >/dev/null 2>&1 || { echo "could not start a Redis on por
 redis() { redis-cli -h 127.0.0.1 -p "$STACK_REDIS_PORT" "$@"; }
 
 # What ingestion leaves in Redis for the events of the last 169 hours, as inline commands
-# (keys and members never contain spaces): ZADD in chunks of 1000 members, EXPIRE as the
-# ingest script sets it.
+# (keys and members never contain spaces): each hourly ranking's 1,000 best members in one
+# ZADD, the unique users of each type and day in PFADDs of 1,000, EXPIRE as the ingest
+# script sets it.
 seed_started=$(date +%s.%N)
 load_before=$(cut -d" " -f1-3 /proc/loadavg)   # other work on the machine shows here
 psql_stats -At <<SQL | redis --pipe > "$OUT/seed.log"
@@ -196,13 +198,13 @@ members as (
   union all
   select 'et:kw:' || (extract(epoch from date_trunc('hour', server_time)) * 1000)::bigint, keyword, count(*)
   from recent where keyword is not null group by 1, 2),
-chunks as (
-  select key, string_agg(score || ' ' || member, ' ') as pairs
-  from (select key, member, score, (row_number() over (partition by key) - 1) / 1000 as chunk from members) m
-  group by key, chunk)
-select 'ZADD ' || key || ' ' || pairs from chunks
+best as (  -- ingest.lua keeps the 1,000 best members of each hourly ranking
+  select key, member, score
+  from (select key, member, score, row_number() over (partition by key order by score desc) as rank from members) m
+  where rank <= 1000)
+select 'ZADD ' || key || ' ' || string_agg(score || ' ' || member, ' ') from best group by key
 union all
-select distinct 'EXPIRE ' || key || ' 691200' from members;
+select distinct 'EXPIRE ' || key || ' 691200' from best;
 SQL
 psql_stats -At <<SQL | redis --pipe >> "$OUT/seed.log"
 with users as (
@@ -228,6 +230,29 @@ seed_s=$(awk -v a="$seed_started" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", 
 redis_mb=$(redis info memory | awk -F: '/^used_memory:/ { printf "%.0f", $2 / 1048576 }')
 ranked_keys=$(redis --scan --pattern 'et:top:*' | wc -l)
 echo "private Redis on port $STACK_REDIS_PORT seeded in ${seed_s} s: $ranked_keys hourly post rankings, ${redis_mb} MB used"
+# The Redis time of one ranking read, alone on an idle Redis: the server's top_members.lua
+# over the hourly keys of each window (as the server names them), median of 3 calls.
+ranking_cost=$(/usr/bin/python3 - "$STACK_REDIS_PORT" "$BENCH_ROOT/src/redis/lua/top_members.lua" <<'PY'
+import statistics, sys, time
+import redis
+r = redis.Redis(host="127.0.0.1", port=int(sys.argv[1]))
+script = r.register_script(open(sys.argv[2]).read())
+hour = int(time.time() // 3600 * 3600 * 1000)
+out = []
+for name, prefix in (("top posts (LIKE)", "et:top:LIKE:"), ("top posts (PAGE_VIEW)", "et:top:PAGE_VIEW:"), ("keywords", "et:kw:")):
+    for window, hours in (("1h", 1), ("24h", 24), ("7d", 168)):
+        keys = [prefix + str(hour - i * 3600 * 1000) for i in range(hours + 1)]
+        members = sum(r.zcard(k) for k in keys)
+        times = []
+        for _ in range(3):
+            started = time.perf_counter()
+            script(keys=keys, args=[10])
+            times.append((time.perf_counter() - started) * 1000)
+        out.append(f"{name} {window}: {statistics.median(times):.1f} ms over {members} members")
+print("; ".join(out))
+PY
+)
+echo "one ranking read on the idle Redis: $ranking_cost"
 
 # --- server and background ingestion ------------------------------------------------------
 STACK_PORT=$(free_port)
@@ -238,14 +263,15 @@ STACK_PID=$!
 wait_http "$STACK_URL/health/ready"
 ingest_seconds=$(( ROUNDS * $(wc -w <<< "$ENDPOINTS") * (SECONDS_PER_RUN + SECONDS_SINGLE + 60) + 300 ))
 ingest_started=$(date +%s.%N)
-"$LOADGEN" --url "$STACK_URL" --scenario batch --batch "$INGEST_BATCH" --rate "$INGEST_RATE" --connections 4 --threads 1 \
+"$LOADGEN" --url "$STACK_URL" --scenario batch --batch "$INGEST_BATCH" --rate "$INGEST_RATE" --connections 16 --threads 1 \
   --duration "$ingest_seconds" --interval 1 --session-prefix "bench-ingest-$$-" > "$OUT/ingest.json" 2> "$OUT/ingest.log" &
 INGEST_PID=$!
 echo "server $STACK_URL on $STATS_DB (flusher on); ingestion: $INGEST_RATE x $INGEST_BATCH events/s in the background"
 sleep 5
 
-# wrk_targets FILE CONNECTIONS SECONDS -> "rps p50_ms p99_ms failures" (failures: non-2xx
-# answers, socket errors and timeouts; the latencies are those of all answers)
+# wrk_targets FILE CONNECTIONS SECONDS -> "rps p50_ms p99_ms failures attempts" (failures:
+# non-2xx answers, socket errors and timeouts; attempts: answers plus socket errors and
+# timeouts; the latencies are those of all answers)
 wrk_targets() {
   local threads=$(($2 < 2 ? 1 : 2))
   TARGETS=$1 wrk -t"$threads" -c"$2" -d"${3}s" --timeout 10s --latency \
@@ -255,9 +281,10 @@ wrk_targets() {
     /Requests\/sec/ { rps = $2 }
     /^ +50%/ { p50 = ms($2) }
     /^ +99%/ { p99 = ms($2) }
+    / requests in / { answers = $1 }
     /Non-2xx/ { bad += $5 }
-    /Socket errors/ { gsub(",", ""); bad += $4 + $6 + $8 + $10 }
-    END { printf "%s %.2f %.2f %d\n", rps, p50, p99, bad }' "$OUT/wrk.last"
+    /Socket errors/ { gsub(",", ""); bad += $4 + $6 + $8 + $10; lost = $4 + $6 + $8 + $10 }
+    END { printf "%s %.2f %.2f %d %d\n", rps, p50, p99, bad, answers + lost }' "$OUT/wrk.last"
 }
 
 # Waits (at most 60 s) until the summary answers 200 within 50 ms three times in a row:
@@ -267,7 +294,8 @@ settle() {
   local ok=0 answer started
   started=$(date +%s)
   for ((i = 0; i < 120; i++)); do
-    answer=$(curl -s -o /dev/null -m 5 -w '%{http_code} %{time_total}' "$STACK_URL/api/statistics/summary" || true)
+    (($(date +%s) - started >= 60)) && break
+    answer=$(curl -s -o /dev/null -m 2 -w '%{http_code} %{time_total}' "$STACK_URL/api/statistics/summary" || true)
     if [[ ${answer%% *} == 200 ]] && awk -v s="${answer#* }" 'BEGIN { exit !(s < 0.05) }'; then
       ((++ok >= 3)) && break
     else
@@ -284,11 +312,11 @@ for round in $(seq 1 "$ROUNDS"); do
   for endpoint in $ENDPOINTS; do
     waited=$(settle)
     run_started=$(date +%s.%N)
-    read -r rps p50 p99 bad < <(wrk_targets "$OUT/$endpoint.targets" "$CONNECTIONS" "$SECONDS_PER_RUN")
+    read -r rps p50 p99 bad attempts < <(wrk_targets "$OUT/$endpoint.targets" "$CONNECTIONS" "$SECONDS_PER_RUN")
     run_ended=$(date +%s.%N)
     waited_one=$(settle)
-    read -r _ one50 one99 one_bad < <(wrk_targets "$OUT/$endpoint.targets" 1 "$SECONDS_SINGLE")
-    failed_pct=$(awk -v b="$bad" -v r="$rps" -v s="$SECONDS_PER_RUN" 'BEGIN { n = r * s; printf "%.1f", (n > 0 ? 100 * b / n : 0) }')
+    read -r _ one50 one99 one_bad _ < <(wrk_targets "$OUT/$endpoint.targets" 1 "$SECONDS_SINGLE")
+    failed_pct=$(awk -v b="$bad" -v n="$attempts" 'BEGIN { printf "%.1f", (n > 0 ? 100 * b / n : 0) }')
     echo "$round $endpoint $rps $p50 $p99 $failed_pct $one50 $one99 $one_bad $run_started $run_ended $waited $waited_one" >> "$OUT/rounds.txt"
     printf 'round %d  %-14s %8.0f req/s  p50 %8.2f ms  p99 %8.2f ms  failed %5.1f %% | 1 connection: p50 %6.2f ms  p99 %6.2f ms  failed %d | settled in %s + %s s\n' \
       "$round" "$endpoint" "$rps" "$p50" "$p99" "$failed_pct" "$one50" "$one99" "$one_bad" "$waited" "$waited_one"
@@ -331,6 +359,7 @@ col() { awk -v e="$1" -v c="$2" '$2 == e { print $c }' "$OUT/rounds.txt" | media
   echo "== statistics API: medians of $ROUNDS rounds x ${SECONDS_PER_RUN}s, $CONNECTIONS connections, $(nproc) cores shared with wrk, the ingestion and the databases =="
   echo "load average (1, 5, 15 min) before: $load_before, after: $(cut -d" " -f1-3 /proc/loadavg)"
   echo "data set: $have_events generated events over 7 days (to $time_to, $age_min min before the run), $have_posts posts; events ~$rows_events rows, event_stats ~$rows_stats, event_totals ~$rows_totals"
+  echo "one ranking read on the idle Redis: $ranking_cost"
   echo "background ingestion: ${ingest_rps} events/s accepted (target $((INGEST_RATE * INGEST_BATCH))), ${ingest_bad} failed batch requests, batch p99 ${ingest_p99} ms"
   echo "latencies are those of all answers, failed ones included; failed = non-2xx, socket errors and timeouts"
   printf '%-14s %8s %9s %9s %8s   %10s %10s   %s\n' endpoint req/s p50_ms p99_ms failed% "1-conn p50" "1-conn p99" "ingestion events/s meanwhile"
