@@ -22,6 +22,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -118,7 +119,7 @@ constexpr const char* kFill[] = {
 class StatisticsPlans : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    schema_ = "plans_" + std::to_string(::getpid());
+    schema_ = "statistics_plans_" + std::to_string(::getpid());
     now_minute_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::system_clock::now().time_since_epoch()).count() / kMinuteMs * kMinuteMs;
     // Statement texts are built before each co_await: GCC 12 mishandles temporaries inside
@@ -229,91 +230,111 @@ class StatisticsPlans : public ::testing::Test {
             std::to_string(component), std::to_string(post), keyword};
   }
 
+  // The checks, one per statement and parameter shape; one test runs them all, so that
+  // the tables are filled once per process (ctest runs every test in its own).
+  static void tables_are_realistically_sized() {
+    EXPECT_GE(rows_, 250'000);
+    EXPECT_EQ(primary_keys_.size(), 3u);
+    EXPECT_TRUE(primary_keys_.contains("event_stats"));
+    EXPECT_TRUE(primary_keys_.contains("event_totals"));
+    EXPECT_TRUE(primary_keys_.contains("flush_ledger"));
+  }
+
+  static void count_of_one_key_is_a_primary_key_lookup() {
+    // GET /api/statistics?eventType=LIKE&componentId=1002&postId=...: one (type, comp, post) shape.
+    std::string post = first_row(
+        "select post_id from event_totals where event_type = 'LIKE' and component_id = 1002 and post_id > 0 limit 1",
+        {}, 0);
+    ASSERT_FALSE(post.empty());
+    const std::string types[] = {"LIKE"}, components[] = {"1002"}, posts[] = {post}, keywords[] = {""};
+    const Params params{tracker::postgres::text_array(types), tracker::postgres::text_array(components),
+                        tracker::postgres::text_array(posts), tracker::postgres::text_array(keywords)};
+    EXPECT_NE(first_row(sql::kTotals, params, 1), "{0}");  // the key exists
+    expect_primary_key_reads(plan_of(sql::kTotals, params), "event_totals");
+  }
+
+  static void summary_totals_of_all_types_are_primary_key_lookups() {
+    // GET /api/statistics/summary: the "any" shape of all eight types in one statement.
+    const std::vector<std::string> types = {"PAGE_VIEW", "SEARCH", "CLICK", "LIKE", "UNLIKE", "SCROLL", "COMMENT", "SHARE"};
+    const std::vector<std::string> zeros(types.size(), "0"), empty(types.size(), "");
+    const Params params{tracker::postgres::text_array(types), tracker::postgres::text_array(zeros),
+                        tracker::postgres::text_array(zeros), tracker::postgres::text_array(empty)};
+    expect_primary_key_reads(plan_of(sql::kTotals, params), "event_totals");
+  }
+
+  static void day_of_minutes_is_one_primary_key_range() {
+    // GET /api/statistics/series?eventType=PAGE_VIEW&interval=minute (the last 24 hours):
+    // 1,440 of the 10,080 rows of the "any" shape; event_stats_bucket_idx would read every
+    // shape's rows of those minutes instead.
+    std::int64_t to = now_minute_ms_ + kMinuteMs, from = to - kDayMs;
+    Params params = buckets_params("PAGE_VIEW", 0, 0, "", from, to, kMinuteMs);
+    EXPECT_FALSE(first_row(sql::kBuckets, params, 1).empty());
+    expect_primary_key_reads(plan_of(sql::kBuckets, params), "event_stats");
+  }
+
+  static void day_of_minutes_of_one_component_is_one_primary_key_range() {
+    std::int64_t to = now_minute_ms_ + kMinuteMs, from = to - kDayMs;
+    Params params = buckets_params("CLICK", 1005, 0, "", from, to, kMinuteMs);
+    EXPECT_FALSE(first_row(sql::kBuckets, params, 1).empty());
+    expect_primary_key_reads(plan_of(sql::kBuckets, params), "event_stats");
+  }
+
+  static void count_in_a_range_is_one_primary_key_range() {
+    // GET /api/statistics?eventType=SEARCH&componentId=1003&keyword=...&from=...&to=...: one
+    // bucket as wide as the range (a week).
+    std::string keyword = first_row(
+        "select keyword from event_stats where event_type = 'SEARCH' and component_id = 1003 and keyword <> '' limit 1",
+        {}, 0);
+    ASSERT_FALSE(keyword.empty());
+    std::int64_t to = now_minute_ms_ + kMinuteMs, from = to - 7 * kDayMs;
+    Params params = buckets_params("SEARCH", 1003, 0, keyword, from, to, to - from);
+    EXPECT_FALSE(first_row(sql::kBuckets, params, 1).empty());
+    expect_primary_key_reads(plan_of(sql::kBuckets, params), "event_stats");
+  }
+
+  static void hours_of_one_post_are_one_primary_key_range() {
+    std::string post = first_row(
+        "select post_id from event_stats where event_type = 'LIKE' and component_id = 1004 and post_id > 0 limit 1",
+        {}, 0);
+    ASSERT_FALSE(post.empty());
+    std::int64_t hour = 60 * kMinuteMs;
+    std::int64_t to = (now_minute_ms_ / hour + 1) * hour, from = to - 7 * kDayMs;
+    Params params = buckets_params("LIKE", 1004, std::stoll(post), "", from, to, hour);
+    EXPECT_FALSE(first_row(sql::kBuckets, params, 1).empty());
+    expect_primary_key_reads(plan_of(sql::kBuckets, params), "event_stats");
+  }
+
+  static void ledger_lookup_is_a_primary_key_lookup() {
+    // A read that met snapshots in Redis asks which of them PostgreSQL already applied.
+    std::string snapshot = first_row("select pg_current_snapshot()::text", {}, 0);
+    const std::string ids[] = {"flush-17", "flush-none-1", "flush-none-2"};
+    const Params params{tracker::postgres::text_array(ids), snapshot};
+    EXPECT_EQ(first_row(sql::kAppliedIn, params, 0), "flush-17");
+    expect_primary_key_reads(plan_of(sql::kAppliedIn, params), "flush_ledger");
+  }
+
   static inline std::string schema_;
   static inline std::int64_t now_minute_ms_ = 0;
   static inline std::int64_t rows_ = 0;
   static inline std::map<std::string, std::string> primary_keys_;  // table -> its primary-key index
 };
 
-TEST_F(StatisticsPlans, TablesAreRealisticallySized) {
-  EXPECT_GE(rows_, 250'000);
-  EXPECT_EQ(primary_keys_.size(), 3u);
-  EXPECT_TRUE(primary_keys_.contains("event_stats"));
-  EXPECT_TRUE(primary_keys_.contains("event_totals"));
-  EXPECT_TRUE(primary_keys_.contains("flush_ledger"));
-}
-
-TEST_F(StatisticsPlans, CountOfOneKeyIsAPrimaryKeyLookup) {
-  // GET /api/statistics?eventType=LIKE&componentId=1002&postId=...: one (type, comp, post) shape.
-  std::string post = first_row(
-      "select post_id from event_totals where event_type = 'LIKE' and component_id = 1002 and post_id > 0 limit 1",
-      {}, 0);
-  ASSERT_FALSE(post.empty());
-  const std::string types[] = {"LIKE"}, components[] = {"1002"}, posts[] = {post}, keywords[] = {""};
-  const Params params{tracker::postgres::text_array(types), tracker::postgres::text_array(components),
-                      tracker::postgres::text_array(posts), tracker::postgres::text_array(keywords)};
-  EXPECT_NE(first_row(sql::kTotals, params, 1), "{0}");  // the key exists
-  expect_primary_key_reads(plan_of(sql::kTotals, params), "event_totals");
-}
-
-TEST_F(StatisticsPlans, SummaryTotalsOfAllTypesArePrimaryKeyLookups) {
-  // GET /api/statistics/summary: the "any" shape of all eight types in one statement.
-  const std::vector<std::string> types = {"PAGE_VIEW", "SEARCH", "CLICK", "LIKE", "UNLIKE", "SCROLL", "COMMENT", "SHARE"};
-  const std::vector<std::string> zeros(types.size(), "0"), empty(types.size(), "");
-  const Params params{tracker::postgres::text_array(types), tracker::postgres::text_array(zeros),
-                      tracker::postgres::text_array(zeros), tracker::postgres::text_array(empty)};
-  expect_primary_key_reads(plan_of(sql::kTotals, params), "event_totals");
-}
-
-TEST_F(StatisticsPlans, DayOfMinutesIsOnePrimaryKeyRange) {
-  // GET /api/statistics/series?eventType=PAGE_VIEW&interval=minute (the last 24 hours):
-  // 1,440 of the 10,080 rows of the "any" shape; event_stats_bucket_idx would read every
-  // shape's rows of those minutes instead.
-  std::int64_t to = now_minute_ms_ + kMinuteMs, from = to - kDayMs;
-  Params params = buckets_params("PAGE_VIEW", 0, 0, "", from, to, kMinuteMs);
-  EXPECT_FALSE(first_row(sql::kBuckets, params, 1).empty());
-  expect_primary_key_reads(plan_of(sql::kBuckets, params), "event_stats");
-}
-
-TEST_F(StatisticsPlans, DayOfMinutesOfOneComponentIsOnePrimaryKeyRange) {
-  std::int64_t to = now_minute_ms_ + kMinuteMs, from = to - kDayMs;
-  Params params = buckets_params("CLICK", 1005, 0, "", from, to, kMinuteMs);
-  EXPECT_FALSE(first_row(sql::kBuckets, params, 1).empty());
-  expect_primary_key_reads(plan_of(sql::kBuckets, params), "event_stats");
-}
-
-TEST_F(StatisticsPlans, CountInARangeIsOnePrimaryKeyRange) {
-  // GET /api/statistics?eventType=SEARCH&componentId=1003&keyword=...&from=...&to=...: one
-  // bucket as wide as the range (a week).
-  std::string keyword = first_row(
-      "select keyword from event_stats where event_type = 'SEARCH' and component_id = 1003 and keyword <> '' limit 1",
-      {}, 0);
-  ASSERT_FALSE(keyword.empty());
-  std::int64_t to = now_minute_ms_ + kMinuteMs, from = to - 7 * kDayMs;
-  Params params = buckets_params("SEARCH", 1003, 0, keyword, from, to, to - from);
-  EXPECT_FALSE(first_row(sql::kBuckets, params, 1).empty());
-  expect_primary_key_reads(plan_of(sql::kBuckets, params), "event_stats");
-}
-
-TEST_F(StatisticsPlans, HoursOfOnePostAreOnePrimaryKeyRange) {
-  std::string post = first_row(
-      "select post_id from event_stats where event_type = 'LIKE' and component_id = 1004 and post_id > 0 limit 1",
-      {}, 0);
-  ASSERT_FALSE(post.empty());
-  std::int64_t hour = 60 * kMinuteMs;
-  std::int64_t to = (now_minute_ms_ / hour + 1) * hour, from = to - 7 * kDayMs;
-  Params params = buckets_params("LIKE", 1004, std::stoll(post), "", from, to, hour);
-  EXPECT_FALSE(first_row(sql::kBuckets, params, 1).empty());
-  expect_primary_key_reads(plan_of(sql::kBuckets, params), "event_stats");
-}
-
-TEST_F(StatisticsPlans, LedgerLookupIsAPrimaryKeyLookup) {
-  // A read that met snapshots in Redis asks which of them PostgreSQL already applied.
-  std::string snapshot = first_row("select pg_current_snapshot()::text", {}, 0);
-  const std::string ids[] = {"flush-17", "flush-none-1", "flush-none-2"};
-  const Params params{tracker::postgres::text_array(ids), snapshot};
-  EXPECT_EQ(first_row(sql::kAppliedIn, params, 0), "flush-17");
-  expect_primary_key_reads(plan_of(sql::kAppliedIn, params), "flush_ledger");
+// One test: ctest runs each test in its own process, and filling the tables takes seconds.
+TEST_F(StatisticsPlans, EveryStatisticsStatementReadsThroughThePrimaryKey) {
+  const std::pair<const char*, void (*)()> checks[] = {
+      {"tables_are_realistically_sized", &tables_are_realistically_sized},
+      {"count_of_one_key_is_a_primary_key_lookup", &count_of_one_key_is_a_primary_key_lookup},
+      {"summary_totals_of_all_types_are_primary_key_lookups", &summary_totals_of_all_types_are_primary_key_lookups},
+      {"day_of_minutes_is_one_primary_key_range", &day_of_minutes_is_one_primary_key_range},
+      {"day_of_minutes_of_one_component_is_one_primary_key_range", &day_of_minutes_of_one_component_is_one_primary_key_range},
+      {"count_in_a_range_is_one_primary_key_range", &count_in_a_range_is_one_primary_key_range},
+      {"hours_of_one_post_are_one_primary_key_range", &hours_of_one_post_are_one_primary_key_range},
+      {"ledger_lookup_is_a_primary_key_lookup", &ledger_lookup_is_a_primary_key_lookup},
+  };
+  for (const auto& [name, check] : checks) {
+    SCOPED_TRACE(name);
+    check();
+  }
 }
 
 }  // namespace
