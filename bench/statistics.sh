@@ -19,7 +19,8 @@
 # Each run: a private Redis (bench/lib/stack.sh conventions) seeded from the data set with
 # what ingestion would have left there for the last 169 hours -- the hourly rankings of
 # posts (LIKE, PAGE_VIEW, CLICK) and keywords (their 1,000 best members each, as the ingest
-# script keeps them), and the daily unique-user HyperLogLogs --
+# script keeps them, with the version bump that makes the server read them), and the
+# daily unique-user HyperLogLogs --
 # so top posts, keywords and unique users are read at the data set's size; the release
 # server on STATS_DB with its flusher on; tools/loadgen sending INGEST_RATE batches of
 # INGEST_BATCH events per second (10,000 events/s) in an open loop the whole time.
@@ -204,7 +205,9 @@ best as (  -- ingest.lua keeps the 1,000 best members of each hourly ranking
   where rank <= 1000)
 select 'ZADD ' || key || ' ' || string_agg(score || ' ' || member, ' ') from best group by key
 union all
-select distinct 'EXPIRE ' || key || ' 691200' from best;
+select distinct 'EXPIRE ' || key || ' 691200' from best
+union all  -- the version bump ingest.lua makes, so that the server's ranking board reads each hour
+select distinct 'HINCRBY et:rankings:versions ' || key || ' 1' from best;
 SQL
 psql_stats -At <<SQL | redis --pipe >> "$OUT/seed.log"
 with users as (
@@ -230,29 +233,6 @@ seed_s=$(awk -v a="$seed_started" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", 
 redis_mb=$(redis info memory | awk -F: '/^used_memory:/ { printf "%.0f", $2 / 1048576 }')
 ranked_keys=$(redis --scan --pattern 'et:top:*' | wc -l)
 echo "private Redis on port $STACK_REDIS_PORT seeded in ${seed_s} s: $ranked_keys hourly post rankings, ${redis_mb} MB used"
-# The Redis time of one ranking read, alone on an idle Redis: the server's top_members.lua
-# over the hourly keys of each window (as the server names them), median of 3 calls.
-ranking_cost=$(/usr/bin/python3 - "$STACK_REDIS_PORT" "$BENCH_ROOT/src/redis/lua/top_members.lua" <<'PY'
-import statistics, sys, time
-import redis
-r = redis.Redis(host="127.0.0.1", port=int(sys.argv[1]))
-script = r.register_script(open(sys.argv[2]).read())
-hour = int(time.time() // 3600 * 3600 * 1000)
-out = []
-for name, prefix in (("top posts (LIKE)", "et:top:LIKE:"), ("top posts (PAGE_VIEW)", "et:top:PAGE_VIEW:"), ("keywords", "et:kw:")):
-    for window, hours in (("1h", 1), ("24h", 24), ("7d", 168)):
-        keys = [prefix + str(hour - i * 3600 * 1000) for i in range(hours + 1)]
-        members = sum(r.zcard(k) for k in keys)
-        times = []
-        for _ in range(3):
-            started = time.perf_counter()
-            script(keys=keys, args=[10])
-            times.append((time.perf_counter() - started) * 1000)
-        out.append(f"{name} {window}: {statistics.median(times):.1f} ms over {members} members")
-print("; ".join(out))
-PY
-)
-echo "one ranking read on the idle Redis: $ranking_cost"
 
 # --- server and background ingestion ------------------------------------------------------
 STACK_PORT=$(free_port)
@@ -288,8 +268,7 @@ wrk_targets() {
 }
 
 # Waits (at most 60 s) until the summary answers 200 within 50 ms three times in a row:
-# work a previous run left queued (64 clients can queue 64 rankings in Redis) is not
-# charged to the next one. Prints the seconds waited.
+# work a previous run left queued is not charged to the next one. Prints the seconds waited.
 settle() {
   local ok=0 answer started
   started=$(date +%s)
@@ -354,12 +333,13 @@ for row in open(rounds):
 open(rounds, "w").write("\n".join(out) + "\n")
 PY
 
+metric() { curl -s "$STACK_URL/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 col() { awk -v e="$1" -v c="$2" '$2 == e { print $c }' "$OUT/rounds.txt" | median; }
 {
   echo "== statistics API: medians of $ROUNDS rounds x ${SECONDS_PER_RUN}s, $CONNECTIONS connections, $(nproc) cores shared with wrk, the ingestion and the databases =="
   echo "load average (1, 5, 15 min) before: $load_before, after: $(cut -d" " -f1-3 /proc/loadavg)"
   echo "data set: $have_events generated events over 7 days (to $time_to, $age_min min before the run), $have_posts posts; events ~$rows_events rows, event_stats ~$rows_stats, event_totals ~$rows_totals"
-  echo "one ranking read on the idle Redis: $ranking_cost"
+  echo "rankings: the server's ranking board read $(metric tracker_ranking_hours_fetched_total) hourly rankings in $(metric tracker_ranking_refreshes_total) refreshes"
   echo "background ingestion: ${ingest_rps} events/s accepted (target $((INGEST_RATE * INGEST_BATCH))), ${ingest_bad} failed batch requests, batch p99 ${ingest_p99} ms"
   echo "latencies are those of all answers, failed ones included; failed = non-2xx, socket errors and timeouts"
   printf '%-14s %8s %9s %9s %8s   %10s %10s   %s\n' endpoint req/s p50_ms p99_ms failed% "1-conn p50" "1-conn p99" "ingestion events/s meanwhile"

@@ -2,6 +2,7 @@
 // listener, Redis connection and services), the background flusher, and shutdown.
 #include "app/ingest_service.hpp"
 #include "app/post_service.hpp"
+#include "app/ranking_board.hpp"
 #include "app/search_service.hpp"
 #include "app/statistics_service.hpp"
 #include "config/config.hpp"
@@ -22,6 +23,7 @@
 #include "redis/event_backlog.hpp"
 #include "redis/event_store.hpp"
 #include "redis/health_probe.hpp"
+#include "redis/hourly_rankings.hpp"
 #include "redis/search_cache.hpp"
 #include "redis/statistics_reader.hpp"
 
@@ -81,7 +83,8 @@ postgres::ConnectionOptions pg_options(const config::Config& config) {
 
 std::unique_ptr<Worker> make_worker(const config::Config& config,
                                     const http::ServerOptions& server_options,
-                                    http::ServerState& server_state, metrics::Registry& metrics) {
+                                    http::ServerState& server_state, const app::RankingBoard& rankings,
+                                    metrics::Registry& metrics) {
   auto worker = std::make_unique<Worker>();
   worker->redis = redis::Connection::create(worker->io.get_executor(), redis_options(config), metrics);
 
@@ -99,7 +102,7 @@ std::unique_ptr<Worker> make_worker(const config::Config& config,
       *worker->pg_pool, std::chrono::milliseconds(config.pg_timeout_ms));
   worker->statistics_reader = std::make_unique<redis::StatisticsReader>(worker->redis);
   worker->statistics = std::make_unique<app::StatisticsService>(
-      *worker->counter_archive, *worker->statistics_reader, *worker->statistics_reader);
+      *worker->counter_archive, *worker->statistics_reader, *worker->statistics_reader, rankings);
   worker->pg_probe = std::make_unique<postgres::HealthProbe>(*worker->pg_pool);
 
   worker->post_repository = std::make_unique<postgres::PostRepository>(
@@ -122,6 +125,35 @@ std::unique_ptr<Worker> make_worker(const config::Config& config,
                                                       server_state, metrics);
   return worker;
 }
+
+// Computes the window rankings on a thread of its own, so that summing hours never delays
+// a request; readers on the I/O threads take its published results.
+struct RankingWorker {
+  asio::io_context io{1};
+  std::shared_ptr<redis::Connection> redis;
+  std::unique_ptr<redis::HourlyRankings> hours;
+  std::unique_ptr<app::RankingBoard> board;
+  std::thread thread;
+
+  RankingWorker(const config::Config& config, metrics::Registry& metrics) {
+    redis = redis::Connection::create(io.get_executor(), redis_options(config), metrics);
+    hours = std::make_unique<redis::HourlyRankings>(redis, std::chrono::milliseconds(config.redis_timeout_ms));
+    app::RankingBoardOptions options;
+    options.refresh_interval = std::chrono::milliseconds(std::max<std::int64_t>(config.ranking_refresh_ms, 10));
+    board = std::make_unique<app::RankingBoard>(*hours, options, metrics);
+  }
+
+  void start() {
+    redis->start();
+    asio::co_spawn(io, board->run(), [this](std::exception_ptr) { redis->stop(); });
+    thread = std::thread([this] { io.run(); });
+  }
+
+  void stop() {
+    asio::post(io, [this] { board->stop(); });
+    thread.join();
+  }
+};
 
 // The background mover from Redis to PostgreSQL, on a thread of its own so that a slow
 // database never delays an acknowledgement.
@@ -193,10 +225,11 @@ int main(int argc, char** argv) {
   };
   http::ServerState server_state;
 
+  RankingWorker rankings(config, metrics);
   std::vector<std::unique_ptr<Worker>> workers;
   try {
     for (unsigned i = 0; i < threads; ++i) {
-      workers.push_back(make_worker(config, server_options, server_state, metrics));
+      workers.push_back(make_worker(config, server_options, server_state, *rankings.board, metrics));
       workers.back()->listener->start();
     }
   } catch (const std::exception& error) {
@@ -210,6 +243,7 @@ int main(int argc, char** argv) {
       io.run();
     });
   }
+  rankings.start();
   std::unique_ptr<FlusherWorker> flusher;
   if (config.flusher_enabled) {
     flusher = std::make_unique<FlusherWorker>(config, metrics);
@@ -246,6 +280,7 @@ int main(int argc, char** argv) {
   control.run();
 
   if (flusher) flusher->stop();
+  rankings.stop();
   for (auto& worker : workers) worker->redis->stop();
   for (auto& worker : workers) {
     worker->io.stop();

@@ -3,6 +3,10 @@
 #include "domain/time_format.hpp"
 #include "ports/errors.hpp"
 
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include <algorithm>
 #include <numeric>
 
@@ -17,8 +21,9 @@ ports::CounterKey counter_key(const domain::CounterFilter& filter) {
 }
 
 StatisticsService::StatisticsService(ports::CounterArchive& archive, ports::LiveCounters& live,
-                                     ports::Trends& trends, StatisticsOptions options, Clock clock)
-    : archive_(archive), live_(live), trends_(trends), options_(options), clock_(std::move(clock)) {}
+                                     ports::Trends& trends, const RankingBoard& rankings,
+                                     StatisticsOptions options, Clock clock)
+    : archive_(archive), live_(live), trends_(trends), rankings_(rankings), options_(options), clock_(std::move(clock)) {}
 
 // values[live_to_value[i]] += live value i, for the live part and every snapshot that the
 // PostgreSQL reading does not already contain.
@@ -112,14 +117,27 @@ asio::awaitable<std::vector<SeriesPoint>> StatisticsService::series(const domain
   co_return points;
 }
 
-asio::awaitable<std::vector<ports::Ranked>> StatisticsService::top_posts(domain::EventType type,
-                                                                         domain::Window window, std::size_t limit) {
-  co_return co_await trends_.top_posts(std::string(domain::to_string(type)), domain::window_hours(window, clock_()),
-                                       limit);
+asio::awaitable<Standing> StatisticsService::standing(std::string_view ranking, domain::Window window,
+                                                      std::size_t limit) {
+  auto waited = std::chrono::steady_clock::now();
+  for (;;) {
+    if (auto standing = rankings_.top(ranking, window, limit)) co_return std::move(*standing);
+    // Only right after start-up: the board has not finished its first refresh.
+    if (std::chrono::steady_clock::now() - waited >= options_.ranking_wait) {
+      throw ports::StoreUnavailable("the rankings are still being computed; retry shortly");
+    }
+    asio::steady_timer pause(co_await asio::this_coro::executor, std::chrono::milliseconds(20));
+    co_await pause.async_wait(asio::use_awaitable);
+  }
 }
 
-asio::awaitable<std::vector<ports::Ranked>> StatisticsService::top_keywords(domain::Window window, std::size_t limit) {
-  co_return co_await trends_.top_keywords(domain::window_hours(window, clock_()), limit);
+asio::awaitable<Standing> StatisticsService::top_posts(domain::EventType type, domain::Window window,
+                                                       std::size_t limit) {
+  co_return co_await standing(domain::to_string(type), window, limit);
+}
+
+asio::awaitable<Standing> StatisticsService::top_keywords(domain::Window window, std::size_t limit) {
+  co_return co_await standing("keywords", window, limit);
 }
 
 asio::awaitable<std::int64_t> StatisticsService::unique_users(domain::EventType type, const std::string& day) {

@@ -1,5 +1,6 @@
 #pragma once
 #include "app/ingest_service.hpp"
+#include "app/ranking_board.hpp"
 #include "domain/statistics_query.hpp"
 #include "ports/counter_reading.hpp"
 #include "ports/trends.hpp"
@@ -12,6 +13,8 @@ struct StatisticsOptions {
   // Must stay below the flusher's snapshot linger (see exact_totals below).
   std::chrono::milliseconds max_read_span{1500};
   int max_attempts = 3;
+  // How long a ranking request waits for the board's first refresh after start-up.
+  std::chrono::milliseconds ranking_wait{2000};
 };
 
 struct SeriesPoint {
@@ -37,13 +40,13 @@ struct Summary {
 class StatisticsService {
  public:
   StatisticsService(ports::CounterArchive& archive, ports::LiveCounters& live, ports::Trends& trends,
-                    StatisticsOptions options = {}, Clock clock = system_now_ms);
+                    const RankingBoard& rankings, StatisticsOptions options = {}, Clock clock = system_now_ms);
 
   boost::asio::awaitable<std::int64_t> count(const domain::CountQuery& query);
   boost::asio::awaitable<std::vector<SeriesPoint>> series(const domain::SeriesQuery& query);
-  boost::asio::awaitable<std::vector<ports::Ranked>> top_posts(domain::EventType type, domain::Window window,
-                                                               std::size_t limit);
-  boost::asio::awaitable<std::vector<ports::Ranked>> top_keywords(domain::Window window, std::size_t limit);
+  // Rankings come from the RankingBoard: at most one refresh interval old.
+  boost::asio::awaitable<Standing> top_posts(domain::EventType type, domain::Window window, std::size_t limit);
+  boost::asio::awaitable<Standing> top_keywords(domain::Window window, std::size_t limit);
   boost::asio::awaitable<std::int64_t> unique_users(domain::EventType type, const std::string& day);
   boost::asio::awaitable<Summary> summary();
 
@@ -51,6 +54,7 @@ class StatisticsService {
   boost::asio::awaitable<std::vector<std::int64_t>> exact_totals(std::vector<ports::CounterKey> keys);
   boost::asio::awaitable<std::vector<std::int64_t>> exact_buckets(const ports::CounterKey& key, std::int64_t from_ms,
                                                                   std::int64_t to_ms, std::int64_t width_ms);
+  boost::asio::awaitable<Standing> standing(std::string_view ranking, domain::Window window, std::size_t limit);
   boost::asio::awaitable<std::vector<std::int64_t>> merge(const ports::ArchiveReading& archived,
                                                           const ports::LiveReading& live,
                                                           const std::vector<std::size_t>& live_to_value);
@@ -58,6 +62,7 @@ class StatisticsService {
   ports::CounterArchive& archive_;
   ports::LiveCounters& live_;
   ports::Trends& trends_;
+  const RankingBoard& rankings_;
   StatisticsOptions options_;
   Clock clock_;
 };

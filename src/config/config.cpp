@@ -77,6 +77,7 @@ const std::vector<Option>& options() {
       number("flush-batch-size", "events per flush transaction", &Config::flush_batch_size),
       flag_bool("flusher", "run the Redis-to-PostgreSQL flusher in this process", &Config::flusher_enabled),
       number("partition-retention-days", "drop event partitions older than this (0 = keep)", &Config::partition_retention_days),
+      number("ranking-refresh-ms", "how often top posts / keywords are computed again (their most age)", &Config::ranking_refresh_ms),
       number("search-cache-ttl-ms", "how long a cached search stays fresh, +-20 % (0 = no cache)", &Config::search_cache_ttl_ms),
       number("search-empty-ttl-ms", "the same for searches that found nothing", &Config::search_empty_ttl_ms),
       text("log-level", "trace, debug, info, warn, error", &Config::log_level),

@@ -37,6 +37,7 @@ struct Config {
   bool flusher_enabled = true;
   std::int64_t partition_retention_days = 0;  // 0 = keep all
   // Hashtag search cache
+  std::int64_t ranking_refresh_ms = 1000;     // how often window rankings are computed again
   std::int64_t search_cache_ttl_ms = 30'000;  // 0 = no caching (every search reads PostgreSQL)
   std::int64_t search_empty_ttl_ms = 5'000;
   std::string log_level = "info";

@@ -99,10 +99,11 @@ void add_statistics_routes(Router& router, app::StatisticsService& statistics) {
     if (auto* error = std::get_if<domain::FieldError>(&window)) co_return invalid(*error);
     auto limit = domain::parse_limit(params, 10, 100);
     if (auto* error = std::get_if<domain::FieldError>(&limit)) co_return invalid(*error);
-    auto ranked = co_await statistics.top_posts(*type, std::get<domain::Window>(window), std::get<std::size_t>(limit));
+    auto standing = co_await statistics.top_posts(*type, std::get<domain::Window>(window), std::get<std::size_t>(limit));
     co_return json_response(Status::ok, json::object{{"eventType", domain::to_string(*type)},
                                                      {"window", domain::to_string(std::get<domain::Window>(window))},
-                                                     {"posts", ranked_json(ranked, "postId", true)}});
+                                                     {"asOf", domain::format_rfc3339_ms(standing.as_of_ms)},
+                                                     {"posts", ranked_json(standing.members, "postId", true)}});
   }));
 
   router.add(verb::get, "/api/statistics/keywords", statistics_handler([&statistics](domain::QueryParams params) -> awaitable<Response> {
@@ -111,9 +112,10 @@ void add_statistics_routes(Router& router, app::StatisticsService& statistics) {
     if (auto* error = std::get_if<domain::FieldError>(&window)) co_return invalid(*error);
     auto limit = domain::parse_limit(params, 10, 100);
     if (auto* error = std::get_if<domain::FieldError>(&limit)) co_return invalid(*error);
-    auto ranked = co_await statistics.top_keywords(std::get<domain::Window>(window), std::get<std::size_t>(limit));
+    auto standing = co_await statistics.top_keywords(std::get<domain::Window>(window), std::get<std::size_t>(limit));
     co_return json_response(Status::ok, json::object{{"window", domain::to_string(std::get<domain::Window>(window))},
-                                                     {"keywords", ranked_json(ranked, "keyword", false)}});
+                                                     {"asOf", domain::format_rfc3339_ms(standing.as_of_ms)},
+                                                     {"keywords", ranked_json(standing.members, "keyword", false)}});
   }));
 
   router.add(verb::get, "/api/statistics/unique-users", statistics_handler([&statistics](domain::QueryParams params) -> awaitable<Response> {

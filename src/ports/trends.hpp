@@ -1,4 +1,6 @@
 #pragma once
+#include "domain/ranking.hpp"
+
 #include <boost/asio/awaitable.hpp>
 
 #include <cstdint>
@@ -7,22 +9,14 @@
 
 namespace tracker::ports {
 
-struct Ranked {
-  std::string member;
-  std::int64_t score = 0;
-};
+using domain::Ranked;
 
-// Approximate, Redis-only views that expire with their keys: hourly rankings, unique
-// users per day (HyperLogLog), the events of one minute, and the unpersisted backlog.
+// Approximate, Redis-only views that expire with their keys: unique users per day
+// (HyperLogLog), the events of one minute, and the unpersisted backlog. Rankings are read
+// through HourlyRankings (hourly_rankings.hpp).
 class Trends {
  public:
   virtual ~Trends() = default;
-  // Most frequent posts for an event type (LIKE, PAGE_VIEW, CLICK) over whole UTC hours.
-  virtual boost::asio::awaitable<std::vector<Ranked>> top_posts(const std::string& event_type,
-                                                                std::vector<std::int64_t> hour_starts,
-                                                                std::size_t limit) = 0;
-  virtual boost::asio::awaitable<std::vector<Ranked>> top_keywords(std::vector<std::int64_t> hour_starts,
-                                                                   std::size_t limit) = 0;
   virtual boost::asio::awaitable<std::int64_t> unique_users(const std::string& event_type,
                                                             const std::string& day) = 0;
   virtual boost::asio::awaitable<std::vector<std::int64_t>> events_in_minute(

@@ -16,6 +16,15 @@ inline constexpr std::string_view kLiveTotals = "et:totals:live";   // TYPE|comp
 inline constexpr std::string_view kLiveMinutes = "et:minutes:live"; // TYPE|comp|post|kw|minute_ms
 inline constexpr std::string_view kSnapshots = "et:snapshots";      // ids of snapshots not yet dropped
 
+// Hourly rankings: posts by event type (et:top:TYPE:hour_ms) and searched keywords
+// (et:kw:hour_ms), and a change counter per ranking hour, keyed by the ranking's key.
+inline constexpr std::string_view kRankingVersions = "et:rankings:versions";
+inline constexpr std::string_view kKeywordRanking = "keywords";
+inline std::string ranking_hour(std::string_view ranking, std::int64_t hour_ms) {
+  if (ranking == kKeywordRanking) return "et:kw:" + std::to_string(hour_ms);
+  return "et:top:" + std::string(ranking) + ":" + std::to_string(hour_ms);
+}
+
 inline std::string snapshot_totals(std::string_view flush_id) {
   return "et:totals:snap:" + std::string(flush_id);
 }

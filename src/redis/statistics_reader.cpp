@@ -31,8 +31,7 @@ void check(const Reply& reply, std::string_view what) {
 StatisticsReader::StatisticsReader(std::shared_ptr<Connection> connection, milliseconds timeout)
     : connection_(std::move(connection)),
       timeout_(timeout),
-      read_counts_(lua::read_counts),
-      top_members_(lua::top_members) {}
+      read_counts_(lua::read_counts) {}
 
 asio::awaitable<ports::LiveReading> StatisticsReader::read(std::string_view kind,
                                                            std::vector<std::string> fields) {
@@ -64,36 +63,6 @@ asio::awaitable<ports::LiveReading> StatisticsReader::minutes(const ports::Count
   fields.reserve(minute_starts.size());
   for (std::int64_t minute : minute_starts) fields.push_back(prefix + std::to_string(minute));
   co_return co_await read("minutes", std::move(fields));
-}
-
-asio::awaitable<std::vector<ports::Ranked>> StatisticsReader::top(std::vector<std::string> keys,
-                                                                  std::size_t limit) {
-  std::vector<std::string_view> key_views(keys.begin(), keys.end());
-  std::string how_many = std::to_string(limit);
-  const std::string_view args[] = {how_many};
-  Reply reply = co_await top_members_.run(*connection_, key_views, args, timeout_);
-  check(reply, "reading a ranking");
-  std::vector<ports::Ranked> ranked;
-  for (std::size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
-    ranked.push_back({reply.elements[i].text,
-                      static_cast<std::int64_t>(std::stod(reply.elements[i + 1].text))});
-  }
-  co_return ranked;
-}
-
-asio::awaitable<std::vector<ports::Ranked>> StatisticsReader::top_posts(const std::string& event_type,
-                                                                        std::vector<std::int64_t> hour_starts,
-                                                                        std::size_t limit) {
-  std::vector<std::string> keys;
-  for (std::int64_t hour : hour_starts) keys.push_back("et:top:" + event_type + ":" + std::to_string(hour));
-  co_return co_await top(std::move(keys), limit);
-}
-
-asio::awaitable<std::vector<ports::Ranked>> StatisticsReader::top_keywords(std::vector<std::int64_t> hour_starts,
-                                                                           std::size_t limit) {
-  std::vector<std::string> keys;
-  for (std::int64_t hour : hour_starts) keys.push_back("et:kw:" + std::to_string(hour));
-  co_return co_await top(std::move(keys), limit);
 }
 
 asio::awaitable<std::int64_t> StatisticsReader::unique_users(const std::string& event_type,

@@ -15,11 +15,6 @@ class StatisticsReader final : public ports::LiveCounters, public ports::Trends 
   asio::awaitable<ports::LiveReading> minutes(const ports::CounterKey& key,
                                               std::span<const std::int64_t> minute_starts) override;
 
-  asio::awaitable<std::vector<ports::Ranked>> top_posts(const std::string& event_type,
-                                                        std::vector<std::int64_t> hour_starts,
-                                                        std::size_t limit) override;
-  asio::awaitable<std::vector<ports::Ranked>> top_keywords(std::vector<std::int64_t> hour_starts,
-                                                           std::size_t limit) override;
   asio::awaitable<std::int64_t> unique_users(const std::string& event_type, const std::string& day) override;
   asio::awaitable<std::vector<std::int64_t>> events_in_minute(const std::vector<std::string>& event_types,
                                                               std::int64_t minute_start) override;
@@ -27,12 +22,10 @@ class StatisticsReader final : public ports::LiveCounters, public ports::Trends 
 
  private:
   asio::awaitable<ports::LiveReading> read(std::string_view kind, std::vector<std::string> fields);
-  asio::awaitable<std::vector<ports::Ranked>> top(std::vector<std::string> keys, std::size_t limit);
 
   std::shared_ptr<Connection> connection_;
   milliseconds timeout_;
   Script read_counts_;
-  Script top_members_;
 };
 
 }  // namespace tracker::redis

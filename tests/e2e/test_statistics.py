@@ -6,12 +6,28 @@ tests read it continuously while events arrive and the flusher moves them.
 
 import threading
 import time
+from datetime import datetime
 
 import requests
 
 from support import HTTP_TIMEOUT, post
 
 FAST_FLUSH = ("--flusher=true", "--flush-interval-ms=20", "--counter-flush-interval-ms=50")
+FAST_RANKINGS = "--ranking-refresh-ms=100"
+
+
+def ranking(server, path, field, wanted, **params):
+    """Polls a ranking until `wanted` is in it: rankings are computed in the background,
+    so a new event shows there within one refresh interval, not at once."""
+    deadline = time.monotonic() + 10
+    while True:
+        response = requests.get(server.url(path), params=params, timeout=HTTP_TIMEOUT)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        if wanted in body[field] or time.monotonic() > deadline:
+            assert wanted in body[field], (wanted, body)
+            return body
+        time.sleep(0.05)
 
 
 def count(server, **params):
@@ -96,7 +112,7 @@ def test_unlike_lowers_the_like_count_never_below_zero(start_server, uniq):
 
 
 def test_time_ranges_series_and_rankings(start_server, uniq):
-    server = start_server(*FAST_FLUSH)
+    server = start_server(*FAST_FLUSH, FAST_RANKINGS)
     comp, post_id = uniq.comp(), uniq.post()
     keyword = uniq.keyword()
     for i in range(7):
@@ -120,17 +136,44 @@ def test_time_ranges_series_and_rankings(start_server, uniq):
                           params={"eventType": "CLICK", "componentId": comp, "interval": "hour"}).json()
     assert hourly["total"] == 7 and len(hourly["buckets"]) in (24, 25)
 
-    top = requests.get(server.url("/api/statistics/top-posts"), timeout=HTTP_TIMEOUT,
-                       params={"eventType": "CLICK", "window": "1h", "limit": 100}).json()
-    assert {"postId": post_id, "count": 7} in top["posts"]
-    keywords = requests.get(server.url("/api/statistics/keywords"), timeout=HTTP_TIMEOUT,
-                            params={"window": "24h", "limit": 100}).json()
-    assert {"keyword": keyword, "count": 3} in keywords["keywords"]
+    top = ranking(server, "/api/statistics/top-posts", "posts", {"postId": post_id, "count": 7},
+                  eventType="CLICK", window="1h", limit=100)
+    assert top["eventType"] == "CLICK" and top["window"] == "1h"
+    ranking(server, "/api/statistics/keywords", "keywords", {"keyword": keyword, "count": 3},
+            window="24h", limit=100)
     users = requests.get(server.url("/api/statistics/unique-users"), timeout=HTTP_TIMEOUT,
                          params={"eventType": "SEARCH"}).json()
     assert users["uniqueUsers"] >= 3 and users["approximate"] is True
     summary = requests.get(server.url("/api/statistics/summary"), timeout=HTTP_TIMEOUT).json()
     assert summary["totals"]["CLICK"] >= 7 and "pendingPersistence" in summary
+
+
+def test_rankings_sum_the_window_and_net_out_unlikes(start_server, uniq):
+    server = start_server(FAST_RANKINGS)
+    comp = uniq.comp()
+    first, second, third = uniq.post(), uniq.post(), uniq.post()
+    events = [uniq.event("LIKE", comp=comp, userId=1, metadata={"postId": first}) for _ in range(40)]
+    events += [uniq.event("LIKE", comp=comp, userId=1, metadata={"postId": second}) for _ in range(30)]
+    events += [uniq.event("LIKE", comp=comp, userId=1, metadata={"postId": third}) for _ in range(20)]
+    assert post(server, "/api/events/batch", {"events": events}).status_code == 202
+    # UNLIKEs take back likes (never below zero): 30 - 12 = 18 puts the second post last.
+    unlikes = [uniq.event("UNLIKE", comp=comp, userId=1, metadata={"postId": second}) for _ in range(12)]
+    assert post(server, "/api/events/batch", {"events": unlikes}).status_code == 202
+
+    started = time.time()
+    for window in ("1h", "24h", "7d"):
+        body = ranking(server, "/api/statistics/top-posts", "posts", {"postId": second, "count": 18},
+                       eventType="LIKE", window=window, limit=100)
+        ours = [entry for entry in body["posts"] if entry["postId"] in (first, second, third)]
+        assert ours == [{"postId": first, "count": 40}, {"postId": third, "count": 20},
+                        {"postId": second, "count": 18}], (window, body)
+        counts = [entry["count"] for entry in body["posts"]]
+        assert counts == sorted(counts, reverse=True) and all(c > 0 for c in counts)
+        as_of = datetime.fromisoformat(body["asOf"].replace("Z", "+00:00")).timestamp()
+        assert started - 60 < as_of < time.time() + 1, body["asOf"]
+    limited = requests.get(server.url("/api/statistics/top-posts"), timeout=HTTP_TIMEOUT,
+                           params={"eventType": "LIKE", "window": "24h", "limit": 2}).json()
+    assert len(limited["posts"]) == 2
 
 
 def test_statistics_reject_bad_queries(start_server):

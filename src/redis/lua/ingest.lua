@@ -106,12 +106,14 @@ for key, n in pairs(plain) do
   redis.call('INCRBY', key, n)
   redis.call('EXPIRE', key, 7200, 'NX')
 end
--- Hourly rankings keep their 1,000 best members: a window's ranking is the union of up to
--- 169 of them, and unbounded sets (millions of posts) would make that union block Redis.
+-- Hourly rankings keep their 1,000 best members: a window's ranking sums up to 169 of
+-- them. Each change bumps the hour's version, so that readers keeping copies of the hours
+-- (app/ranking_board) fetch again only the hours that changed.
 for key, members in pairs(sorted) do
   for member, n in pairs(members) do redis.call('ZINCRBY', key, n, member) end
   redis.call('ZREMRANGEBYRANK', key, 0, -1001)
   redis.call('EXPIRE', key, WEEK_PLUS, 'NX')
+  redis.call('HINCRBY', 'et:rankings:versions', key, 1)
 end
 for key, users in pairs(uniques) do
   redis.call('PFADD', key, unpack(users))
