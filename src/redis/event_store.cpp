@@ -30,9 +30,16 @@ void push_shapes(std::vector<std::string>& values, const std::vector<std::string
   }
 }
 
+constexpr std::int64_t kMinuteCountTtl = 7200;
+constexpr std::int64_t kRankingTtl = 8 * 86400;  // a week's windows and one more day
+constexpr std::int64_t kUniqueUsersTtl = 40 * 86400;
+constexpr auto kExpiryRefresh = std::chrono::seconds(60);
+}  // namespace
+
 // The arguments lua/ingest.lua reads for one event: every key and field name is made
 // here, where string work is cheap, rather than in Redis's single thread.
-void append_event_values(std::vector<std::string>& values, const domain::Event& event) {
+void EventStore::append_event(Group& group, const domain::Event& event) {
+  std::vector<std::string>& values = group.values;
   using domain::EventType;
   const std::string type(domain::to_string(event.type));
   const std::string minute = std::to_string(domain::bucket_start(event.event_time_ms, domain::kMinuteMs));
@@ -53,18 +60,34 @@ void append_event_values(std::vector<std::string>& values, const domain::Event& 
   values.push_back(domain::to_copy_row(event));
   values.push_back(liking ? "et:likes:" + component + ":" + optional_number(event.post_id) : "");
   values.push_back("et:rt:" + type + ":" + minute);
+  expire(group, values.back(), kMinuteCountTtl);
   values.push_back(event.user_id ? "et:uu:" + type + ":" + domain::format_rfc3339_ms(event.event_time_ms).substr(0, 10) : "");
+  if (event.user_id) expire(group, values.back(), kUniqueUsersTtl);
   values.push_back(searching ? "et:kw:" + hour : "");
+  if (searching) expire(group, values.back(), kRankingTtl);
   values.push_back(searching && event.user_id ? keys::recent_keywords(*event.user_id) : "");
   values.push_back(ranked(event.type) ? "et:top:" + type + ":" + hour : "");
+  if (ranked(event.type)) expire(group, values.back(), kRankingTtl);
   push_shapes(values, event_shapes(type, event.component_id, event.post_id, event.keyword), minute);
   if (event.type == EventType::Unlike) {
     // What an UNLIKE takes back from the post's LIKE counters, when it undoes a like.
     values.push_back(ranked(EventType::Like) ? "et:top:LIKE:" + hour : "");
+    if (ranked(EventType::Like)) expire(group, values.back(), kRankingTtl);
     push_shapes(values, event_shapes("LIKE", event.component_id, event.post_id, event.keyword), minute);
   }
 }
-}  // namespace
+
+void EventStore::expire(Group& group, std::string key, std::int64_t ttl_seconds) {
+  auto now = std::chrono::steady_clock::now();
+  auto [at, inserted] = expiry_set_.try_emplace(key, now);
+  if (!inserted) {
+    if (now - at->second < kExpiryRefresh) return;
+    at->second = now;
+  }
+  // Keys are per minute, hour or day: the map is emptied now and then instead of pruned.
+  if (expiry_set_.size() > 50'000) expiry_set_.clear();
+  group.expiring.emplace_back(std::move(key), ttl_seconds);
+}
 
 EventStore::EventStore(std::shared_ptr<Connection> connection, EventStoreOptions options,
                        metrics::Registry& metrics)
@@ -103,7 +126,7 @@ void EventStore::add(std::span<const domain::Event> events, Handler handler) {
   std::vector<std::string> ids;
   ids.reserve(events.size());
   for (const domain::Event& event : events) {
-    append_event_values(open_.values, event);
+    append_event(open_, event);
     ids.push_back(event.id);
   }
   // Built in place: assigning an any_completion_handler would wrap it in itself.
@@ -122,6 +145,11 @@ void EventStore::add(std::span<const domain::Event> events, Handler handler) {
 
 asio::awaitable<void> EventStore::send(Group group) {
   group.values[2] = std::to_string(group.events);
+  group.values.push_back(std::to_string(group.expiring.size()));
+  for (auto& [key, ttl] : group.expiring) {
+    group.values.push_back(std::move(key));
+    group.values.push_back(std::to_string(ttl));
+  }
   script_calls_.inc();
   std::vector<std::string_view> args(group.values.begin(), group.values.end());
   std::exception_ptr failure;

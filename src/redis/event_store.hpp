@@ -7,6 +7,7 @@
 #include <chrono>
 #include <deque>
 #include <memory>
+#include <unordered_map>
 
 namespace tracker::redis {
 
@@ -38,12 +39,16 @@ class EventStore final : public ports::EventStore {
   };
   struct Group {
     std::vector<std::string> values;  // script arguments
+    std::vector<std::pair<std::string, std::int64_t>> expiring;  // (key, TTL seconds) to set
     // A deque: its elements never move, and any_completion_handler must not be copied.
     std::deque<Waiter> waiters;
     std::size_t events = 0;
   };
 
   void add(std::span<const domain::Event> events, Handler handler);
+  void append_event(Group& group, const domain::Event& event);
+  // Asks the script to set a TTL on `key` unless this store did so during the last minute.
+  void expire(Group& group, std::string key, std::int64_t ttl_seconds);
   asio::awaitable<void> send(Group group);
   Group fresh_group() const;
 
@@ -52,6 +57,9 @@ class EventStore final : public ports::EventStore {
   Script script_;
   Group open_;
   bool send_posted_ = false;
+  // When each recently written key last had its TTL set (EXPIRE ... NX), to do that once a
+  // minute rather than once per call; a key recreated in between gets its TTL at the next.
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> expiry_set_;
   metrics::Counter& backlog_rejections_;
   metrics::Counter& duplicates_;
   metrics::Counter& script_calls_;  // events per call = accepted events / calls

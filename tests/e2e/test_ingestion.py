@@ -5,7 +5,7 @@ import json
 import threading
 import time
 import uuid
-from datetime import datetime
+from datetime import datetime, timezone
 
 import pytest
 
@@ -78,6 +78,20 @@ def test_valid_event_is_stored_and_counted(server, redis_client, uniq):
     assert totals(redis_client, comp) == {t: (1 if t == "CLICK" else 0) for t in EVENT_TYPES}
     minute = server_ms - server_ms % MINUTE_MS
     assert redis_client.hget(MINUTES, f"CLICK|{comp}|*|*|{minute}") == "1"
+
+
+def test_counter_and_ranking_keys_expire(server, redis_client, uniq):
+    """Per-minute counts, hourly rankings and daily unique users are written with a TTL
+    (set by the script once a minute per key and server thread, not on every call)."""
+    at = now_ms() - 3 * 3600 * 1000 - 7 * MINUTE_MS  # a minute no other test writes to
+    comp, user, post_id = uniq.comp(), uniq.user(), uniq.post()
+    accept(server, uniq.event("CLICK", comp, userId=user, timestamp=at, metadata={"postId": post_id}))
+    accept(server, uniq.event("SEARCH", comp, userId=user, timestamp=at, metadata={"keyword": uniq.keyword()}))
+    minute, hour = at - at % MINUTE_MS, at - at % (60 * MINUTE_MS)
+    day = datetime.fromtimestamp(at / 1000, timezone.utc).strftime("%Y-%m-%d")
+    for key, most in ((f"et:rt:CLICK:{minute}", 7200), (f"et:top:CLICK:{hour}", 8 * 86400),
+                      (f"et:kw:{hour}", 8 * 86400), (f"et:uu:CLICK:{day}", 40 * 86400)):
+        assert 0 < redis_client.ttl(key) <= most, key
 
 
 def test_alias_path_and_case_insensitive_type(server, redis_client, uniq):

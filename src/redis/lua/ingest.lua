@@ -9,8 +9,10 @@
 --   likes_key, minute_key, users_key, keywords_key, recent_key, top_key,
 --   shape_count, then shape_count pairs (total_field, minute_field),
 --   and for an UNLIKE: like_top_key, like_shape_count, then that many pairs,
--- ('' = not applicable). Returns, per event, the stored id: the new id, or the id first
--- stored under the same client eventId (a duplicate, which changes nothing).
+-- ('' = not applicable); then expiry_count and that many pairs (key, ttl_seconds): the
+-- keys whose time to live the server has not set for a while (it keeps track, so that
+-- not every call pays one EXPIRE per key). Returns, per event, the stored id: the new id,
+-- or the id first stored under the same client eventId (a duplicate, which changes nothing).
 local recent_ttl = tonumber(ARGV[1])
 local high_water = tonumber(ARGV[2])
 local count = tonumber(ARGV[3])
@@ -20,7 +22,6 @@ if high_water > 0 and backlog + count > high_water then
   return redis.error_reply('BACKLOG unpersisted events are past the high-water mark')
 end
 
-local WEEK_PLUS = 8 * 86400
 local totals, minutes, plain, sorted, uniques = {}, {}, {}, {}, {}
 local function add(map, field, n) map[field] = (map[field] or 0) + n end
 local function zadd(key, member, n)
@@ -102,21 +103,17 @@ end
 for field, n in pairs(totals) do redis.call('HINCRBY', 'et:totals:live', field, n) end
 for field, n in pairs(minutes) do redis.call('HINCRBY', 'et:minutes:live', field, n) end
 -- Per-minute totals per type for dashboards; they expire on their own.
-for key, n in pairs(plain) do
-  redis.call('INCRBY', key, n)
-  redis.call('EXPIRE', key, 7200, 'NX')
-end
+for key, n in pairs(plain) do redis.call('INCRBY', key, n) end
 -- Hourly rankings keep their 1,000 best members: a window's ranking sums up to 169 of
 -- them. Each change bumps the hour's version, so that readers keeping copies of the hours
 -- (app/ranking_board) fetch again only the hours that changed.
 for key, members in pairs(sorted) do
   for member, n in pairs(members) do redis.call('ZINCRBY', key, n, member) end
   redis.call('ZREMRANGEBYRANK', key, 0, -1001)
-  redis.call('EXPIRE', key, WEEK_PLUS, 'NX')
   redis.call('HINCRBY', 'et:rankings:versions', key, 1)
 end
-for key, users in pairs(uniques) do
-  redis.call('PFADD', key, unpack(users))
-  redis.call('EXPIRE', key, 40 * 86400, 'NX')
+for key, users in pairs(uniques) do redis.call('PFADD', key, unpack(users)) end
+for e = a + 1, a + 2 * tonumber(ARGV[a]), 2 do
+  redis.call('EXPIRE', ARGV[e], ARGV[e + 1], 'NX')
 end
 return result
