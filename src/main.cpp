@@ -33,6 +33,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
 #include <iostream>
@@ -145,7 +146,15 @@ struct RankingWorker {
 
   void start() {
     redis->start();
-    asio::co_spawn(io, board->run(), [this](std::exception_ptr) { redis->stop(); });
+    auto first_connect_then_run = [this]() -> asio::awaitable<void> {
+      asio::steady_timer pause(io);
+      for (int waited = 0; !redis->connected() && waited < 2000; waited += 10) {
+        pause.expires_after(std::chrono::milliseconds(10));
+        co_await pause.async_wait(asio::use_awaitable);
+      }
+      co_await board->run();
+    };
+    asio::co_spawn(io, first_connect_then_run, [this](std::exception_ptr) { redis->stop(); });
     thread = std::thread([this] { io.run(); });
   }
 
@@ -230,7 +239,15 @@ int main(int argc, char** argv) {
   try {
     for (unsigned i = 0; i < threads; ++i) {
       workers.push_back(make_worker(config, server_options, server_state, *rankings.board, metrics));
-      workers.back()->listener->start();
+      // Requests wait (at most a moment) for the thread's Redis connection rather than
+      // meeting a 503 just because the server has only just started.
+      workers.back()->listener->start([&worker = *workers.back()]() -> asio::awaitable<void> {
+        asio::steady_timer pause(worker.io);
+        for (int waited = 0; !worker.redis->connected() && waited < 2000; waited += 10) {
+          pause.expires_after(std::chrono::milliseconds(10));
+          co_await pause.async_wait(asio::use_awaitable);
+        }
+      });
     }
   } catch (const std::exception& error) {
     spdlog::critical("cannot listen on {}:{}: {}", config.listen_address, config.port, error.what());

@@ -43,7 +43,7 @@ Listener::Listener(asio::io_context& io, const ServerOptions& options, const Rou
 
 Listener::~Listener() = default;
 
-void Listener::start() {
+void Listener::start(std::function<asio::awaitable<void>()> ready) {
   asio::ip::tcp::endpoint endpoint(asio::ip::make_address(options_.address), options_.port);
   acceptor_.open(endpoint.protocol());
   acceptor_.set_option(asio::socket_base::reuse_address(true));
@@ -53,7 +53,7 @@ void Listener::start() {
   }
   acceptor_.bind(endpoint);
   acceptor_.listen(asio::socket_base::max_listen_connections);
-  asio::co_spawn(io_, accept_loop(), asio::detached);
+  asio::co_spawn(io_, accept_loop(std::move(ready)), asio::detached);
 }
 
 void Listener::begin_shutdown() {
@@ -64,7 +64,8 @@ void Listener::begin_shutdown() {
   }
 }
 
-asio::awaitable<void> Listener::accept_loop() {
+asio::awaitable<void> Listener::accept_loop(std::function<asio::awaitable<void>()> ready) {
+  if (ready) co_await ready();
   while (acceptor_.is_open()) {
     auto [ec, socket] = co_await acceptor_.async_accept(kNoThrow);
     if (ec) {

@@ -45,15 +45,16 @@ class Listener {
   Listener(asio::io_context& io, const ServerOptions& options, const Router& router,
            ServerState& state, metrics::Registry& metrics);
   ~Listener();
-  // Binds; throws on failure (port in use).
-  void start();
+  // Binds; throws on failure (port in use). Connections are accepted once `ready` (if
+  // given) has completed on the listener's thread; until then they wait in the backlog.
+  void start(std::function<asio::awaitable<void>()> ready = {});
   // Stops accepting and closes idle connections; busy ones close after their answer.
   void begin_shutdown();
   std::size_t open_sessions() const { return sessions_.size(); }
 
  private:
   struct Session;
-  asio::awaitable<void> accept_loop();
+  asio::awaitable<void> accept_loop(std::function<asio::awaitable<void>()> ready);
   asio::awaitable<void> serve(std::shared_ptr<Session> session);
 
   asio::io_context& io_;

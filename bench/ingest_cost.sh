@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# CPU cost of one ingested event: Redis CPU time and server CPU time per stored event,
+# which a shared, noisy machine distorts far less than throughput. The release server
+# (flusher off, so only ingestion runs) on a private Redis, under wrk with the clients'
+# event mix, single events then batches of 100; ROUNDS rounds, medians printed.
+#
+#   bench/ingest_cost.sh                        this build
+#   BASELINE_BIN=/path/to/old/event-tracker bench/ingest_cost.sh
+#                                               the same rounds alternating with another
+#                                               build, and the ratio this / baseline
+#   ROUNDS=3 SECONDS_PER_RUN=8 CONNECTIONS=64
+set -euo pipefail
+source "$(dirname "$0")/lib/common.sh"
+source "$(dirname "$0")/lib/stack.sh"
+ROUNDS=${ROUNDS:-3}
+SECONDS_PER_RUN=${SECONDS_PER_RUN:-8}
+CONNECTIONS=${CONNECTIONS:-64}
+
+"$BENCH_ROOT/tools/dev.sh" setup >/dev/null
+eval "$("$BENCH_ROOT/tools/dev.sh" env)"
+STACK_ROOT=$BENCH_ROOT
+CURRENT_BIN=$TRACKER_SERVER_BIN
+trap stack_stop EXIT
+
+cpu_seconds() { awk '{ printf "%.3f", ($14 + $15) / 100 }' "/proc/$1/stat"; }  # utime + stime
+redis_cpu() {
+  redis-cli -p "$STACK_REDIS_PORT" info cpu |
+    awk -F: '/^used_cpu_(user|sys):/ { s += $2 } END { printf "%.3f", s }'
+}
+stored() { redis-cli -p "$STACK_REDIS_PORT" get et:backlog; }
+
+# One measurement: prints "events/s redis_us_per_event server_us_per_event".
+measure() {
+  local batch=$1 redis0 server0 events0 redis1 server1 events1
+  redis0=$(redis_cpu); server0=$(cpu_seconds "$STACK_PID"); events0=$(stored)
+  BATCH=$batch wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" -s "$BENCH_ROOT/bench/lib/events.lua" "$STACK_URL" \
+    > "$BENCH_OUT/wrk.last" 2>&1
+  redis1=$(redis_cpu); server1=$(cpu_seconds "$STACK_PID"); events1=$(stored)
+  awk -v n=$((events1 - ${events0:-0})) -v s="$SECONDS_PER_RUN" -v r0="$redis0" -v r1="$redis1" \
+      -v c0="$server0" -v c1="$server1" \
+      'BEGIN { if (n <= 0) { print "0 nan nan"; exit } printf "%.0f %.2f %.2f\n", n / s, (r1 - r0) * 1e6 / n, (c1 - c0) * 1e6 / n }'
+}
+
+builds=(current)
+[[ -n ${BASELINE_BIN:-} ]] && builds+=(baseline)
+: > "$BENCH_OUT/ingest_cost.txt"
+for round in $(seq 1 "$ROUNDS"); do
+  for build in "${builds[@]}"; do
+    TRACKER_SERVER_BIN=$CURRENT_BIN
+    [[ $build == baseline ]] && TRACKER_SERVER_BIN=$BASELINE_BIN
+    stack_start "$BENCH_OUT/ingest_cost_server.log" --flusher=false --backlog-high-water=0
+    for batch in 0 100; do
+      read -r rate redis_us server_us < <(measure "$batch")
+      echo "$build $batch $rate $redis_us $server_us" >> "$BENCH_OUT/ingest_cost.txt"
+      printf 'round %d %-8s %-7s %8s events/s  Redis %6s us/event  server %6s us/event\n' "$round" "$build" \
+        "$([[ $batch == 0 ]] && echo single || echo batch$batch)" "$rate" "$redis_us" "$server_us"
+    done
+    stack_stop
+  done
+done
+
+col() { awk -v b="$1" -v n="$2" -v c="$3" '$1 == b && $2 == n { print $c }' "$BENCH_OUT/ingest_cost.txt" | median; }
+echo "== ingestion cost per event: medians of $ROUNDS rounds x ${SECONDS_PER_RUN}s, $CONNECTIONS connections, $(nproc) cores shared with wrk =="
+printf '%-9s %-8s %10s %16s %17s\n' build events "events/s" "Redis us/event" "server us/event"
+for build in "${builds[@]}"; do
+  for batch in 0 100; do
+    printf '%-9s %-8s %10.0f %16.2f %17.2f\n' "$build" "$([[ $batch == 0 ]] && echo single || echo batch100)" \
+      "$(col "$build" "$batch" 3)" "$(col "$build" "$batch" 4)" "$(col "$build" "$batch" 5)"
+  done
+done
+if [[ -n ${BASELINE_BIN:-} ]]; then
+  for batch in 0 100; do
+    awk -v a="$(col current "$batch" 4)" -v b="$(col baseline "$batch" 4)" -v c="$(col current "$batch" 5)" \
+        -v d="$(col baseline "$batch" 5)" -v label="$([[ $batch == 0 ]] && echo single || echo batch100)" \
+        'BEGIN { printf "%-8s Redis CPU per event: %.2fx the baseline; server CPU per event: %.2fx\n", label, a / b, c / d }'
+  done
+fi
