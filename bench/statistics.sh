@@ -6,6 +6,7 @@
 #   bench/statistics.sh --drop      remove the data set (and nothing else)
 #
 #   EVENTS=10000000 POSTS=2000000 (data set)  ROUNDS=3 SECONDS_PER_RUN=10 CONNECTIONS=64
+#   SECONDS_SINGLE=5 SECONDS_OPEN=5 OPEN_RATE=2000
 #   INGEST_RATE=100 (batch requests/s) INGEST_BATCH=100  ENDPOINTS="count top-posts-1h ..."
 #   STATS_DB=et_bench_statistics  SKIP_SETUP=1 skips tools/dev.sh setup
 #
@@ -37,11 +38,15 @@
 #   summary        GET /api/statistics/summary
 #   unique-users   GET /api/statistics/unique-users for each type and each of the 7 days
 # and then SECONDS_SINGLE s (default 5) over one connection: the time a request takes
-# without queueing behind 63 others. Before each run the script waits (at most 60 s) for
+# without queueing behind 63 others; then SECONDS_OPEN s (default 5) of tools/loadgen in an
+# open loop, OPEN_RATE (default 2,000) requests/s spread over the same 64 connections and
+# sent on schedule whether or not earlier answers came (latency from the scheduled time):
+# many clients at a steady load instead of a saturation test. Before each run the script waits (at most 60 s) for
 # the server to answer quickly again, so that work a run left queued in Redis is not
 # charged to the next. Printed: the medians over the rounds of requests/s, p50, p99 and
 # the share of failed requests (non-2xx answers, socket errors, timeouts; the latencies
-# include them) at 64 connections, p50 / p99 at one, and the events/s the background
+# include them) at 64 connections, p50 / p99 at one, p50 / p99 / failed share of the open
+# loop, and the events/s the background
 # ingestion got acknowledged during the 64-connection run.
 set -euo pipefail
 # shellcheck source=lib/common.sh
@@ -58,6 +63,8 @@ COMPONENT_BASE=9000000
 ROUNDS=${ROUNDS:-3}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
 SECONDS_SINGLE=${SECONDS_SINGLE:-5}
+SECONDS_OPEN=${SECONDS_OPEN:-5}
+OPEN_RATE=${OPEN_RATE:-2000}
 CONNECTIONS=${CONNECTIONS:-64}
 INGEST_RATE=${INGEST_RATE:-100}
 INGEST_BATCH=${INGEST_BATCH:-100}
@@ -241,7 +248,7 @@ STACK_URL="http://127.0.0.1:$STACK_PORT"
   --pg-dsn="$STATS_DSN" --log-level=warn > "$OUT/server.log" 2>&1 &
 STACK_PID=$!
 wait_http "$STACK_URL/health/ready"
-ingest_seconds=$(( ROUNDS * $(wc -w <<< "$ENDPOINTS") * (SECONDS_PER_RUN + SECONDS_SINGLE + 60) + 300 ))
+ingest_seconds=$(( ROUNDS * $(wc -w <<< "$ENDPOINTS") * (SECONDS_PER_RUN + SECONDS_SINGLE + SECONDS_OPEN + 90) + 300 ))
 ingest_started=$(date +%s.%N)
 "$LOADGEN" --url "$STACK_URL" --scenario batch --batch "$INGEST_BATCH" --rate "$INGEST_RATE" --connections 16 --threads 1 \
   --duration "$ingest_seconds" --interval 1 --session-prefix "bench-ingest-$$-" > "$OUT/ingest.json" 2> "$OUT/ingest.log" &
@@ -285,6 +292,21 @@ settle() {
   echo $(($(date +%s) - started))
 }
 
+# The same 64 connections as clients that do not wait for each other: OPEN_RATE requests/s
+# sent on schedule (latency counted from the scheduled time, so queueing shows), the load
+# of many dashboards rather than of a saturation test. Prints "p50 p99 failed%".
+open_loop() {
+  "$LOADGEN" --url "$STACK_URL" --scenario targets --targets "$1" --rate "$OPEN_RATE" --connections "$CONNECTIONS" \
+    --threads 1 --duration "$SECONDS_OPEN" > "$OUT/open.json" 2> /dev/null || true
+  /usr/bin/python3 -c '
+import json, sys
+try:
+    r = json.load(open(sys.argv[1]))
+    print(r["latency_ms"]["p50"], r["latency_ms"]["p99"], round(100 * (r["requests"] - r["ok"]) / max(r["requests"], 1), 1))
+except Exception:
+    print("nan nan nan")' "$OUT/open.json"
+}
+
 TARGETS="$OUT/count.targets" wrk -t2 -c"$CONNECTIONS" -d3s -s "$BENCH_ROOT/bench/lib/statistics.lua" "$STACK_URL" > /dev/null 2>&1
 : > "$OUT/rounds.txt"
 for round in $(seq 1 "$ROUNDS"); do
@@ -295,10 +317,12 @@ for round in $(seq 1 "$ROUNDS"); do
     run_ended=$(date +%s.%N)
     waited_one=$(settle)
     read -r _ one50 one99 one_bad _ < <(wrk_targets "$OUT/$endpoint.targets" 1 "$SECONDS_SINGLE")
+    settle > /dev/null
+    read -r open50 open99 open_failed < <(open_loop "$OUT/$endpoint.targets")
     failed_pct=$(awk -v b="$bad" -v n="$attempts" 'BEGIN { printf "%.1f", (n > 0 ? 100 * b / n : 0) }')
-    echo "$round $endpoint $rps $p50 $p99 $failed_pct $one50 $one99 $one_bad $run_started $run_ended $waited $waited_one" >> "$OUT/rounds.txt"
-    printf 'round %d  %-14s %8.0f req/s  p50 %8.2f ms  p99 %8.2f ms  failed %5.1f %% | 1 connection: p50 %6.2f ms  p99 %6.2f ms  failed %d | settled in %s + %s s\n' \
-      "$round" "$endpoint" "$rps" "$p50" "$p99" "$failed_pct" "$one50" "$one99" "$one_bad" "$waited" "$waited_one"
+    echo "$round $endpoint $rps $p50 $p99 $failed_pct $one50 $one99 $one_bad $run_started $run_ended $waited $waited_one $open50 $open99 $open_failed" >> "$OUT/rounds.txt"
+    printf 'round %d  %-14s %8.0f req/s  p50 %8.2f ms  p99 %8.2f ms  failed %5.1f %% | 1 connection: p50 %6.2f ms  p99 %6.2f ms  failed %d | %s req/s open loop: p50 %6.2f ms  p99 %6.2f ms  failed %s %% | settled in %s + %s s\n' \
+      "$round" "$endpoint" "$rps" "$p50" "$p99" "$failed_pct" "$one50" "$one99" "$one_bad" "$OPEN_RATE" "$open50" "$open99" "$open_failed" "$waited" "$waited_one"
   done
 done
 
@@ -312,7 +336,7 @@ try:
     print(round(r["events_acked"] / r["sending_s"]), r["errors"], r["latency_ms"]["p99"])
 except Exception:
     print("nan nan nan")' "$OUT/ingest.json")
-# The ingestion's acknowledged events/s during each 64-connection run (column 14), from the
+# The ingestion's acknowledged events/s during each 64-connection run (column 17), from the
 # load generator's one-second lines.
 /usr/bin/python3 - "$OUT/rounds.txt" "$OUT/ingest.log" "$ingest_started" "$INGEST_BATCH" <<'PY'
 import json, sys
@@ -342,9 +366,11 @@ col() { awk -v e="$1" -v c="$2" '$2 == e { print $c }' "$OUT/rounds.txt" | media
   echo "rankings: the server's ranking board read $(metric tracker_ranking_hours_fetched_total) hourly rankings in $(metric tracker_ranking_refreshes_total) refreshes"
   echo "background ingestion: ${ingest_rps} events/s accepted (target $((INGEST_RATE * INGEST_BATCH))), ${ingest_bad} failed batch requests, batch p99 ${ingest_p99} ms"
   echo "latencies are those of all answers, failed ones included; failed = non-2xx, socket errors and timeouts"
-  printf '%-14s %8s %9s %9s %8s   %10s %10s   %s\n' endpoint req/s p50_ms p99_ms failed% "1-conn p50" "1-conn p99" "ingestion events/s meanwhile"
+  printf '%-14s %8s %9s %9s %8s   %10s %10s   %9s %9s %8s   %s\n' endpoint req/s p50_ms p99_ms failed% "1-conn p50" "1-conn p99" \
+    "open p50" "open p99" "failed%" "ingestion events/s meanwhile"
   for endpoint in $ENDPOINTS; do
-    printf '%-14s %8.0f %9.2f %9.2f %8.1f   %10.2f %10.2f   %8.0f\n' "$endpoint" "$(col "$endpoint" 3)" "$(col "$endpoint" 4)" \
-      "$(col "$endpoint" 5)" "$(col "$endpoint" 6)" "$(col "$endpoint" 7)" "$(col "$endpoint" 8)" "$(col "$endpoint" 14)"
+    printf '%-14s %8.0f %9.2f %9.2f %8.1f   %10.2f %10.2f   %9.2f %9.2f %8.1f   %8.0f\n' "$endpoint" "$(col "$endpoint" 3)" \
+      "$(col "$endpoint" 4)" "$(col "$endpoint" 5)" "$(col "$endpoint" 6)" "$(col "$endpoint" 7)" "$(col "$endpoint" 8)" \
+      "$(col "$endpoint" 14)" "$(col "$endpoint" 15)" "$(col "$endpoint" 16)" "$(col "$endpoint" 17)"
   done
 } | tee "$OUT/summary.txt"

@@ -5,7 +5,10 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include <random>
+#include <set>
 
 namespace loadgen {
 namespace {
@@ -61,6 +64,30 @@ TEST(LoadgenWorkload, MixEventMatchesTheWrkScript) {
   EXPECT_EQ(search.at("metadata").at("keyword").as_string(), "keyword-7");
 }
 
+TEST(LoadgenWorkload, TargetsAreTheFilesPathsAtRandom) {
+  std::string path = ::testing::TempDir() + "loadgen_targets.txt";
+  {
+    std::ofstream out(path);
+    out << "/api/statistics?eventType=CLICK&componentId=1\n\nnot a path\n/api/statistics/summary\n";
+  }
+  WorkloadOptions o;
+  o.scenario = "targets";
+  o.targets_file = path;
+  o.host_header = "127.0.0.1:8080";
+  auto workload = make_workload(o);
+  std::mt19937_64 rng(3);
+  std::uint64_t seq = 0;
+  Request scratch;
+  std::set<std::string> seen;
+  for (int i = 0; i < 100; ++i) {
+    const Request& r = workload->next(rng, seq, scratch);
+    seen.insert(r.bytes.substr(0, r.bytes.find(" HTTP/1.1\r\n")));
+  }
+  EXPECT_EQ(seen, (std::set<std::string>{"GET /api/statistics?eventType=CLICK&componentId=1", "GET /api/statistics/summary"}));
+  o.targets_file = ::testing::TempDir() + "no-such-file";
+  EXPECT_THROW(make_workload(o), std::invalid_argument);
+}
+
 std::string body_of(const std::string& request) { return request.substr(request.find("\r\n\r\n") + 4); }
 
 TEST(LoadgenWorkload, EveryScenarioBuildsWellFormedRequests) {
@@ -90,7 +117,9 @@ TEST(LoadgenWorkload, EveryScenarioBuildsWellFormedRequests) {
       }
     }
   }
-  EXPECT_THROW(make_workload(WorkloadOptions{.scenario = "nope"}), std::invalid_argument);
+  WorkloadOptions unknown;
+  unknown.scenario = "nope";
+  EXPECT_THROW(make_workload(unknown), std::invalid_argument);
 }
 
 }  // namespace

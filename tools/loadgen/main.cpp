@@ -67,7 +67,7 @@ struct Options {
 };
 
 const char* const kUsage = R"(usage: loadgen --url http://127.0.0.1:PORT [options]
-  --scenario NAME      events | batch | users | stats | posts   (default events)
+  --scenario NAME      events | batch | users | stats | posts | targets   (default events)
                          events: single events, the clients' realistic mix (CLICK / PAGE_VIEW /
                                  SEARCH / LIKE; same bodies as bench/lib/events.lua)
                          batch:  POST /api/events/batch with --batch N events per body
@@ -75,6 +75,7 @@ const char* const kUsage = R"(usage: loadgen --url http://127.0.0.1:PORT [option
                                  PAGE_VIEW on /api/users/events, random users and posts
                          stats:  GET /api/statistics over the mix's keys (+5% summaries)
                          posts:  POST /api/posts with hashtags (seeding for users)
+                         targets: GET the paths of --targets FILE (one per line), at random
   --connections N      keep-alive connections (default 64)
   --threads N          threads, each with its own event loop (default: cores)
   --duration S         seconds to send (default 10)
@@ -87,6 +88,7 @@ const char* const kUsage = R"(usage: loadgen --url http://127.0.0.1:PORT [option
                        run's events in PostgreSQL afterwards
   --users N            user ids 1..N (users, posts; default 100)
   --posts A..B         post ids A..B (users; default 1..1000)
+  --targets FILE       request paths for the targets scenario
   --keywords N         hashtag keywords tag1..tagN (users, posts; default 10)
   --interval S         print a JSON line with the last S seconds to stderr (default off)
   --timeout-ms T       a request unanswered after T ms counts as a timeout (default 10000)
@@ -172,6 +174,8 @@ Options parse_options(int argc, char** argv) {
       if (dots == std::string::npos) usage_error("--posts wants A..B");
       o.workload.post_min = number<std::uint64_t>(arg, value.substr(0, dots));
       o.workload.post_max = number<std::uint64_t>(arg, value.substr(dots + 2));
+    } else if (arg == "--targets") {
+      o.workload.targets_file = value;
     } else if (arg == "--keywords") {
       o.workload.keywords = number<unsigned>(arg, value);
     } else if (arg == "--interval") {

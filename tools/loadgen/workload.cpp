@@ -1,6 +1,7 @@
 #include "workload.hpp"
 
 #include <cstdio>
+#include <fstream>
 #include <stdexcept>
 
 namespace loadgen {
@@ -214,6 +215,32 @@ class PostsWorkload : public Workload {
   WorkloadOptions o_;
 };
 
+// GET requests for the paths of a file (one per line), picked at random: any read endpoint
+// with a realistic spread of keys, e.g. the statistics benchmark's targets.
+class TargetsWorkload : public Workload {
+ public:
+  explicit TargetsWorkload(const WorkloadOptions& o) {
+    std::ifstream in(o.targets_file);
+    if (!in) throw std::invalid_argument("cannot read --targets file '" + o.targets_file + "'");
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.empty() || line.front() != '/') continue;
+      pool_.push_back({http_request("GET", line, o.host_header, ""), Kind::Stats, 0});
+    }
+    if (pool_.empty()) throw std::invalid_argument("no request paths in '" + o.targets_file + "'");
+  }
+  const Request& next(std::mt19937_64& rng, std::uint64_t& seq, Request&) const override {
+    ++seq;
+    return pool_[uniform(rng, 0, pool_.size() - 1)];
+  }
+  std::string describe() const override {
+    return "GET of " + std::to_string(pool_.size()) + " paths from a targets file, at random";
+  }
+
+ private:
+  std::vector<Request> pool_;
+};
+
 }  // namespace
 
 std::unique_ptr<Workload> make_workload(const WorkloadOptions& options) {
@@ -222,7 +249,8 @@ std::unique_ptr<Workload> make_workload(const WorkloadOptions& options) {
   if (options.scenario == "users") return std::make_unique<UsersWorkload>(options);
   if (options.scenario == "stats") return std::make_unique<StatsWorkload>(options);
   if (options.scenario == "posts") return std::make_unique<PostsWorkload>(options);
-  throw std::invalid_argument("unknown scenario '" + options.scenario + "' (events, batch, users, stats, posts)");
+  if (options.scenario == "targets") return std::make_unique<TargetsWorkload>(options);
+  throw std::invalid_argument("unknown scenario '" + options.scenario + "' (events, batch, users, stats, posts, targets)");
 }
 
 }  // namespace loadgen

@@ -21,7 +21,7 @@ struct Request {
 };
 
 struct WorkloadOptions {
-  std::string scenario = "events";  // events | batch | users | stats | posts
+  std::string scenario = "events";  // events | batch | users | stats | posts | targets
   std::string host_header = "127.0.0.1";
   std::string event_path = "/api/events";
   std::string session_prefix = "session-";
@@ -30,6 +30,7 @@ struct WorkloadOptions {
   std::uint64_t post_min = 1;       // post ids post_min..post_max
   std::uint64_t post_max = 1000;
   unsigned keywords = 10;           // hashtag / keyword vocabulary size
+  std::string targets_file;         // targets: request paths, one per line
 };
 
 // The event of the clients' load tests, numbered i: CLICK / PAGE_VIEW / SEARCH / LIKE in
@@ -51,7 +52,7 @@ class Workload {
   virtual std::string describe() const = 0;
 };
 
-// Throws std::invalid_argument for an unknown scenario.
+// Throws std::invalid_argument for an unknown scenario or an unreadable / empty targets file.
 std::unique_ptr<Workload> make_workload(const WorkloadOptions& options);
 
 }  // namespace loadgen
