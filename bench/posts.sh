@@ -102,8 +102,8 @@ psql_value "with gone as (delete from likes where post_id between $first_post an
                           returning post_id)
             update posts p set like_count = greatest(p.like_count - g.n, 0)
             from (select post_id, count(*) as n from gone group by post_id) g where p.id = g.post_id" > /dev/null
-# The toggles left dead row versions at the top of the ranking index; searches walk it.
-psql_value "vacuum posts" > /dev/null
+# The toggles left dead row versions in posts and at the top of the search ranking.
+psql_value "vacuum posts, post_hashtags" > /dev/null
 
 col() { awk -v c="$1" '{print $c}' "$BENCH_OUT/posts-$2.rounds" | median; }
 line() {  # line NAME LABEL UNIT

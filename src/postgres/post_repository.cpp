@@ -59,11 +59,13 @@ std::string int_array(const std::vector<std::int64_t>& values) {
 }  // namespace
 
 PostRepository::PostRepository(asio::any_io_executor executor, Pool& pool, milliseconds timeout,
-                               metrics::Registry& metrics, std::size_t max_toggle_group)
+                               metrics::Registry& metrics, std::size_t max_toggle_group,
+                               std::size_t max_toggle_groups)
     : executor_(std::move(executor)),
       pool_(pool),
       timeout_(timeout),
       max_toggle_group_(std::max<std::size_t>(max_toggle_group, 1)),
+      max_toggle_groups_(std::max<std::size_t>(max_toggle_groups, 1)),
       toggle_groups_(metrics.counter("tracker_like_toggle_groups_total",
                                      "Calls of toggle_likes (each commits a group of like toggles)")) {}
 
@@ -107,19 +109,26 @@ asio::awaitable<std::optional<domain::LikeState>> PostRepository::toggle_like(st
 void PostRepository::add_toggle(std::int64_t user_id, std::int64_t post_id, ToggleHandler handler) {
   // Built in place: assigning an any_completion_handler would wrap it in itself.
   open_toggles_.push_back(Toggle{user_id, post_id, std::move(handler)});
-  if (open_toggles_.size() >= max_toggle_group_) {
-    asio::co_spawn(executor_, send_toggles(std::exchange(open_toggles_, {})), asio::detached);
-    return;
-  }
-  if (!toggle_send_posted_) {
-    toggle_send_posted_ = true;
-    asio::post(executor_, [this] {
-      toggle_send_posted_ = false;
-      if (!open_toggles_.empty()) {
-        asio::co_spawn(executor_, send_toggles(std::exchange(open_toggles_, {})), asio::detached);
+  schedule_toggles();
+}
+
+// Sends the waiting toggles at the end of this turn of the event loop (so that every
+// toggle arriving in it joins them), as far as groups may be sent.
+void PostRepository::schedule_toggles() {
+  if (toggle_send_posted_ || open_toggles_.empty() || toggle_groups_in_flight_ >= max_toggle_groups_) return;
+  toggle_send_posted_ = true;
+  asio::post(executor_, [this] {
+    toggle_send_posted_ = false;
+    while (!open_toggles_.empty() && toggle_groups_in_flight_ < max_toggle_groups_) {
+      std::deque<Toggle> group;
+      while (!open_toggles_.empty() && group.size() < max_toggle_group_) {
+        group.push_back(std::move(open_toggles_.front()));
+        open_toggles_.pop_front();
       }
-    });
-  }
+      ++toggle_groups_in_flight_;
+      asio::co_spawn(executor_, send_toggles(std::move(group)), asio::detached);
+    }
+  });
 }
 
 asio::awaitable<void> PostRepository::send_toggles(std::deque<Toggle> group) {
@@ -154,6 +163,8 @@ asio::awaitable<void> PostRepository::send_toggles(std::deque<Toggle> group) {
       std::move(handler)(failure, state);
     });
   }
+  --toggle_groups_in_flight_;
+  schedule_toggles();
 }
 
 asio::awaitable<std::vector<domain::Post>> PostRepository::search_by_hashtag(const std::string& hashtag,
