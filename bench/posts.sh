@@ -12,6 +12,8 @@
 #
 #   bench/posts.sh                                      ROUNDS=3 SECONDS_PER_RUN=10
 #   ROUNDS=1 SECONDS_PER_RUN=2 POSTS=20000 bench/posts.sh    a quick check on a small data set
+#   SKIP_SETUP=1 skips tools/dev.sh setup (build, services, migrations); TRACKER_SERVER_BIN
+#   picks another server binary, e.g. to measure a reference in the same session
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 ROUNDS=${ROUNDS:-3}
@@ -22,7 +24,7 @@ USERS=${USERS:-100000}
 SERVER_PORT=${SERVER_PORT:-58082}
 COLD_PORT=${COLD_PORT:-58083}
 
-"$BENCH_ROOT/tools/dev.sh" setup >/dev/null
+if [[ ${SKIP_SETUP:-0} != 1 ]]; then "$BENCH_ROOT/tools/dev.sh" setup >/dev/null; fi
 eval "$("$BENCH_ROOT/tools/dev.sh" env)"
 psql_value() { psql -X -q -tA -v ON_ERROR_STOP=1 "$TRACKER_PG_DSN" -c "$1"; }
 

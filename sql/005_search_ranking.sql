@@ -70,32 +70,59 @@ begin
 end;
 $$;
 
--- Changed and deleted posts: per row. Each finds its own ranking rows by their full key
--- (one index probe per hashtag), a plan that does not depend on how many rows changed.
-create or replace function post_hashtags_follow()
+-- Changed posts: once per statement as well. A group of like toggles updates its posts
+-- in one statement, so its ranking rows move in one statement too, instead of one
+-- trigger call and one statement per post.
+--
+-- The ranking is only ever probed by its full key, one row at a time, and deleted by
+-- row address: plans that cannot turn into a scan of post_hashtags, whatever sizes the
+-- planner saw when it cached them (a fresh database starts with an empty ranking).
+create or replace function post_hashtags_follow_updates()
 returns trigger
 language plpgsql
 set search_path from current
+set enable_seqscan = off
 as $$
 begin
-    if tg_op = 'UPDATE' and old.visibility = 'PUBLIC' and new.visibility = 'PUBLIC'
-       and old.hashtags = new.hashtags and old.created_at = new.created_at and old.id = new.id then
-        -- A like toggle: the same rows, re-ranked.
-        update post_hashtags set like_count = new.like_count
-        where hashtag = any(old.hashtags) and like_count = old.like_count
-          and created_at = old.created_at and post_id = old.id;
-        return null;
-    end if;
+    with moved_from as (
+        select id, hashtags, like_count, created_at from old_posts where visibility = 'PUBLIC'
+        except all
+        select id, hashtags, like_count, created_at from new_posts where visibility = 'PUBLIC'
+    ),
+    moved_to as (
+        select id, hashtags, like_count, created_at from new_posts where visibility = 'PUBLIC'
+        except all
+        select id, hashtags, like_count, created_at from old_posts where visibility = 'PUBLIC'
+    ),
+    gone as (
+        delete from post_hashtags
+        where ctid = any (array(
+            select (select r.ctid from post_hashtags r
+                    where r.hashtag = t.tag and r.like_count = m.like_count
+                      and r.created_at = m.created_at and r.post_id = m.id)
+            from moved_from m, unnest(m.hashtags) as t(tag)))
+        returning 1
+    )
+    insert into post_hashtags (hashtag, like_count, created_at, post_id)
+    select t.tag, m.like_count, m.created_at, m.id
+    from moved_to m, unnest(m.hashtags) with ordinality as t(tag, n)
+    where t.tag <> all(m.hashtags[1:t.n - 1]);
+    return null;
+end;
+$$;
+
+-- Deleted posts: per row (rare: tests, people).
+create or replace function post_hashtags_forget_deleted()
+returns trigger
+language plpgsql
+set search_path from current
+set enable_seqscan = off
+as $$
+begin
     if old.visibility = 'PUBLIC' then
         delete from post_hashtags
         where hashtag = any(old.hashtags) and like_count = old.like_count
           and created_at = old.created_at and post_id = old.id;
-    end if;
-    if tg_op = 'UPDATE' and new.visibility = 'PUBLIC' then
-        insert into post_hashtags (hashtag, like_count, created_at, post_id)
-        select t.tag, new.like_count, new.created_at, new.id
-        from unnest(new.hashtags) with ordinality as t(tag, n)
-        where t.tag <> all(new.hashtags[1:t.n - 1]);
     end if;
     return null;
 end;
@@ -119,15 +146,15 @@ create trigger posts_ranking_insert after insert on posts
 
 drop trigger if exists posts_ranking_update on posts;
 create trigger posts_ranking_update after update on posts
-    for each row
-    when (old.like_count is distinct from new.like_count or old.hashtags is distinct from new.hashtags
-          or old.visibility is distinct from new.visibility or old.created_at is distinct from new.created_at
-          or old.id is distinct from new.id)
-    execute function post_hashtags_follow();
+    referencing old table as old_posts new table as new_posts
+    for each statement execute function post_hashtags_follow_updates();
 
 drop trigger if exists posts_ranking_delete on posts;
 create trigger posts_ranking_delete after delete on posts
-    for each row execute function post_hashtags_follow();
+    for each row execute function post_hashtags_forget_deleted();
+
+-- A row-level version of the update trigger, if an earlier draft of this file made it.
+drop function if exists post_hashtags_follow();
 
 drop trigger if exists posts_ranking_truncate on posts;
 create trigger posts_ranking_truncate after truncate on posts
@@ -142,12 +169,15 @@ drop index if exists posts_hashtags_idx;
 -- then newest (the newest id among equals)
 -- ---------------------------------------------------------------------------
 -- `limit` entries of post_hashtags_pkey read backwards, then those posts by id. One plan
--- for every hashtag, so PL/pgSQL's cached generic plan serves them all.
+-- for every hashtag, so PL/pgSQL's cached generic plan serves them all (003's version
+-- was planned anew for every call), and it reads by key even if it was made while the
+-- tables were still small.
 create or replace function search_posts(p_tag text, p_limit int)
 returns setof posts
 language plpgsql
 stable
 set search_path from current
+set enable_seqscan = off
 as $$
 begin
     return query
@@ -161,8 +191,6 @@ begin
         order by r.like_count desc, r.created_at desc, r.post_id desc;
 end;
 $$;
--- 003 planned every call anew (its plan depended on the hashtag); this one needs not.
-alter function search_posts(text, int) reset plan_cache_mode;
 
 -- ---------------------------------------------------------------------------
 -- toggle_likes(users, posts) -> one row (liked, like_count) per toggle, in input order;
@@ -178,10 +206,13 @@ alter function search_posts(text, int) reset plan_cache_mode;
 --      before the group plus the changes of the toggles up to it, and the likes rows and
 --      counts are written once per pair and once per post. The count equals the rows
 --      (never below zero), as with one toggle at a time in input order.
+-- Like the ranking trigger, it reads posts and likes by key, one row at a time, and
+-- writes them by row address: plans that stay right as likes grows from nothing.
 create or replace function toggle_likes(p_users bigint[], p_posts bigint[])
 returns table (liked boolean, like_count bigint)
 language plpgsql
 set search_path from current
+set enable_seqscan = off
 as $$
 begin
     if cardinality(p_users) is distinct from cardinality(p_posts) then
@@ -190,53 +221,58 @@ begin
     perform 1 from posts where id = any(p_posts) order by id for no key update;
     return query
         with toggle as (
-            select t.k, t.user_id, t.post_id, p.like_count as count_before,
+            select t.k, t.user_id, t.post_id, p.post_row, p.count_before, l.like_row,
                    row_number() over (partition by t.user_id, t.post_id order by t.k) as nth
             from unnest(p_users, p_posts) with ordinality as t(user_id, post_id, k)
-            join posts p on p.id = t.post_id
+            left join lateral (select ctid as post_row, posts.like_count as count_before from posts
+                               where id = t.post_id limit 1) p on true
+            left join lateral (select ctid as like_row from likes
+                               where likes.user_id = t.user_id and likes.post_id = t.post_id limit 1) l on true
         ),
         outcome as (
-            select t.k, t.user_id, t.post_id, t.nth,
-                   exists (select 1 from likes l where l.user_id = t.user_id and l.post_id = t.post_id)
-                       <> (t.nth % 2 = 1) as liked_after
-            from toggle t
+            select k, user_id, post_id, post_row, count_before, like_row,
+                   case when post_row is not null then (like_row is not null) <> (nth % 2 = 1) end as liked_after
+            from toggle
         ),
         counted as (
-            select o.k, o.liked_after,
-                   greatest(t.count_before + sum(case when o.liked_after then 1 else -1 end)
-                                                 over (partition by o.post_id order by o.k), 0) as count_after,
-                   o.post_id
-            from outcome o join toggle t using (k)
+            select k, post_row, count_before, liked_after,
+                   case when post_row is not null then
+                       greatest(count_before + sum(case when liked_after then 1 else -1 end)
+                                                   over (partition by post_id order by k), 0)
+                   end as count_after
+            from outcome
         ),
         -- The state each (user, post) pair ends in: its last toggle's.
         settled as (
-            select distinct on (o.user_id, o.post_id) o.user_id, o.post_id, o.liked_after
-            from outcome o
-            order by o.user_id, o.post_id, o.k desc
+            select distinct on (user_id, post_id) user_id, post_id, like_row, liked_after
+            from outcome
+            where post_row is not null
+            order by user_id, post_id, k desc
         ),
         unliked as (
-            delete from likes l using settled f
-            where l.user_id = f.user_id and l.post_id = f.post_id and not f.liked_after
-            returning l.post_id
+            delete from likes
+            where ctid = any (array(select like_row from settled where like_row is not null and not liked_after))
+            returning 1
         ),
         newly_liked as (
             insert into likes (user_id, post_id)
-            select f.user_id, f.post_id from settled f
-            where f.liked_after and not exists (
-                select 1 from likes l where l.user_id = f.user_id and l.post_id = f.post_id)
-            returning post_id
+            select user_id, post_id from settled where like_row is null and liked_after
+            returning 1
+        ),
+        -- Each post's count after the group: its last toggle's.
+        recount as (
+            select distinct on (post_row) post_row, count_before, count_after
+            from counted
+            where post_row is not null
+            order by post_row, k desc
         ),
         recounted as (
-            update posts p set like_count = c.count_after
-            from (select distinct on (c.post_id) c.post_id, c.count_after
-                  from counted c order by c.post_id, c.k desc) c
-            where p.id = c.post_id and p.like_count <> c.count_after
-            returning p.id
+            update posts p
+            set like_count = (select r.count_after from recount r where r.post_row = p.ctid)
+            where p.ctid = any (array(select post_row from recount where count_after <> count_before))
+            returning 1
         )
-        select c.liked_after, c.count_after
-        from unnest(p_posts) with ordinality as t(post_id, k)
-        left join counted c on c.k = t.k
-        order by t.k;
+        select c.liked_after, c.count_after from counted c order by c.k;
 end;
 $$;
 
