@@ -168,29 +168,25 @@ drop index if exists posts_hashtags_idx;
 -- search_posts(hashtag, limit): the PUBLIC posts carrying the hashtag, most liked first,
 -- then newest (the newest id among equals)
 -- ---------------------------------------------------------------------------
--- `limit` entries of post_hashtags_pkey read backwards, then those posts by id. One plan
--- for every hashtag, so PL/pgSQL's cached generic plan serves them all (003's version
--- was planned anew for every call), and it reads by key even if it was made while the
--- tables were still small.
+-- `limit` entries of post_hashtags_pkey read backwards, then those posts by id. A SQL
+-- function whose body is bound when it is created (BEGIN ATOMIC: names are resolved
+-- then, as `set search_path from current` makes sure for the others), which the planner
+-- inlines into the calling statement: a statement prepared once per connection keeps
+-- one plan for every hashtag, where 003's PL/pgSQL version was planned for every call.
 create or replace function search_posts(p_tag text, p_limit int)
 returns setof posts
-language plpgsql
+language sql
 stable
-set search_path from current
-set enable_seqscan = off
-as $$
-begin
-    return query
-        select p.*
-        from (select r.post_id, r.like_count, r.created_at
-              from post_hashtags r
-              where r.hashtag = p_tag
-              order by r.like_count desc, r.created_at desc, r.post_id desc
-              limit greatest(coalesce(p_limit, 0), 0)) r
-        join posts p on p.id = r.post_id
-        order by r.like_count desc, r.created_at desc, r.post_id desc;
+begin atomic
+    select p.*
+    from (select r.post_id, r.like_count, r.created_at
+          from post_hashtags r
+          where r.hashtag = p_tag
+          order by r.like_count desc, r.created_at desc, r.post_id desc
+          limit greatest(coalesce(p_limit, 0), 0)) r
+    join posts p on p.id = r.post_id
+    order by r.like_count desc, r.created_at desc, r.post_id desc;
 end;
-$$;
 
 -- ---------------------------------------------------------------------------
 -- toggle_likes(users, posts) -> one row (liked, like_count) per toggle, in input order;

@@ -6,28 +6,48 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/json/parse.hpp>
 
 namespace tracker::postgres {
 
-namespace json = boost::json;
-
 namespace {
 
-// The columns read for a post, in the order read_post() expects. Arrays come as JSON.
+// The columns read for a post, in the order read_post() expects.
 constexpr std::string_view kPostColumns =
-    "id, user_id, content, array_to_json(image_urls)::text, array_to_json(hashtags)::text, visibility, "
-    "like_count, (extract(epoch from created_at) * 1000)::bigint, (extract(epoch from updated_at) * 1000)::bigint";
+    "id, user_id, content, image_urls, hashtags, visibility, like_count, "
+    "(extract(epoch from created_at) * 1000)::bigint, (extract(epoch from updated_at) * 1000)::bigint";
 
-std::vector<std::string> text_list(std::string_view json_text) {
+// A text[] in PostgreSQL's output form: {a,b,"c,d","e\"f"}. An element is quoted when it
+// is empty, NULL as text, or holds a delimiter, brace, quote, backslash or white space;
+// inside quotes a backslash escapes the next character. (Parsed here: this runs for
+// every post of every search the database answers.)
+std::vector<std::string> text_list(std::string_view text) {
+  auto unreadable = [] { return ports::StoreRejected("posts: unreadable array column"); };
+  if (text.size() < 2 || text.front() != '{' || text.back() != '}') throw unreadable();
   std::vector<std::string> items;
-  boost::system::error_code ec;
-  json::value value = json::parse(json_text, ec);
-  if (ec || !value.is_array()) throw ports::StoreRejected("posts: unreadable array column");
-  for (const auto& item : value.get_array()) {
-    if (item.is_string()) items.emplace_back(item.get_string());
+  std::size_t pos = 1, end = text.size() - 1;
+  if (pos == end) return items;
+  for (;;) {
+    std::string& item = items.emplace_back();
+    if (text[pos] == '"') {
+      for (++pos;; ++pos) {
+        if (pos >= end) throw unreadable();
+        char c = text[pos];
+        if (c == '"') break;
+        if (c == '\\' && ++pos >= end) throw unreadable();
+        item.push_back(text[pos]);
+      }
+      ++pos;
+    } else {
+      std::size_t stop = text.find(',', pos);
+      if (stop == std::string_view::npos || stop > end) stop = end;
+      item.assign(text.substr(pos, stop - pos));
+      if (item.empty() || item == "NULL") throw unreadable();  // no NULL elements in these columns
+      pos = stop;
+    }
+    if (pos == end) return items;
+    if (text[pos] != ',') throw unreadable();
+    ++pos;
   }
-  return items;
 }
 
 domain::Post read_post(const Result& result, int row) {
@@ -92,8 +112,8 @@ asio::awaitable<std::int64_t> PostRepository::create(const domain::NewPost& post
 asio::awaitable<std::optional<domain::Post>> PostRepository::get(std::int64_t post_id) {
   const std::optional<std::string> params[] = {std::to_string(post_id)};
   Lease db = co_await pool_.acquire(timeout_);
-  Result result = co_await db->execute(
-      "select " + std::string(kPostColumns) + " from posts where id = $1::bigint", params, timeout_);
+  static const std::string sql = "select " + std::string(kPostColumns) + " from posts where id = $1::bigint";
+  Result result = co_await db->execute_prepared("posts.get", sql, params, timeout_);
   if (result.rows() == 0) co_return std::nullopt;
   co_return read_post(result, 0);
 }
@@ -143,8 +163,9 @@ asio::awaitable<void> PostRepository::send_toggles(std::deque<Toggle> group) {
   std::exception_ptr failure;
   try {
     Lease db = co_await pool_.acquire(timeout_);
-    Result result = co_await db->execute("select liked, like_count from toggle_likes($1::bigint[], $2::bigint[])",
-                                         params, timeout_);
+    Result result = co_await db->execute_prepared(
+        "posts.toggle_likes", "select liked, like_count from toggle_likes($1::bigint[], $2::bigint[])", params,
+        timeout_);
     if (result.rows() != static_cast<int>(group.size())) {
       throw ports::StoreRejected("toggle_likes answered " + std::to_string(result.rows()) + " rows for " +
                                  std::to_string(group.size()) + " toggles");
@@ -169,13 +190,29 @@ asio::awaitable<void> PostRepository::send_toggles(std::deque<Toggle> group) {
 
 asio::awaitable<std::vector<domain::Post>> PostRepository::search_by_hashtag(const std::string& hashtag,
                                                                              std::size_t limit) {
-  const std::optional<std::string> params[] = {hashtag, std::to_string(limit)};
+  // Prepared, with search_posts() inlined into it and the limit written into the text:
+  // with the limit as a parameter the server would plan every call for its values (a
+  // plan for any limit looks dearer than one for 10), and planning costs more than the
+  // search itself. One statement for limits up to 10 and one for up to 50; the rows past
+  // `limit` are dropped here.
+  static const std::string columns = "select " + std::string(kPostColumns) + " from search_posts($1, ";
+  static const std::string default_sql = columns + std::to_string(domain::kDefaultSearchLimit) + ")";
+  static const std::string max_sql = columns + std::to_string(domain::kMaxSearchLimit) + ")";
   Lease db = co_await pool_.acquire(timeout_);
-  Result result = co_await db->execute(
-      "select " + std::string(kPostColumns) + " from search_posts($1, $2::int)", params, timeout_);
+  Result result;
+  if (limit <= domain::kMaxSearchLimit) {
+    const std::optional<std::string> params[] = {hashtag};
+    bool by_default = limit <= domain::kDefaultSearchLimit;
+    result = co_await db->execute_prepared(by_default ? "posts.search.default" : "posts.search.max",
+                                           by_default ? default_sql : max_sql, params, timeout_);
+  } else {
+    const std::optional<std::string> params[] = {hashtag, std::to_string(limit)};
+    result = co_await db->execute(columns + "$2::int)", params, timeout_);
+  }
   std::vector<domain::Post> posts;
-  posts.reserve(static_cast<std::size_t>(result.rows()));
-  for (int row = 0; row < result.rows(); ++row) posts.push_back(read_post(result, row));
+  std::size_t rows = std::min(static_cast<std::size_t>(result.rows()), limit);
+  posts.reserve(rows);
+  for (std::size_t row = 0; row < rows; ++row) posts.push_back(read_post(result, static_cast<int>(row)));
   co_return posts;
 }
 

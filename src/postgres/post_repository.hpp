@@ -9,8 +9,10 @@
 
 namespace tracker::postgres {
 
-// Posts and likes in PostgreSQL (sql/003_posts.sql, 004_like_batches.sql): one statement,
-// one round trip per operation; searches through the function search_posts.
+// Posts and likes in PostgreSQL (sql/003_posts.sql, 005_search_ranking.sql): one
+// statement, one round trip per operation; searches through the function search_posts,
+// toggles through toggle_likes. The statements of reads, searches and toggles are
+// prepared once per pooled connection.
 //
 // Like toggles are grouped: they go to PostgreSQL together, in one call of toggle_likes
 // and so one commit, whose WAL flush they share. A group is sent at the end of the
