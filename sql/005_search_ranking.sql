@@ -153,9 +153,6 @@ drop trigger if exists posts_ranking_delete on posts;
 create trigger posts_ranking_delete after delete on posts
     for each row execute function post_hashtags_forget_deleted();
 
--- A row-level version of the update trigger, if an earlier draft of this file made it.
-drop function if exists post_hashtags_follow();
-
 drop trigger if exists posts_ranking_truncate on posts;
 create trigger posts_ranking_truncate after truncate on posts
     for each statement execute function post_hashtags_empty();
