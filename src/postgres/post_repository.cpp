@@ -94,8 +94,9 @@ asio::awaitable<std::int64_t> PostRepository::create(const domain::NewPost& post
                                                text_array(post.image_urls), text_array(post.hashtags),
                                                std::string(domain::to_string(post.visibility))};
   Lease db = co_await pool_.acquire(timeout_);
-  // The hashtag counts are only a planning hint for search_posts(). Counted in sorted
-  // order, so that concurrent posts sharing hashtags lock their rows in the same order.
+  // Posts per hashtag (hashtag_stats; 003's search_posts() chose its plan by them, the
+  // ranking table of 005 needs them no more). Counted in sorted order, so that concurrent
+  // posts sharing hashtags lock their rows in the same order.
   Result result = co_await db->execute(
       "with created as ("
       "  insert into posts (user_id, content, image_urls, hashtags, visibility)"
