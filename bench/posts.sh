@@ -12,6 +12,8 @@
 #
 #   bench/posts.sh                                      ROUNDS=3 SECONDS_PER_RUN=10
 #   ROUNDS=1 SECONDS_PER_RUN=2 POSTS=20000 bench/posts.sh    a quick check on a small data set
+#   SKIP_SETUP=1 skips tools/dev.sh setup (build, services, migrations); TRACKER_SERVER_BIN
+#   picks another server binary, e.g. to measure a reference in the same session
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 ROUNDS=${ROUNDS:-3}
@@ -22,7 +24,7 @@ USERS=${USERS:-100000}
 SERVER_PORT=${SERVER_PORT:-58082}
 COLD_PORT=${COLD_PORT:-58083}
 
-"$BENCH_ROOT/tools/dev.sh" setup >/dev/null
+if [[ ${SKIP_SETUP:-0} != 1 ]]; then "$BENCH_ROOT/tools/dev.sh" setup >/dev/null; fi
 eval "$("$BENCH_ROOT/tools/dev.sh" env)"
 psql_value() { psql -X -q -tA -v ON_ERROR_STOP=1 "$TRACKER_PG_DSN" -c "$1"; }
 
@@ -102,8 +104,12 @@ psql_value "with gone as (delete from likes where post_id between $first_post an
                           returning post_id)
             update posts p set like_count = greatest(p.like_count - g.n, 0)
             from (select post_id, count(*) as n from gone group by post_id) g where p.id = g.post_id" > /dev/null
-# The toggles left dead row versions at the top of the ranking index; searches walk it.
+# The toggles left dead row versions in posts and at the top of the search ranking (a
+# database from before sql/005 has no ranking table).
 psql_value "vacuum posts" > /dev/null
+if [[ $(psql_value "select to_regclass('post_hashtags') is not null") == t ]]; then
+  psql_value "vacuum post_hashtags" > /dev/null
+fi
 
 col() { awk -v c="$1" '{print $c}' "$BENCH_OUT/posts-$2.rounds" | median; }
 line() {  # line NAME LABEL UNIT

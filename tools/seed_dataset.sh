@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fills the posts data set with the PostgreSQL procedure seed_dataset (sql/003_posts.sql),
+# Fills the posts data set with the PostgreSQL procedure seed_dataset (sql/005_search_ranking.sql),
 # in stages, printing the time of each stage and the table sizes after it.
 #
 #   tools/seed_dataset.sh                  100,000 users; 100k -> 500k -> 1M -> 2M posts
@@ -7,7 +7,7 @@
 #   USERS=1000 tools/seed_dataset.sh 5000  a small one
 #
 # Each stage tops the posts table up to its size (posts already there count, so running
-# it again adds nothing). Large stages rebuild the hashtag index and lock posts
+# it again adds nothing). Large stages rebuild the search ranking's key and lock posts
 # meanwhile: run it on a quiet database. Uses TRACKER_PG_DSN (see tools/dev.sh env).
 set -euo pipefail
 
@@ -30,6 +30,7 @@ sizes() {
                pg_size_pretty(pg_total_relation_size('posts')),
                pg_size_pretty(pg_relation_size('posts')),
                pg_size_pretty(pg_indexes_size('posts')),
+               pg_size_pretty(pg_total_relation_size('post_hashtags')),
                (select count(*) from posts)"
 }
 
@@ -37,21 +38,21 @@ psql_run -tAc "select to_regprocedure('seed_dataset(int,int)') is not null" | gr
     { echo "seed_dataset.sh: procedure seed_dataset missing; run tools/dev.sh migrate" >&2; exit 1; }
 
 echo "seeding ${USERS} users, posts in stages: ${STAGES[*]}"
-printf '%-10s %9s   %-10s %-12s %-10s %-10s\n' stage seconds users posts+idx heap indexes
+printf '%-10s %9s   %-10s %-12s %-10s %-10s %-10s\n' stage seconds users posts+idx heap indexes ranking
 total_started=$(now_ms)
 for target in "${STAGES[@]}"; do
     started=$(now_ms)
     psql_run -c "call seed_dataset(${USERS}, ${target})" 2>&1 | sed 's/^.*NOTICE: */  /'
     elapsed=$(( $(now_ms) - started ))
-    IFS='|' read -r users_size posts_size heap_size index_size count < <(sizes)
-    printf '%-10s %9.2f   %-10s %-12s %-10s %-10s (%s posts)\n' "$target" "$(bc -l <<<"$elapsed/1000")" \
-        "$users_size" "$posts_size" "$heap_size" "$index_size" "$count"
+    IFS='|' read -r users_size posts_size heap_size index_size ranking_size count < <(sizes)
+    printf '%-10s %9.2f   %-10s %-12s %-10s %-10s %-10s (%s posts)\n' "$target" "$(bc -l <<<"$elapsed/1000")" \
+        "$users_size" "$posts_size" "$heap_size" "$index_size" "$ranking_size" "$count"
 done
 loaded_ms=$(( $(now_ms) - total_started ))
 
-# Marks the pages all-visible, so that searches read the ranking index alone.
+# Marks the pages all-visible, so that searches read the ranking's index alone.
 started=$(now_ms)
-psql_run -c "vacuum posts"
+psql_run -c "vacuum posts, post_hashtags"
 vacuum_ms=$(( $(now_ms) - started ))
 printf 'vacuum     %9.2f\n' "$(bc -l <<<"$vacuum_ms/1000")"
 printf 'total      %9.2f   (stages %.2f s + vacuum %.2f s)\n' "$(bc -l <<<"($loaded_ms+$vacuum_ms)/1000")" \

@@ -54,8 +54,8 @@ double SearchService::random01() {
   return 1.0 - std::uniform_real_distribution<double>(0.0, 1.0)(generator_);
 }
 
-asio::awaitable<std::vector<domain::Post>> SearchService::search(const domain::SearchQuery& query) {
-  std::vector<domain::Post> posts;
+asio::awaitable<domain::RenderedPosts> SearchService::search(const domain::SearchQuery& query) {
+  domain::RenderedPosts posts;
   if (options_.ttl.count() <= 0) {
     posts = co_await query_database(query.keyword, query.limit);
   } else {
@@ -63,7 +63,7 @@ asio::awaitable<std::vector<domain::Post>> SearchService::search(const domain::S
     std::size_t cached_limit = query.limit <= domain::kDefaultSearchLimit ? domain::kDefaultSearchLimit
                                                                           : domain::kMaxSearchLimit;
     posts = co_await cached(query.keyword, cached_limit);
-    if (posts.size() > query.limit) posts.resize(query.limit);
+    posts.truncate(query.limit);
   }
   domain::Event event = server_event(domain::EventType::Search, domain::kSearchComponentId, query.user_id,
                                      std::nullopt, query.keyword, ingest_.now_ms());
@@ -75,13 +75,14 @@ asio::awaitable<std::vector<std::string>> SearchService::recent_keywords(std::in
   co_return co_await recent_.recent_keywords(user_id);
 }
 
-asio::awaitable<std::vector<domain::Post>> SearchService::query_database(const std::string& keyword,
-                                                                        std::size_t limit) {
+asio::awaitable<domain::RenderedPosts> SearchService::query_database(const std::string& keyword,
+                                                                    std::size_t limit) {
   db_queries_.inc();
-  co_return co_await posts_.search_by_hashtag(keyword, limit);
+  std::vector<domain::Post> posts = co_await posts_.search_by_hashtag(keyword, limit);
+  co_return domain::render_posts(posts);
 }
 
-asio::awaitable<std::vector<domain::Post>> SearchService::cached(const std::string& keyword, std::size_t limit) {
+asio::awaitable<domain::RenderedPosts> SearchService::cached(const std::string& keyword, std::size_t limit) {
   std::optional<ports::CachedSearch> entry = co_await cache_.get(keyword, limit);
   if (entry) {
     std::int64_t now = ingest_.now_ms();
@@ -108,7 +109,7 @@ asio::awaitable<std::vector<domain::Post>> SearchService::cached(const std::stri
         co_return std::move(current->posts);
       }
       try {
-        std::vector<domain::Post> posts = co_await rebuild(keyword, limit, *token);
+        domain::RenderedPosts posts = co_await rebuild(keyword, limit, *token);
         misses_.inc();
         co_return posts;
       } catch (const ports::StoreError& error) {
@@ -133,7 +134,7 @@ asio::awaitable<std::vector<domain::Post>> SearchService::cached(const std::stri
         waited_.inc();
         co_return std::move(current->posts);
       }
-      std::vector<domain::Post> posts = co_await rebuild(keyword, limit, *token);
+      domain::RenderedPosts posts = co_await rebuild(keyword, limit, *token);
       misses_.inc();
       co_return posts;
     }
@@ -163,10 +164,10 @@ asio::awaitable<std::optional<ports::CachedSearch>> SearchService::built_meanwhi
   co_return current;
 }
 
-asio::awaitable<std::vector<domain::Post>> SearchService::rebuild(const std::string& keyword, std::size_t limit,
-                                                                  const std::string& token) {
+asio::awaitable<domain::RenderedPosts> SearchService::rebuild(const std::string& keyword, std::size_t limit,
+                                                              const std::string& token) {
   auto started = SteadyClock::now();
-  std::vector<domain::Post> posts;
+  domain::RenderedPosts posts;
   std::exception_ptr failure;
   try {
     posts = co_await query_database(keyword, limit);

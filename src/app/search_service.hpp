@@ -48,20 +48,21 @@ class SearchService {
                 IngestService& ingest, metrics::Registry& metrics, SearchOptions options = {},
                 Random random = nullptr);
 
-  // The posts, then a SEARCH event (component 1001) through the ingestion path, which
-  // also updates the user's recent keywords. Store failures propagate as StoreError.
-  boost::asio::awaitable<std::vector<domain::Post>> search(const domain::SearchQuery& query);
+  // The posts (rendered, as answers show them), then a SEARCH event (component 1001)
+  // through the ingestion path, which also updates the user's recent keywords. Store
+  // failures propagate as StoreError.
+  boost::asio::awaitable<domain::RenderedPosts> search(const domain::SearchQuery& query);
   boost::asio::awaitable<std::vector<std::string>> recent_keywords(std::int64_t user_id);
 
  private:
-  boost::asio::awaitable<std::vector<domain::Post>> cached(const std::string& keyword, std::size_t limit);
+  boost::asio::awaitable<domain::RenderedPosts> cached(const std::string& keyword, std::size_t limit);
   boost::asio::awaitable<std::optional<ports::CachedSearch>> built_meanwhile(const std::string& keyword,
                                                                              std::size_t limit,
                                                                              const std::string& token);
-  boost::asio::awaitable<std::vector<domain::Post>> rebuild(const std::string& keyword, std::size_t limit,
-                                                            const std::string& token);
+  boost::asio::awaitable<domain::RenderedPosts> rebuild(const std::string& keyword, std::size_t limit,
+                                                        const std::string& token);
   boost::asio::awaitable<void> rebuild_in_background(std::string keyword, std::size_t limit, std::string token);
-  boost::asio::awaitable<std::vector<domain::Post>> query_database(const std::string& keyword, std::size_t limit);
+  boost::asio::awaitable<domain::RenderedPosts> query_database(const std::string& keyword, std::size_t limit);
   double random01();
 
   ports::PostRepository& posts_;

@@ -72,6 +72,8 @@ const std::vector<Option>& options() {
       number("pg-pool-waiters", "requests allowed to wait for a connection, per I/O thread", &Config::pg_pool_waiters),
       number("recent-keywords-ttl-s", "seconds a user's recent keywords live", &Config::recent_keywords_ttl_s),
       number("backlog-high-water", "unpersisted events before ingestion answers 503", &Config::backlog_high_water),
+      number("ingest-groups-in-flight", "event groups on their way to Redis at once, per I/O thread",
+             &Config::ingest_groups_in_flight),
       number("flush-interval-ms", "pause between flushes when idle", &Config::flush_interval_ms),
       number("counter-flush-interval-ms", "pause between counter snapshots", &Config::counter_flush_interval_ms),
       number("flush-batch-size", "events per flush transaction", &Config::flush_batch_size),

@@ -31,6 +31,7 @@ struct Config {
   // Ingestion and persistence
   std::int64_t recent_keywords_ttl_s = 3'600;
   std::size_t backlog_high_water = 5'000'000;
+  std::size_t ingest_groups_in_flight = 2;  // per I/O thread; see redis::EventStore
   std::int64_t flush_interval_ms = 200;
   std::int64_t counter_flush_interval_ms = 1000;
   std::size_t flush_batch_size = 20'000;

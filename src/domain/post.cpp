@@ -280,4 +280,100 @@ json::object post_json(const Post& post, bool detailed) {
   return out;
 }
 
+void append_json_string(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  std::size_t run = 0;  // start of the characters not yet copied
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(text.data() + run, i - run);
+    run = i + 1;
+    out.push_back('\\');
+    switch (c) {
+      case '"': out.push_back('"'); break;
+      case '\\': out.push_back('\\'); break;
+      case '\b': out.push_back('b'); break;
+      case '\f': out.push_back('f'); break;
+      case '\n': out.push_back('n'); break;
+      case '\r': out.push_back('r'); break;
+      case '\t': out.push_back('t'); break;
+      default:
+        out += "u00";
+        out.push_back(kHex[c >> 4]);
+        out.push_back(kHex[c & 0xF]);
+    }
+  }
+  out.append(text.data() + run, text.size() - run);
+  out.push_back('"');
+}
+
+namespace {
+void append_string_array(std::string& out, const std::vector<std::string>& items) {
+  out.push_back('[');
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i) out.push_back(',');
+    append_json_string(out, items[i]);
+  }
+  out.push_back(']');
+}
+
+void append_int(std::string& out, std::int64_t value) {
+  char digits[24];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, value);
+  out.append(digits, end);
+}
+}  // namespace
+
+RenderedPosts render_posts(const std::vector<Post>& posts) {
+  RenderedPosts rendered;
+  std::string& out = rendered.json;
+  out.clear();
+  out.reserve(64 + posts.size() * 256);
+  out.push_back('[');
+  rendered.ends.reserve(posts.size());
+  for (const Post& post : posts) {
+    if (!rendered.ends.empty()) out.push_back(',');
+    // The fields and order of post_json(post).
+    out += "{\"id\":";
+    append_int(out, post.id);
+    out += ",\"userId\":";
+    append_int(out, post.user_id);
+    out += ",\"content\":";
+    append_json_string(out, post.content);
+    out += ",\"imageUrls\":";
+    append_string_array(out, post.image_urls);
+    out += ",\"hashtags\":";
+    append_string_array(out, post.hashtags);
+    out += ",\"likeCount\":";
+    append_int(out, post.like_count);
+    out += ",\"createdAt\":\"";
+    append_rfc3339_ms(out, post.created_at_ms);
+    out += "\"}";
+    rendered.ends.push_back(out.size());
+  }
+  out.push_back(']');
+  return rendered;
+}
+
+void RenderedPosts::truncate(std::size_t count) {
+  if (count >= ends.size()) return;
+  ends.resize(count);
+  json.resize(count == 0 ? 1 : ends.back());
+  json.push_back(']');
+}
+
+bool RenderedPosts::well_framed(std::string_view json, const std::vector<std::size_t>& ends) {
+  if (json.size() < 2 || json.front() != '[' || json.back() != ']') return false;
+  std::size_t start = 1;
+  for (std::size_t i = 0; i < ends.size(); ++i) {
+    std::size_t end = ends[i];
+    // Each element is an object, followed by ',' (or by the closing ']' for the last).
+    if (end <= start + 1 || end > json.size() - 1 || json[start] != '{' || json[end - 1] != '}') return false;
+    if (json[end] != (i + 1 == ends.size() ? ']' : ',')) return false;
+    start = end + 1;
+  }
+  return ends.empty() ? json.size() == 2 : ends.back() == json.size() - 1;
+}
+
 }  // namespace tracker::domain

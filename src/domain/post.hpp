@@ -99,4 +99,23 @@ std::size_t utf8_length(std::string_view text);
 // createdAt; with `detailed` also visibility and updatedAt.
 boost::json::object post_json(const Post& post, bool detailed = false);
 
+// The posts of a search answer, already rendered: their JSON array (each element what
+// post_json(post) gives) and where each element ends, so that the answer for its first
+// n posts is a prefix of it. Search answers are cached and served in this form.
+struct RenderedPosts {
+  std::string json = "[]";
+  std::vector<std::size_t> ends;  // ends[i]: just past the '}' of post i
+  std::size_t size() const { return ends.size(); }
+  bool empty() const { return ends.empty(); }
+  // Keeps the first `count` posts.
+  void truncate(std::size_t count);
+  // Whether `json` and `ends` fit together: an array whose elements are objects ending at
+  // `ends`. (A check of the framing, for texts read back from a store; no JSON parser.)
+  bool well_framed() const { return well_framed(json, ends); }
+  static bool well_framed(std::string_view json, const std::vector<std::size_t>& ends);
+};
+RenderedPosts render_posts(const std::vector<Post>& posts);
+// Appends `text` as a JSON string literal (quoted, escaped; UTF-8 passes through).
+void append_json_string(std::string& out, std::string_view text);
+
 }  // namespace tracker::domain

@@ -66,18 +66,43 @@ std::optional<std::int64_t> parse_rfc3339_ms(std::string_view text) {
   return (seconds - offset_minutes * 60) * 1000 + millis;
 }
 
-std::string format_rfc3339_ms(std::int64_t unix_ms) {
+void append_rfc3339_ms(std::string& out, std::int64_t unix_ms) {
   using namespace std::chrono;
   std::int64_t day_start = bucket_start(unix_ms, kDayMs);
   year_month_day date{sys_days{days{day_start / kDayMs}}};
-  std::int64_t in_day = unix_ms - day_start;
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
-                static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
-                static_cast<unsigned>(date.day()), static_cast<int>(in_day / kHourMs),
-                static_cast<int>(in_day % kHourMs / kMinuteMs),
-                static_cast<int>(in_day % kMinuteMs / 1000), static_cast<int>(in_day % 1000));
-  return buffer;
+  int year = static_cast<int>(date.year());
+  unsigned month = static_cast<unsigned>(date.month()), day = static_cast<unsigned>(date.day());
+  auto in_day = static_cast<unsigned>(unix_ms - day_start);
+  unsigned hour = in_day / kHourMs, minute = in_day % kHourMs / kMinuteMs;
+  unsigned second = in_day % kMinuteMs / 1000, millis = in_day % 1000;
+  if (year < 0 || year > 9999) {
+    char buffer[40];
+    int n = std::snprintf(buffer, sizeof buffer, "%04d-%02u-%02uT%02u:%02u:%02u.%03uZ", year, month, day, hour,
+                          minute, second, millis);
+    out.append(buffer, static_cast<std::size_t>(n));
+    return;
+  }
+  // Digit by digit: this runs for every post of every search answer, and snprintf's
+  // format parsing costs more than the rest of the post's JSON.
+  char text[] = "0000-00-00T00:00:00.000Z";
+  auto put = [&text](std::size_t end, unsigned value, int digits) {
+    for (int i = 0; i < digits; ++i, value /= 10) text[end - static_cast<std::size_t>(i)] = static_cast<char>('0' + value % 10);
+  };
+  put(3, static_cast<unsigned>(year), 4);
+  put(6, month, 2);
+  put(9, day, 2);
+  put(12, hour, 2);
+  put(15, minute, 2);
+  put(18, second, 2);
+  put(22, millis, 3);
+  out.append(text, sizeof text - 1);
+}
+
+std::string format_rfc3339_ms(std::int64_t unix_ms) {
+  std::string out;
+  out.reserve(24);
+  append_rfc3339_ms(out, unix_ms);
+  return out;
 }
 
 }  // namespace tracker::domain

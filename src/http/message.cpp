@@ -18,6 +18,14 @@ Response json_response(Status status, const json::value& body) {
   return response;
 }
 
+Response json_response(Status status, std::string body) {
+  Response response{status, 11};
+  response.set(beast_http::field::content_type, "application/json");
+  response.body() = std::move(body);
+  response.prepare_payload();
+  return response;
+}
+
 json::value error_body(std::string_view code, std::string_view message, std::string_view field) {
   json::object error{{"code", code}, {"message", message}};
   if (!field.empty()) error["field"] = field;

@@ -90,10 +90,16 @@ void add_post_routes(Router& router, app::PostService& posts, app::SearchService
     auto query = domain::parse_search_query(query_params(request));
     if (auto* problem = std::get_if<domain::FieldError>(&query)) co_return invalid(*problem);
     const auto& search_query = std::get<domain::SearchQuery>(query);
-    auto found = co_await search.search(search_query);
-    json::array items;
-    for (const auto& post : found) items.push_back(domain::post_json(post));
-    co_return json_response(Status::ok, json::object{{"keyword", search_query.keyword}, {"posts", std::move(items)}});
+    domain::RenderedPosts found = co_await search.search(search_query);
+    // {"keyword": ..., "posts": [...]}, the posts pasted as they were rendered (and cached).
+    std::string body;
+    body.reserve(found.json.size() + search_query.keyword.size() + 32);
+    body += "{\"keyword\":";
+    domain::append_json_string(body, search_query.keyword);
+    body += ",\"posts\":";
+    body += found.json;
+    body += '}';
+    co_return json_response(Status::ok, std::move(body));
   }));
 
   router.add(verb::get, "/api/search/recent/{userId}", guarded([&search](const Request& request, const PathParams& path) -> awaitable<Response> {

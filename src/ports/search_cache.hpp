@@ -11,10 +11,11 @@
 
 namespace tracker::ports {
 
-// One cached search result. It is fresh until `fresh_until_ms`; afterwards it is a stale
-// copy, still served while one request rebuilds it, until the store forgets it.
+// One cached search result, as the answer shows its posts. It is fresh until
+// `fresh_until_ms`; afterwards it is a stale copy, still served while one request
+// rebuilds it, until the store forgets it.
 struct CachedSearch {
-  std::vector<domain::Post> posts;
+  domain::RenderedPosts posts;
   std::int64_t fresh_until_ms = 0;  // Unix ms
   std::int64_t rebuild_ms = 0;      // how long computing it took (for early refresh)
 };

@@ -14,6 +14,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 struct pg_conn;  // libpq's PGconn
@@ -62,6 +63,15 @@ class Connection {
   asio::awaitable<Result> execute(std::string_view sql,
                                   std::span<const std::optional<std::string>> params = {},
                                   milliseconds timeout = {});
+
+  // The same for a statement the server keeps prepared under `name` on this connection:
+  // prepared on its first use here (one more round trip), then run by name, so it is
+  // parsed and planned once per connection (the server keeps a generic plan when that
+  // costs no more than planning for the values). A name stands for one text: callers
+  // give every statement a name of its own.
+  asio::awaitable<Result> execute_prepared(const std::string& name, std::string_view sql,
+                                           std::span<const std::optional<std::string>> params = {},
+                                           milliseconds timeout = {});
 
   // Sends all statements in one round trip (libpq pipeline mode, one sync at the end)
   // and returns their results in order. The server skips everything after the first
@@ -120,6 +130,7 @@ class Connection {
   asio::steady_timer timer_;
   bool broken_ = false;
   bool busy_ = false;
+  std::unordered_set<std::string> prepared_;  // names prepared on this connection
 };
 
 }  // namespace tracker::postgres

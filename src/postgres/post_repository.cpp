@@ -6,28 +6,48 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/json/parse.hpp>
 
 namespace tracker::postgres {
 
-namespace json = boost::json;
-
 namespace {
 
-// The columns read for a post, in the order read_post() expects. Arrays come as JSON.
+// The columns read for a post, in the order read_post() expects.
 constexpr std::string_view kPostColumns =
-    "id, user_id, content, array_to_json(image_urls)::text, array_to_json(hashtags)::text, visibility, "
-    "like_count, (extract(epoch from created_at) * 1000)::bigint, (extract(epoch from updated_at) * 1000)::bigint";
+    "id, user_id, content, image_urls, hashtags, visibility, like_count, "
+    "(extract(epoch from created_at) * 1000)::bigint, (extract(epoch from updated_at) * 1000)::bigint";
 
-std::vector<std::string> text_list(std::string_view json_text) {
+// A text[] in PostgreSQL's output form: {a,b,"c,d","e\"f"}. An element is quoted when it
+// is empty, NULL as text, or holds a delimiter, brace, quote, backslash or white space;
+// inside quotes a backslash escapes the next character. (Parsed here: this runs for
+// every post of every search the database answers.)
+std::vector<std::string> text_list(std::string_view text) {
+  auto unreadable = [] { return ports::StoreRejected("posts: unreadable array column"); };
+  if (text.size() < 2 || text.front() != '{' || text.back() != '}') throw unreadable();
   std::vector<std::string> items;
-  boost::system::error_code ec;
-  json::value value = json::parse(json_text, ec);
-  if (ec || !value.is_array()) throw ports::StoreRejected("posts: unreadable array column");
-  for (const auto& item : value.get_array()) {
-    if (item.is_string()) items.emplace_back(item.get_string());
+  std::size_t pos = 1, end = text.size() - 1;
+  if (pos == end) return items;
+  for (;;) {
+    std::string& item = items.emplace_back();
+    if (text[pos] == '"') {
+      for (++pos;; ++pos) {
+        if (pos >= end) throw unreadable();
+        char c = text[pos];
+        if (c == '"') break;
+        if (c == '\\' && ++pos >= end) throw unreadable();
+        item.push_back(text[pos]);
+      }
+      ++pos;
+    } else {
+      std::size_t stop = text.find(',', pos);
+      if (stop == std::string_view::npos || stop > end) stop = end;
+      item.assign(text.substr(pos, stop - pos));
+      if (item.empty() || item == "NULL") throw unreadable();  // no NULL elements in these columns
+      pos = stop;
+    }
+    if (pos == end) return items;
+    if (text[pos] != ',') throw unreadable();
+    ++pos;
   }
-  return items;
 }
 
 domain::Post read_post(const Result& result, int row) {
@@ -59,11 +79,13 @@ std::string int_array(const std::vector<std::int64_t>& values) {
 }  // namespace
 
 PostRepository::PostRepository(asio::any_io_executor executor, Pool& pool, milliseconds timeout,
-                               metrics::Registry& metrics, std::size_t max_toggle_group)
+                               metrics::Registry& metrics, std::size_t max_toggle_group,
+                               std::size_t max_toggle_groups)
     : executor_(std::move(executor)),
       pool_(pool),
       timeout_(timeout),
       max_toggle_group_(std::max<std::size_t>(max_toggle_group, 1)),
+      max_toggle_groups_(std::max<std::size_t>(max_toggle_groups, 1)),
       toggle_groups_(metrics.counter("tracker_like_toggle_groups_total",
                                      "Calls of toggle_likes (each commits a group of like toggles)")) {}
 
@@ -72,8 +94,9 @@ asio::awaitable<std::int64_t> PostRepository::create(const domain::NewPost& post
                                                text_array(post.image_urls), text_array(post.hashtags),
                                                std::string(domain::to_string(post.visibility))};
   Lease db = co_await pool_.acquire(timeout_);
-  // The hashtag counts are only a planning hint for search_posts(). Counted in sorted
-  // order, so that concurrent posts sharing hashtags lock their rows in the same order.
+  // Posts per hashtag (hashtag_stats; 003's search_posts() chose its plan by them, the
+  // ranking table of 005 needs them no more). Counted in sorted order, so that concurrent
+  // posts sharing hashtags lock their rows in the same order.
   Result result = co_await db->execute(
       "with created as ("
       "  insert into posts (user_id, content, image_urls, hashtags, visibility)"
@@ -90,8 +113,8 @@ asio::awaitable<std::int64_t> PostRepository::create(const domain::NewPost& post
 asio::awaitable<std::optional<domain::Post>> PostRepository::get(std::int64_t post_id) {
   const std::optional<std::string> params[] = {std::to_string(post_id)};
   Lease db = co_await pool_.acquire(timeout_);
-  Result result = co_await db->execute(
-      "select " + std::string(kPostColumns) + " from posts where id = $1::bigint", params, timeout_);
+  static const std::string sql = "select " + std::string(kPostColumns) + " from posts where id = $1::bigint";
+  Result result = co_await db->execute_prepared("posts.get", sql, params, timeout_);
   if (result.rows() == 0) co_return std::nullopt;
   co_return read_post(result, 0);
 }
@@ -107,19 +130,26 @@ asio::awaitable<std::optional<domain::LikeState>> PostRepository::toggle_like(st
 void PostRepository::add_toggle(std::int64_t user_id, std::int64_t post_id, ToggleHandler handler) {
   // Built in place: assigning an any_completion_handler would wrap it in itself.
   open_toggles_.push_back(Toggle{user_id, post_id, std::move(handler)});
-  if (open_toggles_.size() >= max_toggle_group_) {
-    asio::co_spawn(executor_, send_toggles(std::exchange(open_toggles_, {})), asio::detached);
-    return;
-  }
-  if (!toggle_send_posted_) {
-    toggle_send_posted_ = true;
-    asio::post(executor_, [this] {
-      toggle_send_posted_ = false;
-      if (!open_toggles_.empty()) {
-        asio::co_spawn(executor_, send_toggles(std::exchange(open_toggles_, {})), asio::detached);
+  schedule_toggles();
+}
+
+// Sends the waiting toggles at the end of this turn of the event loop (so that every
+// toggle arriving in it joins them), as far as groups may be sent.
+void PostRepository::schedule_toggles() {
+  if (toggle_send_posted_ || open_toggles_.empty() || toggle_groups_in_flight_ >= max_toggle_groups_) return;
+  toggle_send_posted_ = true;
+  asio::post(executor_, [this] {
+    toggle_send_posted_ = false;
+    while (!open_toggles_.empty() && toggle_groups_in_flight_ < max_toggle_groups_) {
+      std::deque<Toggle> group;
+      while (!open_toggles_.empty() && group.size() < max_toggle_group_) {
+        group.push_back(std::move(open_toggles_.front()));
+        open_toggles_.pop_front();
       }
-    });
-  }
+      ++toggle_groups_in_flight_;
+      asio::co_spawn(executor_, send_toggles(std::move(group)), asio::detached);
+    }
+  });
 }
 
 asio::awaitable<void> PostRepository::send_toggles(std::deque<Toggle> group) {
@@ -134,8 +164,9 @@ asio::awaitable<void> PostRepository::send_toggles(std::deque<Toggle> group) {
   std::exception_ptr failure;
   try {
     Lease db = co_await pool_.acquire(timeout_);
-    Result result = co_await db->execute("select liked, like_count from toggle_likes($1::bigint[], $2::bigint[])",
-                                         params, timeout_);
+    Result result = co_await db->execute_prepared(
+        "posts.toggle_likes", "select liked, like_count from toggle_likes($1::bigint[], $2::bigint[])", params,
+        timeout_);
     if (result.rows() != static_cast<int>(group.size())) {
       throw ports::StoreRejected("toggle_likes answered " + std::to_string(result.rows()) + " rows for " +
                                  std::to_string(group.size()) + " toggles");
@@ -154,17 +185,35 @@ asio::awaitable<void> PostRepository::send_toggles(std::deque<Toggle> group) {
       std::move(handler)(failure, state);
     });
   }
+  --toggle_groups_in_flight_;
+  schedule_toggles();
 }
 
 asio::awaitable<std::vector<domain::Post>> PostRepository::search_by_hashtag(const std::string& hashtag,
                                                                              std::size_t limit) {
-  const std::optional<std::string> params[] = {hashtag, std::to_string(limit)};
+  // Prepared, with search_posts() inlined into it and the limit written into the text:
+  // with the limit as a parameter the server would plan every call for its values (a
+  // plan for any limit looks dearer than one for 10), and planning costs more than the
+  // search itself. One statement for limits up to 10 and one for up to 50; the rows past
+  // `limit` are dropped here.
+  static const std::string columns = "select " + std::string(kPostColumns) + " from search_posts($1, ";
+  static const std::string default_sql = columns + std::to_string(domain::kDefaultSearchLimit) + ")";
+  static const std::string max_sql = columns + std::to_string(domain::kMaxSearchLimit) + ")";
   Lease db = co_await pool_.acquire(timeout_);
-  Result result = co_await db->execute(
-      "select " + std::string(kPostColumns) + " from search_posts($1, $2::int)", params, timeout_);
+  Result result;
+  if (limit <= domain::kMaxSearchLimit) {
+    const std::optional<std::string> params[] = {hashtag};
+    bool by_default = limit <= domain::kDefaultSearchLimit;
+    result = co_await db->execute_prepared(by_default ? "posts.search.default" : "posts.search.max",
+                                           by_default ? default_sql : max_sql, params, timeout_);
+  } else {
+    const std::optional<std::string> params[] = {hashtag, std::to_string(limit)};
+    result = co_await db->execute(columns + "$2::int)", params, timeout_);
+  }
   std::vector<domain::Post> posts;
-  posts.reserve(static_cast<std::size_t>(result.rows()));
-  for (int row = 0; row < result.rows(); ++row) posts.push_back(read_post(result, row));
+  std::size_t rows = std::min(static_cast<std::size_t>(result.rows()), limit);
+  posts.reserve(rows);
+  for (std::size_t row = 0; row < rows; ++row) posts.push_back(read_post(result, static_cast<int>(row)));
   co_return posts;
 }
 

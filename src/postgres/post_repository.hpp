@@ -9,16 +9,22 @@
 
 namespace tracker::postgres {
 
-// Posts and likes in PostgreSQL (sql/003_posts.sql, 004_like_batches.sql): one statement,
-// one round trip per operation; searches through the function search_posts.
+// Posts and likes in PostgreSQL (sql/003_posts.sql, 005_search_ranking.sql): one
+// statement, one round trip per operation; searches through the function search_posts,
+// toggles through toggle_likes. The statements of reads, searches and toggles are
+// prepared once per pooled connection.
 //
-// Like toggles are grouped: those that arrive during one turn of the event loop (up to
-// max_toggle_group) go to PostgreSQL together, in one call of toggle_likes and so one
-// commit, whose WAL flush they share. Owned by one I/O thread.
+// Like toggles are grouped: they go to PostgreSQL together, in one call of toggle_likes
+// and so one commit, whose WAL flush they share. A group is sent at the end of the
+// event-loop turn in which its first toggle arrived, unless max_toggle_groups are on
+// their way already: then the toggles arriving meanwhile wait for one of those to end
+// and go together in the next (up to max_toggle_group per call). Groups of one post
+// take turns on its row lock anyway, so more groups at once mostly add waiting; fewer,
+// larger groups share commits, locks and statements. Owned by one I/O thread.
 class PostRepository final : public ports::PostRepository {
  public:
   PostRepository(asio::any_io_executor executor, Pool& pool, milliseconds timeout, metrics::Registry& metrics,
-                 std::size_t max_toggle_group = 64);
+                 std::size_t max_toggle_group = 256, std::size_t max_toggle_groups = 1);
   asio::awaitable<std::int64_t> create(const domain::NewPost& post) override;
   asio::awaitable<std::optional<domain::Post>> get(std::int64_t post_id) override;
   asio::awaitable<std::optional<domain::LikeState>> toggle_like(std::int64_t user_id, std::int64_t post_id) override;
@@ -33,12 +39,15 @@ class PostRepository final : public ports::PostRepository {
     ToggleHandler handler;
   };
   void add_toggle(std::int64_t user_id, std::int64_t post_id, ToggleHandler handler);
+  void schedule_toggles();
   asio::awaitable<void> send_toggles(std::deque<Toggle> group);
 
   asio::any_io_executor executor_;
   Pool& pool_;
   milliseconds timeout_;
   std::size_t max_toggle_group_;
+  std::size_t max_toggle_groups_;
+  std::size_t toggle_groups_in_flight_ = 0;
   std::deque<Toggle> open_toggles_;  // a deque: any_completion_handler is move-only
   bool toggle_send_posted_ = false;
   metrics::Counter& toggle_groups_;

@@ -11,6 +11,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <hiredis/hiredis.h>
+
+#include <charconv>
 #include <spdlog/spdlog.h>
 
 namespace tracker::redis {
@@ -49,20 +51,28 @@ Reply convert(const redisReply* raw) {
   return reply;
 }
 
+void append_length(std::string& out, char kind, std::size_t length) {
+  char digits[24];
+  digits[0] = kind;
+  auto [end, ec] = std::to_chars(digits + 1, digits + sizeof digits - 2, length);
+  *end++ = '\r';
+  *end++ = '\n';
+  out.append(digits, end);
+}
+
+// RESP, written directly: an ingest group is hundreds of arguments, and hiredis's
+// formatter prints each length with sprintf into a buffer of its own, copied again here.
 std::string format_command(std::span<const std::string_view> args) {
-  std::vector<const char*> argv;
-  std::vector<std::size_t> lengths;
-  argv.reserve(args.size());
-  lengths.reserve(args.size());
+  std::size_t size = 16;
+  for (auto arg : args) size += arg.size() + 16;
+  std::string command;
+  command.reserve(size);
+  append_length(command, '*', args.size());
   for (auto arg : args) {
-    argv.push_back(arg.data());
-    lengths.push_back(arg.size());
+    append_length(command, '$', arg.size());
+    command.append(arg);
+    command += "\r\n";
   }
-  char* raw = nullptr;
-  int length = redisFormatCommandArgv(&raw, static_cast<int>(args.size()), argv.data(), lengths.data());
-  if (length < 0 || raw == nullptr) throw ports::StoreRejected("cannot format redis command");
-  std::string command(raw, static_cast<std::size_t>(length));
-  redisFreeCommand(raw);
   return command;
 }
 

@@ -121,7 +121,7 @@ asio::awaitable<std::vector<ports::StoredEvent>> EventStore::append(
 
 void EventStore::add(std::span<const domain::Event> events, Handler handler) {
   if (open_.events > 0 && open_.events + events.size() > options_.max_group) {
-    asio::co_spawn(connection_->executor(), send(std::exchange(open_, fresh_group())), asio::detached);
+    full_.push_back(std::exchange(open_, fresh_group()));
   }
   std::vector<std::string> ids;
   ids.reserve(events.size());
@@ -132,15 +132,31 @@ void EventStore::add(std::span<const domain::Event> events, Handler handler) {
   // Built in place: assigning an any_completion_handler would wrap it in itself.
   open_.waiters.push_back(Waiter{std::move(ids), std::move(handler)});
   open_.events += events.size();
-  if (!send_posted_) {
-    send_posted_ = true;
-    asio::post(connection_->executor(), [this] {
-      send_posted_ = false;
-      if (open_.events > 0) {
-        asio::co_spawn(connection_->executor(), send(std::exchange(open_, fresh_group())), asio::detached);
+  schedule();
+}
+
+// Sends the waiting groups at the end of this turn of the event loop (so that every
+// event arriving in it joins them), as far as calls may be on their way.
+void EventStore::schedule() {
+  if (send_posted_ || in_flight_ >= std::max<std::size_t>(options_.max_groups_in_flight, 1)) return;
+  if (full_.empty() && open_.events == 0) return;
+  send_posted_ = true;
+  asio::post(connection_->executor(), [this] {
+    send_posted_ = false;
+    while (in_flight_ < std::max<std::size_t>(options_.max_groups_in_flight, 1)) {
+      Group group;
+      if (!full_.empty()) {
+        group = std::move(full_.front());
+        full_.pop_front();
+      } else if (open_.events > 0) {
+        group = std::exchange(open_, fresh_group());
+      } else {
+        break;
       }
-    });
-  }
+      ++in_flight_;
+      asio::co_spawn(connection_->executor(), send(std::move(group)), asio::detached);
+    }
+  });
 }
 
 asio::awaitable<void> EventStore::send(Group group) {
@@ -188,6 +204,8 @@ asio::awaitable<void> EventStore::send(Group group) {
       std::move(handler)(failure, std::move(stored));
     });
   }
+  --in_flight_;
+  schedule();
 }
 
 }  // namespace tracker::redis

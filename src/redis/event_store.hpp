@@ -18,12 +18,20 @@ struct EventStoreOptions {
   std::chrono::milliseconds timeout{2000};
   // Events of concurrent requests stored by one script call, at most.
   std::size_t max_group = 256;
+  // Script calls of this thread on their way to Redis at once, at most. Two: Redis
+  // starts on the next group as soon as it has answered one.
+  std::size_t max_groups_in_flight = 2;
 };
 
 // Stores events with the atomic Lua script lua/ingest.lua. The events of all requests
 // that arrive on this thread during one turn of its event loop go to Redis together in
-// one script call (group commit): far less work per event for Redis, and no added wait,
-// since the group is sent as soon as the turn ends. Owned by one I/O thread.
+// one script call (group commit): far less work per event for Redis. A group is sent as
+// soon as its turn ends, unless max_groups_in_flight are on their way already; then the
+// events arriving meanwhile wait for one of those to be answered and go together in the
+// next call. Without that, requests that finish one by one (each after its own database
+// query, say) would each make a call of their own, and Redis would spend its time on
+// the fixed part of every call; with it, the busier Redis is, the larger the groups.
+// Owned by one I/O thread.
 class EventStore final : public ports::EventStore {
  public:
   EventStore(std::shared_ptr<Connection> connection, EventStoreOptions options,
@@ -49,6 +57,7 @@ class EventStore final : public ports::EventStore {
   void append_event(Group& group, const domain::Event& event);
   // Asks the script to set a TTL on `key` unless this store did so during the last minute.
   void expire(Group& group, std::string key, std::int64_t ttl_seconds);
+  void schedule();
   asio::awaitable<void> send(Group group);
   Group fresh_group() const;
 
@@ -56,6 +65,8 @@ class EventStore final : public ports::EventStore {
   EventStoreOptions options_;
   Script script_;
   Group open_;
+  std::deque<Group> full_;  // groups that reached max_group, waiting to be sent
+  std::size_t in_flight_ = 0;
   bool send_posted_ = false;
   // When each recently written key last had its TTL set (EXPIRE ... NX), to do that once a
   // minute rather than once per call; a key recreated in between gets its TTL at the next.

@@ -6,6 +6,7 @@
 
 #include <boost/json.hpp>
 
+#include <charconv>
 #include <cstdio>
 
 namespace tracker::redis {
@@ -18,44 +19,65 @@ void check(const Reply& reply, std::string_view what) {
   if (reply.is_error()) throw ports::StoreRejected(std::string(what) + ": " + reply.text);
 }
 
-json::array string_array(const std::vector<std::string>& items) {
-  json::array out;
-  for (const auto& item : items) out.emplace_back(item);
-  return out;
-}
-
-std::optional<std::vector<std::string>> strings_of(const json::value& value) {
-  if (!value.is_array()) return std::nullopt;
-  std::vector<std::string> out;
-  for (const auto& item : value.get_array()) {
-    if (!item.is_string()) return std::nullopt;
-    out.emplace_back(item.get_string());
-  }
-  return out;
-}
-
 std::optional<std::int64_t> integer_of(const json::value& value) {
   if (value.is_int64()) return value.get_int64();
   if (value.is_uint64()) return static_cast<std::int64_t>(value.get_uint64());
   return std::nullopt;
 }
 
-}  // namespace
-
-// {"v":1,"fresh":<unix ms>,"took":<ms>,"posts":[[id, userId, content, imageUrls, hashtags,
-//  visibility, likeCount, createdAtMs, updatedAtMs], ...]}
-std::string encode_cached_search(const ports::CachedSearch& entry) {
-  json::array posts;
-  for (const auto& post : entry.posts) {
-    posts.push_back(json::array{post.id, post.user_id, post.content, string_array(post.image_urls),
-                                string_array(post.hashtags), domain::to_string(post.visibility), post.like_count,
-                                post.created_at_ms, post.updated_at_ms});
-  }
-  return json::serialize(json::object{
-      {"v", 1}, {"fresh", entry.fresh_until_ms}, {"took", entry.rebuild_ms}, {"posts", std::move(posts)}});
+void append_number(std::string& out, std::int64_t value) {
+  char digits[24];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, value);
+  out.append(digits, end);
 }
 
-std::optional<ports::CachedSearch> decode_cached_search(std::string_view text) {
+// Reads `literal` at `pos` and moves past it.
+bool skip(std::string_view text, std::size_t& pos, std::string_view literal) {
+  if (text.substr(pos, literal.size()) != literal) return false;
+  pos += literal.size();
+  return true;
+}
+
+template <class Number>
+bool read_number(std::string_view text, std::size_t& pos, Number& out) {
+  const char* first = text.data() + pos;
+  auto [end, ec] = std::from_chars(first, text.data() + text.size(), out);
+  if (ec != std::errc{}) return false;
+  pos += static_cast<std::size_t>(end - first);
+  return true;
+}
+
+constexpr std::string_view kHead = R"({"v":2,"fresh":)";
+
+// The entry as encode_cached_search() writes it, read by its framing alone.
+std::optional<ports::CachedSearch> decode_framed(std::string& text) {
+  std::string_view view = text;
+  std::size_t pos = 0;
+  ports::CachedSearch entry;
+  if (!skip(view, pos, kHead) || !read_number(view, pos, entry.fresh_until_ms) || !skip(view, pos, R"(,"took":)") ||
+      !read_number(view, pos, entry.rebuild_ms) || !skip(view, pos, R"(,"ends":[)")) {
+    return std::nullopt;
+  }
+  std::vector<std::size_t>& ends = entry.posts.ends;
+  if (!skip(view, pos, "]")) {
+    for (;;) {
+      std::size_t end = 0;
+      if (!read_number(view, pos, end)) return std::nullopt;
+      ends.push_back(end);
+      if (skip(view, pos, "]")) break;
+      if (!skip(view, pos, ",")) return std::nullopt;
+    }
+  }
+  if (!skip(view, pos, R"(,"posts":)") || view.size() < pos + 1 || view.back() != '}') return std::nullopt;
+  if (!domain::RenderedPosts::well_framed(view.substr(pos, view.size() - pos - 1), ends)) return std::nullopt;
+  text.pop_back();
+  text.erase(0, pos);
+  entry.posts.json = std::move(text);
+  return entry;
+}
+
+// Any other JSON spelling of an entry: parsed in full, the posts written out again.
+std::optional<ports::CachedSearch> decode_parsed(std::string_view text) {
   boost::system::error_code ec;
   json::value value = json::parse(text, ec);
   if (ec || !value.is_object()) return std::nullopt;
@@ -64,40 +86,51 @@ std::optional<ports::CachedSearch> decode_cached_search(std::string_view text) {
   const json::value* fresh = root.if_contains("fresh");
   const json::value* took = root.if_contains("took");
   const json::value* posts = root.if_contains("posts");
-  if (!version || integer_of(*version) != 1 || !fresh || !took || !posts || !posts->is_array()) return std::nullopt;
-  ports::CachedSearch entry;
+  if (!version || integer_of(*version) != 2 || !fresh || !took || !posts || !posts->is_array()) return std::nullopt;
   auto fresh_ms = integer_of(*fresh);
   auto took_ms = integer_of(*took);
   if (!fresh_ms || !took_ms) return std::nullopt;
+  ports::CachedSearch entry;
   entry.fresh_until_ms = *fresh_ms;
   entry.rebuild_ms = *took_ms;
-  for (const auto& item : posts->get_array()) {
-    if (!item.is_array() || item.get_array().size() != 9) return std::nullopt;
-    const json::array& fields = item.get_array();
-    domain::Post post;
-    auto id = integer_of(fields[0]);
-    auto user = integer_of(fields[1]);
-    auto urls = strings_of(fields[3]);
-    auto tags = strings_of(fields[4]);
-    auto likes = integer_of(fields[6]);
-    auto created = integer_of(fields[7]);
-    auto updated = integer_of(fields[8]);
-    if (!id || !user || !fields[2].is_string() || !urls || !tags || !fields[5].is_string() || !likes || !created ||
-        !updated) {
-      return std::nullopt;
-    }
-    post.id = *id;
-    post.user_id = *user;
-    post.content = std::string(fields[2].get_string());
-    post.image_urls = std::move(*urls);
-    post.hashtags = std::move(*tags);
-    post.visibility = domain::parse_visibility(fields[5].get_string()).value_or(domain::Visibility::Public);
-    post.like_count = *likes;
-    post.created_at_ms = *created;
-    post.updated_at_ms = *updated;
-    entry.posts.push_back(std::move(post));
+  std::string& out = entry.posts.json;
+  out = "[";
+  for (const json::value& post : posts->get_array()) {
+    if (!post.is_object()) return std::nullopt;
+    if (!entry.posts.ends.empty()) out.push_back(',');
+    out += json::serialize(post);
+    entry.posts.ends.push_back(out.size());
   }
+  out.push_back(']');
   return entry;
+}
+
+}  // namespace
+
+// {"v":2,"fresh":<unix ms>,"took":<ms>,"ends":[<end of post 1>, ...],"posts":[<post>, ...]}:
+// the posts as answers show them (domain::render_posts), and where each one ends in that
+// array. Entries this server wrote are read by that framing, without parsing the posts.
+std::string encode_cached_search(const ports::CachedSearch& entry) {
+  std::string out;
+  out.reserve(entry.posts.json.size() + 64 + entry.posts.ends.size() * 6);
+  out += kHead;
+  append_number(out, entry.fresh_until_ms);
+  out += R"(,"took":)";
+  append_number(out, entry.rebuild_ms);
+  out += R"(,"ends":[)";
+  for (std::size_t i = 0; i < entry.posts.ends.size(); ++i) {
+    if (i) out.push_back(',');
+    append_number(out, static_cast<std::int64_t>(entry.posts.ends[i]));
+  }
+  out += R"(],"posts":)";
+  out += entry.posts.json;
+  out.push_back('}');
+  return out;
+}
+
+std::optional<ports::CachedSearch> decode_cached_search(std::string text) {
+  if (auto entry = decode_framed(text)) return entry;
+  return decode_parsed(text);
 }
 
 SearchCache::SearchCache(std::shared_ptr<Connection> connection, milliseconds timeout)
@@ -112,7 +145,7 @@ asio::awaitable<std::optional<ports::CachedSearch>> SearchCache::get(const std::
   Reply reply = co_await connection_->execute(command, timeout_);
   check(reply, "reading a cached search");
   if (reply.is_nil()) co_return std::nullopt;
-  co_return decode_cached_search(reply.text);
+  co_return decode_cached_search(std::move(reply.text));
 }
 
 asio::awaitable<std::optional<std::string>> SearchCache::try_lock(const std::string& keyword, std::size_t limit,

@@ -35,6 +35,6 @@ class SearchCache final : public ports::SearchCache, public ports::RecentKeyword
 // The stored form of a cached search, and back (nullopt for anything unreadable, which is
 // then treated as missing).
 std::string encode_cached_search(const ports::CachedSearch& entry);
-std::optional<ports::CachedSearch> decode_cached_search(std::string_view text);
+std::optional<ports::CachedSearch> decode_cached_search(std::string text);
 
 }  // namespace tracker::redis

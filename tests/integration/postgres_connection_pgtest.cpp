@@ -194,6 +194,46 @@ TEST_F(PostgresTest, SqlErrorKeepsConnectionUsable) {
   });
 }
 
+// A prepared statement is prepared once per connection and run by name after that
+// (pg_prepared_statements shows it); its errors are those of execute().
+TEST_F(PostgresTest, PreparedStatementsArePreparedOncePerConnection) {
+  run([&]() -> asio::awaitable<void> {
+    auto connection = co_await connect();
+    const std::string sql = "select $1::int * 2, $2::text";
+    for (int i = 1; i <= 3; ++i) {
+      Params params{std::to_string(i), std::nullopt};
+      Result result = co_await connection->execute_prepared("test.double", sql, params);
+      EXPECT_EQ(result.as_int64(0, 0), 2 * i);
+      EXPECT_TRUE(result.is_null(0, 1));
+    }
+    Result prepared = co_await connection->execute(
+        "select count(*), min(statement) from pg_prepared_statements where name = 'test.double'");
+    EXPECT_EQ(prepared.as_int64(0, 0), 1);
+    EXPECT_EQ(prepared.text(0, 1), sql);
+
+    // An error while running it, and one while preparing another: the connection stays
+    // usable, and the statement that failed to prepare is tried again next time.
+    Params zero{"0"};
+    EXPECT_EQ(sqlstate_of(co_await error_of(connection->execute_prepared("test.divide", "select 1 / $1::int",
+                                                                           zero))),
+              "22012");
+    EXPECT_EQ(sqlstate_of(co_await error_of(connection->execute_prepared("test.bad", "selec $1", zero))),
+              "42601");
+    EXPECT_EQ(sqlstate_of(co_await error_of(connection->execute_prepared("test.bad", "selec $1", zero))),
+              "42601");
+    EXPECT_FALSE(connection->broken());
+    Params two{"2"};
+    EXPECT_EQ((co_await connection->execute_prepared("test.divide", "select 1 / $1::int", two)).as_int64(0, 0), 0);
+
+    // Another connection prepares it for itself.
+    auto other = co_await connect();
+    Params five{"5", "x"};
+    Result result = co_await other->execute_prepared("test.double", sql, five);
+    EXPECT_EQ(result.as_int64(0, 0), 10);
+    EXPECT_EQ(result.text(0, 1), "x");
+  });
+}
+
 TEST_F(PostgresTest, ErrorInsideTransactionLetsCallerRollBack) {
   run([&]() -> asio::awaitable<void> {
     auto connection = co_await connect();

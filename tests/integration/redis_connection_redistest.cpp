@@ -63,6 +63,26 @@ TEST(RedisConnection, ConcurrentCommandsArePipelinedAndMatchedInOrder) {
   });
 }
 
+// Commands are written as RESP by the client itself: any bytes, empty and large
+// arguments go through unchanged.
+TEST(RedisConnection, ArgumentsAreBinarySafe) {
+  with_connection(options(), [](Connection& redis) -> asio::awaitable<void> {
+    std::string key = unique_key("binary");
+    std::string large(300'000, 'x');
+    for (std::size_t i = 0; i < large.size(); i += 997) large[i] = static_cast<char>(i % 256);
+    for (std::string value : {std::string(), std::string("a\r\n$3\r\n*1\0b", 11), large}) {
+      const std::string_view set[] = {"SET", key, value};
+      EXPECT_EQ((co_await redis.execute(set)).text, "OK");
+      const std::string_view get[] = {"GET", key};
+      Reply reply = co_await redis.execute(get);
+      EXPECT_TRUE(reply.is_string());
+      EXPECT_EQ(reply.text, value);
+    }
+    const std::string_view del[] = {"DEL", key};
+    co_await redis.execute(del);
+  });
+}
+
 TEST(RedisConnection, ErrorRepliesAreRepliesNotExceptions) {
   with_connection(options(), [](Connection& redis) -> asio::awaitable<void> {
     const std::string_view bad[] = {"NOSUCHCOMMAND"};

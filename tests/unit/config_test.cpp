@@ -91,7 +91,8 @@ TEST_F(ConfigTest, ReadsEveryKindOfNumber) {
                             "--idle-timeout-ms=1500", "--event-body-limit=65536",
                             "--batch-body-limit=1048576", "--redis-max-pending=7",
                             "--backlog-high-water=42", "--flush-batch-size=500",
-                            "--partition-retention-days=-1", "--recent-keywords-ttl-s=60"}));
+                            "--partition-retention-days=-1", "--recent-keywords-ttl-s=60",
+                            "--ingest-groups-in-flight=3"}));
   EXPECT_EQ(config.io_threads, 3u);
   EXPECT_EQ(config.max_connections, 12345u);
   EXPECT_EQ(config.idle_timeout_ms, 1500);
@@ -102,6 +103,7 @@ TEST_F(ConfigTest, ReadsEveryKindOfNumber) {
   EXPECT_EQ(config.flush_batch_size, 500u);
   EXPECT_EQ(config.partition_retention_days, -1);
   EXPECT_EQ(config.recent_keywords_ttl_s, 60);
+  EXPECT_EQ(config.ingest_groups_in_flight, 3u);
 }
 
 TEST_F(ConfigTest, ReadsTheEnvironment) {

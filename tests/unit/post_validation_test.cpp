@@ -239,4 +239,58 @@ TEST(PostJson, Shape) {
   EXPECT_EQ(detailed.at("updatedAt"), "2026-11-25T12:46:01.000Z");
 }
 
+// Search answers are rendered straight to text: the same JSON as post_json gives, for
+// texts that need every kind of escape too.
+TEST(RenderedPosts, SameJsonAsPostJson) {
+  std::string awkward = "quote \" backslash \\ slash / tab \t newline \n cr \r bell \x07 del \x7f ";
+  awkward += std::string("nul \0 unit \x1f", 15);
+  awkward += " h\xC3\xA9llo \xF0\x9F\x98\x80";
+  std::vector<Post> posts{
+      {41, 7, awkward, {"https://a.example/1.jpg", "https://b.example/\"x\".jpg"}, {"food", "\xEC\x84\x9C"},
+       Visibility::Public, 3, 1795610760123, 0},
+      {-5, 9223372036854775807, "", {}, {}, Visibility::Public, 0, -62135596800000, 0},
+      {1, 2, "x", {}, {"a"}, Visibility::Public, 1, 253402300800000, 0}};  // year 10000
+  RenderedPosts rendered = render_posts(posts);
+  json::array expected;
+  for (const Post& post : posts) expected.push_back(post_json(post));
+  EXPECT_EQ(json::parse(rendered.json), json::value(expected)) << rendered.json;
+  EXPECT_EQ(json::serialize(json::parse(rendered.json).as_array()[1]),
+            json::serialize(post_json(posts[1])));  // the same field order
+  ASSERT_EQ(rendered.size(), 3u);
+  EXPECT_TRUE(rendered.well_framed());
+  EXPECT_EQ(render_posts({}).json, "[]");
+  EXPECT_TRUE(render_posts({}).well_framed());
+}
+
+TEST(RenderedPosts, TruncateKeepsAPrefix) {
+  std::vector<Post> posts;
+  for (int i = 1; i <= 4; ++i) posts.push_back({i, i, "post " + std::to_string(i), {}, {"t"}, Visibility::Public, i, 0, 0});
+  for (std::size_t keep : {5u, 4u, 2u, 1u, 0u}) {
+    RenderedPosts rendered = render_posts(posts);
+    rendered.truncate(keep);
+    std::size_t expected = std::min<std::size_t>(keep, 4);
+    ASSERT_EQ(rendered.size(), expected);
+    EXPECT_TRUE(rendered.well_framed()) << rendered.json;
+    json::array ids;
+    json::value parsed = json::parse(rendered.json);
+    for (const auto& post : parsed.as_array()) ids.push_back(post.at("id"));
+    json::array wanted;
+    for (std::size_t i = 1; i <= expected; ++i) wanted.push_back(static_cast<std::int64_t>(i));
+    EXPECT_EQ(ids, wanted);
+  }
+}
+
+TEST(RenderedPosts, FramingCheck) {
+  EXPECT_TRUE(RenderedPosts::well_framed("[]", {}));
+  EXPECT_TRUE(RenderedPosts::well_framed(R"([{"a":1},{"b":2}])", {8, 16}));
+  EXPECT_FALSE(RenderedPosts::well_framed(R"([{"a":1},{"b":2}])", {8}));      // one element short
+  EXPECT_FALSE(RenderedPosts::well_framed(R"([{"a":1},{"b":2}])", {7, 16}));  // not at a '}'
+  EXPECT_FALSE(RenderedPosts::well_framed(R"([{"a":1},{"b":2}])", {16, 8}));
+  EXPECT_FALSE(RenderedPosts::well_framed(R"([{"a":1},{"b":2}])", {8, 17}));
+  EXPECT_FALSE(RenderedPosts::well_framed("[1]", {2}));
+  EXPECT_FALSE(RenderedPosts::well_framed("[]x", {}));
+  EXPECT_FALSE(RenderedPosts::well_framed("[ ]", {}));
+  EXPECT_FALSE(RenderedPosts::well_framed("", {}));
+}
+
 }  // namespace

@@ -13,6 +13,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -69,26 +70,74 @@ TEST(SearchPolicy, EarlyRefreshGrowsNearExpiry) {
   EXPECT_FALSE(policy::refresh_early(expiry - 50000, expiry, 50, 1.0, 0.0));
 }
 
-TEST(SearchCacheCodec, RoundTripAndGarbage) {
-  ports::CachedSearch entry;
-  entry.fresh_until_ms = 1795610760123;
-  entry.rebuild_ms = 4;
-  entry.posts.push_back({41, 7, "hi \"there\"\n", {"https://a.example/1.jpg"}, {"food", "\xEC\x84\x9C"},
-                         domain::Visibility::Public, 3, 1795610700000, 1795610700001});
-  entry.posts.push_back({42, 8, "", {}, {}, domain::Visibility::Private, 0, 1, 2});
-  auto decoded = tracker::redis::decode_cached_search(tracker::redis::encode_cached_search(entry));
+// What an answer shows of each post: its id and like count, read from the rendered JSON.
+struct Shown {
+  std::int64_t id = 0;
+  std::int64_t like_count = 0;
+};
+std::vector<Shown> shown(const domain::RenderedPosts& rendered) {
+  std::vector<Shown> out;
+  boost::json::value posts = boost::json::parse(rendered.json);
+  for (const auto& post : posts.as_array()) {
+    out.push_back({post.at("id").as_int64(), post.at("likeCount").as_int64()});
+  }
+  return out;
+}
+
+std::vector<domain::Post> two_posts() {
+  return {{41, 7, "hi \"there\"\n", {"https://a.example/1.jpg"}, {"food", "\xEC\x84\x9C"}, domain::Visibility::Public, 3,
+           1795610700000, 1795610700001},
+          {42, 8, "", {}, {}, domain::Visibility::Public, 0, 1, 2}};
+}
+
+TEST(SearchCacheCodec, RoundTripKeepsTheRenderedPosts) {
+  ports::CachedSearch entry{domain::render_posts(two_posts()), 1795610760123, 4};
+  std::string stored = tracker::redis::encode_cached_search(entry);
+  EXPECT_TRUE(boost::json::parse(stored).is_object());  // readable as JSON by anyone
+  auto decoded = tracker::redis::decode_cached_search(stored);
   ASSERT_TRUE(decoded);
   EXPECT_EQ(decoded->fresh_until_ms, entry.fresh_until_ms);
   EXPECT_EQ(decoded->rebuild_ms, 4);
+  EXPECT_EQ(decoded->posts.json, entry.posts.json);
+  EXPECT_EQ(decoded->posts.ends, entry.posts.ends);
+
+  ports::CachedSearch empty{domain::render_posts({}), 7, 1};
+  auto none = tracker::redis::decode_cached_search(tracker::redis::encode_cached_search(empty));
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->posts.json, "[]");
+  EXPECT_TRUE(none->posts.empty());
+}
+
+// An entry written some other way (a person or a test editing it, another JSON writer):
+// parsed in full, the posts rendered again with their ends.
+TEST(SearchCacheCodec, OtherSpellingsOfAnEntryAreParsed) {
+  ports::CachedSearch entry{domain::render_posts(two_posts()), 1795610760123, 4};
+  boost::json::object edited = boost::json::parse(tracker::redis::encode_cached_search(entry)).as_object();
+  edited.erase("ends");
+  edited["fresh"] = 99;
+  auto decoded = tracker::redis::decode_cached_search(boost::json::serialize(edited));
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(decoded->fresh_until_ms, 99);
+  EXPECT_EQ(boost::json::parse(decoded->posts.json), boost::json::parse(entry.posts.json));
+  EXPECT_TRUE(decoded->posts.well_framed());
   ASSERT_EQ(decoded->posts.size(), 2u);
-  EXPECT_EQ(decoded->posts[0].content, "hi \"there\"\n");
-  EXPECT_EQ(decoded->posts[0].hashtags, entry.posts[0].hashtags);
-  EXPECT_EQ(decoded->posts[0].image_urls, entry.posts[0].image_urls);
-  EXPECT_EQ(decoded->posts[0].like_count, 3);
-  EXPECT_EQ(decoded->posts[1].visibility, domain::Visibility::Private);
-  EXPECT_EQ(decoded->posts[1].updated_at_ms, 2);
-  for (const char* garbage : {"", "{", "[]", R"({"v":2,"fresh":1,"took":1,"posts":[]})",
-                              R"({"v":1,"fresh":1,"took":1,"posts":[[1,2]]})", R"({"v":1,"posts":[]})"}) {
+  decoded->posts.truncate(1);
+  EXPECT_EQ(shown(decoded->posts).front().id, 41);
+
+  // With spaces, or with ends that do not fit: the same.
+  auto spaced = tracker::redis::decode_cached_search(
+      R"({ "v": 2, "fresh": 5, "took": 1, "ends": [3], "posts": [ {"id": 1, "likeCount": 2} ] })");
+  ASSERT_TRUE(spaced);
+  EXPECT_EQ(spaced->posts.json, R"([{"id":1,"likeCount":2}])");
+  EXPECT_EQ(spaced->posts.ends, (std::vector<std::size_t>{spaced->posts.json.size() - 1}));
+  EXPECT_EQ(shown(spaced->posts).front().like_count, 2);
+}
+
+TEST(SearchCacheCodec, GarbageIsMissing) {
+  for (const char* garbage :
+       {"", "{", "[]", "null", R"({"v":1,"fresh":1,"took":1,"posts":[[1,2]]})", R"({"v":2,"posts":[]})",
+        R"({"v":2,"fresh":1,"took":1,"posts":[[1,2]]})", R"({"v":2,"fresh":"1","took":1,"posts":[]})",
+        R"({"v":2,"fresh":1,"took":1,"ends":[9],"posts":[{"a":1}])"}) {
     EXPECT_FALSE(tracker::redis::decode_cached_search(garbage)) << garbage;
   }
 }
@@ -241,7 +290,7 @@ struct Fixture {
 
 // Runs `count` searches concurrently on one thread; returns what each got (or threw).
 struct Answers {
-  std::vector<std::vector<domain::Post>> posts;
+  std::vector<std::vector<Shown>> posts;
   int failures = 0;
 };
 Answers concurrent_searches(SearchService& search, int count, domain::SearchQuery query) {
@@ -249,9 +298,9 @@ Answers concurrent_searches(SearchService& search, int count, domain::SearchQuer
   Answers answers;
   answers.posts.resize(static_cast<std::size_t>(count));
   for (int i = 0; i < count; ++i) {
-    asio::co_spawn(io, search.search(query), [&answers, i](std::exception_ptr error, std::vector<domain::Post> posts) {
+    asio::co_spawn(io, search.search(query), [&answers, i](std::exception_ptr error, domain::RenderedPosts posts) {
       if (error) ++answers.failures;
-      else answers.posts[static_cast<std::size_t>(i)] = std::move(posts);
+      else answers.posts[static_cast<std::size_t>(i)] = shown(posts);
     });
   }
   io.run();
@@ -341,7 +390,7 @@ TEST(SearchService, ExpiredEntryIsRebuiltOnceWhileOthersGetTheStaleCopy) {
   EXPECT_EQ(fresh, 1);  // the rebuilder
   EXPECT_EQ(stale, 99);
   EXPECT_EQ(f.metric("tracker_search_cache_total", "result=\"stale\""), 99u);
-  EXPECT_EQ(f.cache.entries.at("10:food").first.posts.front().like_count, 9);
+  EXPECT_EQ(shown(f.cache.entries.at("10:food").first.posts).front().like_count, 9);
 }
 
 TEST(SearchService, StaleCopyIsServedWhenTheDatabaseFails) {
@@ -376,7 +425,7 @@ TEST(SearchService, EarlyRefreshServesTheCurrentCopyAndRebuildsInTheBackground) 
   EXPECT_EQ(answers.failures, 0);
   for (const auto& posts : answers.posts) EXPECT_EQ(posts.front().like_count, 0);  // nobody waited
   EXPECT_EQ(f.posts.queries, 2);  // one background rebuild: the others did not get the lock
-  EXPECT_EQ(f.cache.entries.at("10:food").first.posts.front().like_count, 5);
+  EXPECT_EQ(shown(f.cache.entries.at("10:food").first.posts).front().like_count, 5);
   EXPECT_EQ(f.metric("tracker_search_cache_total", "result=\"early_refresh\""), 20u);
 }
 
@@ -384,7 +433,7 @@ TEST(SearchService, EarlyRefreshServesTheCurrentCopyAndRebuildsInTheBackground) 
 // its lock: the stored entry is the answer, without a second query.
 TEST(SearchService, EntryBuiltBetweenTheLookAndTheLockIsUsed) {
   Fixture f;
-  ports::CachedSearch theirs{{f.posts.posts[2]}, f.clock.now + 30'000, 3};
+  ports::CachedSearch theirs{domain::render_posts({f.posts.posts[2]}), f.clock.now + 30'000, 3};
   f.cache.on_lock = [&] {
     f.cache.entries["10:food"] = {theirs, f.clock.now + 90'000};
     f.cache.on_lock = nullptr;
@@ -398,7 +447,7 @@ TEST(SearchService, EntryBuiltBetweenTheLookAndTheLockIsUsed) {
   // The same for an expired entry that someone else just rebuilt.
   f.clock.now += 40'000;
   theirs.fresh_until_ms = f.clock.now + 30'000;
-  theirs.posts = {f.posts.posts[1]};
+  theirs.posts = domain::render_posts({f.posts.posts[1]});
   f.cache.on_lock = [&] {
     f.cache.entries["10:food"] = {theirs, f.clock.now + 90'000};
     f.cache.on_lock = nullptr;

@@ -127,6 +127,17 @@ TEST(FormatRfc3339, FormatsTimesBeforeTheEpoch) {
   EXPECT_EQ(format_rfc3339_ms(-62135596800000), "0001-01-01T00:00:00.000Z");
 }
 
+TEST(FormatRfc3339, YearsPastFourDigits) {
+  EXPECT_EQ(format_rfc3339_ms(253402300800000), "10000-01-01T00:00:00.000Z");
+  EXPECT_EQ(format_rfc3339_ms(-62167219200000), "0000-01-01T00:00:00.000Z");
+}
+
+TEST(FormatRfc3339, AppendsToText) {
+  std::string text = "at ";
+  tracker::domain::append_rfc3339_ms(text, k2026);
+  EXPECT_EQ(text, "at 2026-11-25T12:46:00.123Z");
+}
+
 TEST(FormatRfc3339, RoundTripsThroughParse) {
   for (std::int64_t ms : {std::int64_t{0}, std::int64_t{-1}, std::int64_t{1}, k2026,
                           std::int64_t{951782400000}, std::int64_t{-62135596800000},
