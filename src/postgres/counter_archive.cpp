@@ -55,7 +55,10 @@ asio::awaitable<ports::ArchiveReading> CounterArchive::totals(std::span<const po
                                                text_array(posts), text_array(keywords)};
   Lease db = co_await pool_.acquire(timeout_);
   Result result = co_await db->execute(statistics_sql::kTotals, params, timeout_);
-  co_return ports::ArchiveReading{parse_int_array(result.text(0, 1)), std::string(result.text(0, 0))};
+  ports::ArchiveReading reading;
+  reading.values = parse_int_array(result.text(0, 1));
+  reading.snapshot = std::string(result.text(0, 0));
+  co_return reading;
 }
 
 asio::awaitable<ports::ArchiveReading> CounterArchive::buckets(const ports::CounterKey& key, std::int64_t from_ms,

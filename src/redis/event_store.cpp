@@ -57,6 +57,7 @@ void append_event_values(std::vector<std::string>& values, const domain::Event& 
   values.push_back(searching ? "et:kw:" + hour : "");
   values.push_back(searching && event.user_id ? keys::recent_keywords(*event.user_id) : "");
   values.push_back(ranked(event.type) ? "et:top:" + type + ":" + hour : "");
+  values.push_back(minute);
   push_shapes(values, event_shapes(type, event.component_id, event.post_id, event.keyword), minute);
   if (event.type == EventType::Unlike) {
     // What an UNLIKE takes back from the post's LIKE counters, when it undoes a like.

@@ -12,8 +12,8 @@ class StatisticsReader final : public ports::LiveCounters, public ports::Trends 
   explicit StatisticsReader(std::shared_ptr<Connection> connection, milliseconds timeout = milliseconds{1000});
 
   asio::awaitable<ports::LiveReading> totals(std::span<const ports::CounterKey> keys) override;
-  asio::awaitable<ports::LiveReading> minutes(const ports::CounterKey& key,
-                                              std::span<const std::int64_t> minute_starts) override;
+  asio::awaitable<ports::LiveReading> minutes(const ports::CounterKey& key, std::int64_t from_ms,
+                                              std::int64_t to_ms) override;
 
   asio::awaitable<std::vector<ports::Ranked>> top_posts(const std::string& event_type,
                                                         std::vector<std::int64_t> hour_starts,
@@ -26,7 +26,6 @@ class StatisticsReader final : public ports::LiveCounters, public ports::Trends 
   asio::awaitable<std::int64_t> backlog() override;
 
  private:
-  asio::awaitable<ports::LiveReading> read(std::string_view kind, std::vector<std::string> fields);
   asio::awaitable<std::vector<ports::Ranked>> top(std::vector<std::string> keys, std::size_t limit);
 
   std::shared_ptr<Connection> connection_;
