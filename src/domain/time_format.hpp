@@ -10,6 +10,7 @@ namespace tracker::domain {
 std::optional<std::int64_t> parse_rfc3339_ms(std::string_view text);
 // UTC, millisecond precision: "2026-11-25T21:46:00.123Z".
 std::string format_rfc3339_ms(std::int64_t unix_ms);
+void append_rfc3339_ms(std::string& out, std::int64_t unix_ms);
 
 inline constexpr std::int64_t kMinuteMs = 60'000;
 inline constexpr std::int64_t kHourMs = 3'600'000;

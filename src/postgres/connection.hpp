@@ -14,6 +14,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 struct pg_conn;  // libpq's PGconn
@@ -62,6 +63,13 @@ class Connection {
   asio::awaitable<Result> execute(std::string_view sql,
                                   std::span<const std::optional<std::string>> params = {},
                                   milliseconds timeout = {});
+
+  // Like execute(), for a statement run often: prepared under `name` on its first use on
+  // this connection, so that later runs skip parsing and, once PostgreSQL keeps a generic
+  // plan, planning. A name must always stand for the same SQL.
+  asio::awaitable<Result> execute_prepared(std::string_view name, std::string_view sql,
+                                           std::span<const std::optional<std::string>> params = {},
+                                           milliseconds timeout = {});
 
   // Sends all statements in one round trip (libpq pipeline mode, one sync at the end)
   // and returns their results in order. The server skips everything after the first
@@ -120,6 +128,7 @@ class Connection {
   asio::steady_timer timer_;
   bool broken_ = false;
   bool busy_ = false;
+  std::unordered_set<std::string> prepared_;  // statement names prepared on this connection
 };
 
 }  // namespace tracker::postgres

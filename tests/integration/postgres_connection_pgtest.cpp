@@ -194,6 +194,35 @@ TEST_F(PostgresTest, SqlErrorKeepsConnectionUsable) {
   });
 }
 
+TEST_F(PostgresTest, PreparedStatementIsPreparedOnceAndRunWithEachCallsParameters) {
+  run([&]() -> asio::awaitable<void> {
+    auto connection = co_await connect();
+    const std::string_view sql = "select $1::int * 2, $2::text";
+    for (int i = 1; i <= 3; ++i) {
+      Params params{std::to_string(i), std::nullopt};
+      Result result = co_await connection->execute_prepared("doubled", sql, params);
+      EXPECT_EQ(result.as_int64(0, 0), 2 * i);
+      EXPECT_TRUE(result.is_null(0, 1));
+    }
+    Result prepared = co_await connection->execute(
+        "select count(*) from pg_prepared_statements where name = 'doubled'");
+    EXPECT_EQ(prepared.as_int64(0, 0), 1);
+
+    // A statement the server rejects is an SqlError, at preparing or at running, and the
+    // connection stays usable; the rejected name can be prepared again.
+    EXPECT_EQ(sqlstate_of(co_await error_of(connection->execute_prepared("broken", "selec 1"))), "42601");
+    Params zero{"0"};
+    EXPECT_EQ(sqlstate_of(co_await error_of(connection->execute_prepared("divide", "select 1 / $1::int", zero))),
+              "22012");
+    EXPECT_FALSE(connection->broken());
+    Result again = co_await connection->execute_prepared("broken", "select 5");
+    EXPECT_EQ(again.as_int64(0, 0), 5);
+    Params two{"2"};
+    Result divided = co_await connection->execute_prepared("divide", "select 1 / $1::int", two);
+    EXPECT_EQ(divided.as_int64(0, 0), 0);
+  });
+}
+
 TEST_F(PostgresTest, ErrorInsideTransactionLetsCallerRollBack) {
   run([&]() -> asio::awaitable<void> {
     auto connection = co_await connect();
