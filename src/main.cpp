@@ -1,5 +1,6 @@
 // Wires the event tracker together: configuration, one worker per I/O thread (its own
 // listener, Redis connection and services), the background flusher, and shutdown.
+#include "app/batching_counter_archive.hpp"
 #include "app/cached_counter_archive.hpp"
 #include "app/ingest_service.hpp"
 #include "app/post_service.hpp"
@@ -52,6 +53,7 @@ struct Worker {
   std::unique_ptr<redis::HealthProbe> redis_probe;
   std::unique_ptr<postgres::Pool> pg_pool;
   std::unique_ptr<postgres::CounterArchive> counter_archive;
+  std::unique_ptr<app::BatchingCounterArchive> batching_counter_archive;
   std::unique_ptr<app::CachedCounterArchive> cached_counter_archive;
   std::unique_ptr<redis::StatisticsReader> statistics_reader;
   std::unique_ptr<app::StatisticsService> statistics;
@@ -101,8 +103,10 @@ std::unique_ptr<Worker> make_worker(const config::Config& config,
       *worker->pg_pool, std::chrono::milliseconds(config.pg_timeout_ms));
   app::ArchiveCacheOptions archive_cache;
   archive_cache.max_age = std::chrono::milliseconds(config.statistics_cache_ms);
+  worker->batching_counter_archive = std::make_unique<app::BatchingCounterArchive>(
+      worker->io.get_executor(), *worker->counter_archive, metrics);
   worker->cached_counter_archive =
-      std::make_unique<app::CachedCounterArchive>(*worker->counter_archive, metrics, archive_cache);
+      std::make_unique<app::CachedCounterArchive>(*worker->batching_counter_archive, metrics, archive_cache);
   worker->statistics_reader = std::make_unique<redis::StatisticsReader>(worker->redis);
   worker->statistics = std::make_unique<app::StatisticsService>(
       *worker->cached_counter_archive, *worker->statistics_reader, *worker->statistics_reader);

@@ -90,8 +90,9 @@ asio::awaitable<ports::ArchiveReading> CachedCounterArchive::totals(std::span<co
   reading_misses_.inc();
   TimePoint started = clock_();
   ports::ArchiveReading reading = co_await inner_.totals(keys);
-  reading.read_started = started;
-  keep(std::move(key), reading, started);
+  // A batched read may have started after this request asked: its start is the later, tighter one.
+  if (!reading.read_started) reading.read_started = started;
+  keep(std::move(key), reading, *reading.read_started);
   co_return reading;
 }
 
@@ -114,8 +115,9 @@ asio::awaitable<ports::ArchiveReading> CachedCounterArchive::buckets(const ports
   reading_misses_.inc();
   TimePoint started = clock_();
   ports::ArchiveReading reading = co_await inner_.buckets(counter, from_ms, to_ms, width_ms);
-  reading.read_started = started;
-  keep(std::move(key), reading, started);
+  // A batched read may have started after this request asked: its start is the later, tighter one.
+  if (!reading.read_started) reading.read_started = started;
+  keep(std::move(key), reading, *reading.read_started);
   co_return reading;
 }
 

@@ -79,9 +79,10 @@ std::string series_json(const domain::SeriesQuery& query, const std::vector<app:
   out += R"(","total":)";
   append_number(out, total);
   out += R"(,"buckets":[)";
+  domain::TimestampWriter timestamps;
   for (std::size_t i = 0; i < points.size(); ++i) {
     out += i ? R"(,{"start":")" : R"({"start":")";
-    domain::append_rfc3339_ms(out, points[i].start_ms);
+    timestamps.append(out, points[i].start_ms);
     out += R"(","count":)";
     append_number(out, points[i].count);
     out += '}';

@@ -56,6 +56,7 @@ class MemoryArchive final : public ports::CounterArchive {
     ports::ArchiveReading reading;
     for (const auto& key : keys) reading.values.push_back(count_of(key));
     reading.snapshot = "snapshot-" + std::to_string(++reads);
+    reading.read_started = started_at;
     if (clock) clock->now += read_takes;
     co_return reading;
   }
@@ -87,6 +88,7 @@ class MemoryArchive final : public ports::CounterArchive {
   std::vector<std::pair<std::string, std::vector<std::string>>> ledger_queries;
   ManualClock* clock = nullptr;
   std::chrono::milliseconds read_takes{0};
+  std::optional<TimePoint> started_at;  // as a batching archive sets it
 };
 
 struct CacheTest : ::testing::Test {
@@ -131,6 +133,20 @@ TEST_F(CacheTest, AReadingIsReusedUntilItIsMaxAgeOld) {
   EXPECT_EQ(*third.read_started, clock.now);
   EXPECT_EQ(metric("kind=\"reading\",result=\"hit\""), 1u);
   EXPECT_EQ(metric("kind=\"reading\",result=\"miss\""), 2u);
+}
+
+TEST_F(CacheTest, AReadingStartedLaterByTheArchiveBelowAgesFromThere) {
+  auto cached = cache();
+  archive.started_at = clock.now + 20ms;  // a batched statement that left after this request asked
+  auto first = totals(cached, {{"CLICK", 7, 0, ""}});
+  ASSERT_TRUE(first.read_started);
+  EXPECT_EQ(*first.read_started, clock.now + 20ms);
+  clock.now += 510ms;  // 490 ms after the statement started: still fresh
+  totals(cached, {{"CLICK", 7, 0, ""}});
+  EXPECT_EQ(archive.totals_calls, 1);
+  clock.now += 10ms;
+  totals(cached, {{"CLICK", 7, 0, ""}});
+  EXPECT_EQ(archive.totals_calls, 2);
 }
 
 TEST_F(CacheTest, ReadingsAreKeyedByEverythingAsked) {
