@@ -1,5 +1,7 @@
 // Wires the event tracker together: configuration, one worker per I/O thread (its own
 // listener, Redis connection and services), the background flusher, and shutdown.
+#include "app/batching_counter_archive.hpp"
+#include "app/cached_counter_archive.hpp"
 #include "app/ingest_service.hpp"
 #include "app/post_service.hpp"
 #include "app/ranking_board.hpp"
@@ -54,6 +56,8 @@ struct Worker {
   std::unique_ptr<redis::HealthProbe> redis_probe;
   std::unique_ptr<postgres::Pool> pg_pool;
   std::unique_ptr<postgres::CounterArchive> counter_archive;
+  std::unique_ptr<app::BatchingCounterArchive> batching_counter_archive;
+  std::unique_ptr<app::CachedCounterArchive> cached_counter_archive;
   std::unique_ptr<redis::StatisticsReader> statistics_reader;
   std::unique_ptr<app::StatisticsService> statistics;
   std::unique_ptr<postgres::HealthProbe> pg_probe;
@@ -102,9 +106,15 @@ std::unique_ptr<Worker> make_worker(const config::Config& config,
                                                     config.pg_pool_size, config.pg_pool_waiters, metrics);
   worker->counter_archive = std::make_unique<postgres::CounterArchive>(
       *worker->pg_pool, std::chrono::milliseconds(config.pg_timeout_ms));
+  app::ArchiveCacheOptions archive_cache;
+  archive_cache.max_age = std::chrono::milliseconds(config.statistics_cache_ms);
+  worker->batching_counter_archive = std::make_unique<app::BatchingCounterArchive>(
+      worker->io.get_executor(), *worker->counter_archive, metrics);
+  worker->cached_counter_archive =
+      std::make_unique<app::CachedCounterArchive>(*worker->batching_counter_archive, metrics, archive_cache);
   worker->statistics_reader = std::make_unique<redis::StatisticsReader>(worker->redis);
   worker->statistics = std::make_unique<app::StatisticsService>(
-      *worker->counter_archive, *worker->statistics_reader, *worker->statistics_reader, rankings);
+      *worker->cached_counter_archive, *worker->statistics_reader, *worker->statistics_reader, rankings);
   worker->pg_probe = std::make_unique<postgres::HealthProbe>(*worker->pg_pool);
 
   worker->post_repository = std::make_unique<postgres::PostRepository>(

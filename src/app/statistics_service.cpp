@@ -22,8 +22,22 @@ ports::CounterKey counter_key(const domain::CounterFilter& filter) {
 
 StatisticsService::StatisticsService(ports::CounterArchive& archive, ports::LiveCounters& live,
                                      ports::Trends& trends, const RankingBoard& rankings,
-                                     StatisticsOptions options, Clock clock)
-    : archive_(archive), live_(live), trends_(trends), rankings_(rankings), options_(options), clock_(std::move(clock)) {}
+                                     StatisticsOptions options, Clock clock, SteadyClock steady_clock)
+    : archive_(archive),
+      live_(live),
+      trends_(trends),
+      rankings_(rankings),
+      options_(options),
+      clock_(std::move(clock)),
+      steady_clock_(std::move(steady_clock)) {}
+
+// Whether Redis was read within max_read_span of the PostgreSQL read's start: the start of
+// this request's read, or of the original read for a reused reading.
+bool StatisticsService::within_span(std::chrono::steady_clock::time_point started,
+                                    const ports::ArchiveReading& archived) const {
+  auto read_started = std::min(started, archived.read_started.value_or(started));
+  return steady_clock_() - read_started <= options_.max_read_span;
+}
 
 // values[live_to_value[i]] += live value i, for the live part and every snapshot that the
 // PostgreSQL reading does not already contain.
@@ -52,10 +66,10 @@ asio::awaitable<std::vector<std::int64_t>> StatisticsService::exact_totals(std::
   std::vector<std::size_t> identity(keys.size());
   std::iota(identity.begin(), identity.end(), 0);
   for (int attempt = 1;; ++attempt) {
-    auto started = std::chrono::steady_clock::now();
+    auto started = steady_clock_();
     auto archived = co_await archive_.totals(keys);
     auto live = co_await live_.totals(keys);
-    if (std::chrono::steady_clock::now() - started <= options_.max_read_span) {
+    if (within_span(started, archived)) {
       co_return co_await merge(archived, live, identity);
     }
     if (attempt == options_.max_attempts) throw ports::StoreTimeout("statistics read took too long");
@@ -70,18 +84,16 @@ asio::awaitable<std::vector<std::int64_t>> StatisticsService::exact_buckets(cons
   std::int64_t now = clock_();
   std::int64_t live_from = std::max(from_ms, domain::bucket_start(now - domain::kDayMs - kMinuteMs, kMinuteMs));
   std::int64_t live_to = std::min(to_ms, domain::bucket_start(now, kMinuteMs) + 10 * kMinuteMs);
-  std::vector<std::int64_t> minutes;
   std::vector<std::size_t> minute_to_bucket;
   for (std::int64_t minute = live_from; minute < live_to; minute += kMinuteMs) {
-    minutes.push_back(minute);
     minute_to_bucket.push_back(static_cast<std::size_t>((minute - from_ms) / width_ms));
   }
   for (int attempt = 1;; ++attempt) {
-    auto started = std::chrono::steady_clock::now();
+    auto started = steady_clock_();
     auto archived = co_await archive_.buckets(key, from_ms, to_ms, width_ms);
     ports::LiveReading live;
-    if (!minutes.empty()) live = co_await live_.minutes(key, minutes);
-    if (std::chrono::steady_clock::now() - started <= options_.max_read_span) {
+    if (!minute_to_bucket.empty()) live = co_await live_.minutes(key, live_from, live_to);
+    if (within_span(started, archived)) {
       co_return co_await merge(archived, live, minute_to_bucket);
     }
     if (attempt == options_.max_attempts) throw ports::StoreTimeout("statistics read took too long");

@@ -1,4 +1,5 @@
 #pragma once
+#include "app/cached_counter_archive.hpp"
 #include "app/ingest_service.hpp"
 #include "app/ranking_board.hpp"
 #include "domain/statistics_query.hpp"
@@ -36,11 +37,13 @@ struct Summary {
 // already applied in the PostgreSQL snapshot are left out. A snapshot applied after the
 // PostgreSQL read is still in Redis when Redis is read, because the flusher keeps applied
 // snapshots for a while (snapshot_linger) and a read taking longer than max_read_span is
-// done again.
+// done again. That span starts when the PostgreSQL read started, which for a reading
+// reused from a cache (CachedCounterArchive) is the original read's start.
 class StatisticsService {
  public:
   StatisticsService(ports::CounterArchive& archive, ports::LiveCounters& live, ports::Trends& trends,
-                    const RankingBoard& rankings, StatisticsOptions options = {}, Clock clock = system_now_ms);
+                    const RankingBoard& rankings, StatisticsOptions options = {}, Clock clock = system_now_ms,
+                    SteadyClock steady_clock = std::chrono::steady_clock::now);
 
   boost::asio::awaitable<std::int64_t> count(const domain::CountQuery& query);
   boost::asio::awaitable<std::vector<SeriesPoint>> series(const domain::SeriesQuery& query);
@@ -58,6 +61,7 @@ class StatisticsService {
   boost::asio::awaitable<std::vector<std::int64_t>> merge(const ports::ArchiveReading& archived,
                                                           const ports::LiveReading& live,
                                                           const std::vector<std::size_t>& live_to_value);
+  bool within_span(std::chrono::steady_clock::time_point started, const ports::ArchiveReading& archived) const;
 
   ports::CounterArchive& archive_;
   ports::LiveCounters& live_;
@@ -65,6 +69,7 @@ class StatisticsService {
   const RankingBoard& rankings_;
   StatisticsOptions options_;
   Clock clock_;
+  SteadyClock steady_clock_;
 };
 
 ports::CounterKey counter_key(const domain::CounterFilter& filter);

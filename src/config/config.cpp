@@ -82,6 +82,8 @@ const std::vector<Option>& options() {
       number("ranking-refresh-ms", "how often top posts / keywords are computed again (their most age)", &Config::ranking_refresh_ms),
       number("search-cache-ttl-ms", "how long a cached search stays fresh, +-20 % (0 = no cache)", &Config::search_cache_ttl_ms),
       number("search-empty-ttl-ms", "the same for searches that found nothing", &Config::search_empty_ttl_ms),
+      number("statistics-cache-ms", "how long exact counts reuse a PostgreSQL reading (0 = never, at most 1000)",
+             &Config::statistics_cache_ms),
       text("log-level", "trace, debug, info, warn, error", &Config::log_level),
   };
   return all;
@@ -128,6 +130,9 @@ bool load(Config& config, int argc, char** argv) {
       throw std::invalid_argument("--" + flag + " needs a value");
     }
     find(flag).set(config, value);
+  }
+  if (config.statistics_cache_ms < 0 || config.statistics_cache_ms > kMaxStatisticsCacheMs) {
+    throw std::invalid_argument("--statistics-cache-ms: expected 0.." + std::to_string(kMaxStatisticsCacheMs));
   }
   return true;
 }

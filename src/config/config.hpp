@@ -7,6 +7,10 @@ namespace tracker::config {
 
 using std::chrono::milliseconds;
 
+// A reused statistics reading's age counts against the 1.5 s read span: this leaves at
+// least half a second for the rest of the read.
+inline constexpr std::int64_t kMaxStatisticsCacheMs = 1000;
+
 struct Config {
   // HTTP
   std::string listen_address = "0.0.0.0";
@@ -41,6 +45,9 @@ struct Config {
   std::int64_t ranking_refresh_ms = 1000;     // how often window rankings are computed again
   std::int64_t search_cache_ttl_ms = 30'000;  // 0 = no caching (every search reads PostgreSQL)
   std::int64_t search_empty_ttl_ms = 5'000;
+  // Statistics: how long a PostgreSQL reading is reused by exact counts (0 = never; at
+  // most 1000, below the statistics read span of 1.5 s, see app/cached_counter_archive.hpp)
+  std::int64_t statistics_cache_ms = 500;
   std::string log_level = "info";
 };
 

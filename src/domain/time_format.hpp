@@ -12,6 +12,18 @@ std::optional<std::int64_t> parse_rfc3339_ms(std::string_view text);
 std::string format_rfc3339_ms(std::int64_t unix_ms);
 void append_rfc3339_ms(std::string& out, std::int64_t unix_ms);
 
+// Appends many format_rfc3339_ms() texts quickly, for times close together (a series).
+class TimestampWriter {
+ public:
+  void append(std::string& out, std::int64_t unix_ms);
+
+ private:
+  std::int64_t day_start_ = 0;
+  int year_ = -1;  // none yet (years before 0 are written the slow way anyway)
+  unsigned month_ = 0, day_ = 0;
+  char date_[11] = {};  // "YYYY-MM-DDT"
+};
+
 inline constexpr std::int64_t kMinuteMs = 60'000;
 inline constexpr std::int64_t kHourMs = 3'600'000;
 inline constexpr std::int64_t kDayMs = 86'400'000;

@@ -10,15 +10,9 @@ namespace tracker::http {
 
 namespace json = boost::json;
 
-Response json_response(Status status, const json::value& body) {
-  Response response{status, 11};
-  response.set(beast_http::field::content_type, "application/json");
-  response.body() = json::serialize(body);
-  response.prepare_payload();
-  return response;
-}
+Response json_response(Status status, const json::value& body) { return json_text_response(status, json::serialize(body)); }
 
-Response json_response(Status status, std::string body) {
+Response json_text_response(Status status, std::string body) {
   Response response{status, 11};
   response.set(beast_http::field::content_type, "application/json");
   response.body() = std::move(body);

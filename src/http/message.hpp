@@ -13,8 +13,8 @@ using Response = beast_http::response<beast_http::string_body>;
 using Status = beast_http::status;
 
 Response json_response(Status status, const boost::json::value& body);
-// The same for a body that is JSON text already.
-Response json_response(Status status, std::string body);
+// A body that is already serialized JSON.
+Response json_text_response(Status status, std::string body);
 // The contract's error shape: {"error": {"code", "message", "field"?}}.
 boost::json::value error_body(std::string_view code, std::string_view message,
                               std::string_view field = {});

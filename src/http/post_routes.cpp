@@ -99,7 +99,7 @@ void add_post_routes(Router& router, app::PostService& posts, app::SearchService
     body += ",\"posts\":";
     body += found.json;
     body += '}';
-    co_return json_response(Status::ok, std::move(body));
+    co_return json_text_response(Status::ok, std::move(body));
   }));
 
   router.add(verb::get, "/api/search/recent/{userId}", guarded([&search](const Request& request, const PathParams& path) -> awaitable<Response> {

@@ -1,8 +1,10 @@
 #pragma once
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -32,15 +34,19 @@ class LiveCounters {
  public:
   virtual ~LiveCounters() = default;
   virtual boost::asio::awaitable<LiveReading> totals(std::span<const CounterKey> keys) = 0;
-  // Per-minute counts of one key for the given minutes (Unix ms of each minute's start).
-  virtual boost::asio::awaitable<LiveReading> minutes(const CounterKey& key,
-                                                      std::span<const std::int64_t> minute_starts) = 0;
+  // Per-minute counts of one key over the minutes in [from_ms, to_ms) (Unix ms, both
+  // minute-aligned): values[i] is the minute starting at from_ms + i * 60,000.
+  virtual boost::asio::awaitable<LiveReading> minutes(const CounterKey& key, std::int64_t from_ms,
+                                                      std::int64_t to_ms) = 0;
 };
 
 // Counts in PostgreSQL, each read with the database snapshot it was read in.
 struct ArchiveReading {
   std::vector<std::int64_t> values;
   std::string snapshot;  // PostgreSQL's pg_snapshot of the read, for applied_in()
+  // Set on a reading that is reused (cached): when the read that took it was started. A
+  // statistics read counts its duration from there (see app/statistics_service.hpp).
+  std::optional<std::chrono::steady_clock::time_point> read_started;
 };
 
 class CounterArchive {

@@ -144,25 +144,26 @@ asio::awaitable<Result> Connection::execute(std::string_view sql,
   co_return co_await run_query(std::string(sql), params, deadline_after(timeout));
 }
 
-asio::awaitable<Result> Connection::execute_prepared(const std::string& name, std::string_view sql,
+asio::awaitable<Result> Connection::execute_prepared(std::string_view name, std::string_view sql,
                                                      std::span<const std::optional<std::string>> params,
                                                      milliseconds timeout) {
   Operation operation(*this);
   check_param_count(params);
   auto deadline = deadline_after(timeout);
-  if (!prepared_.contains(name)) {
+  std::string statement(name);
+  if (!prepared_.contains(statement)) {
     std::string text(sql);
-    if (!PQsendPrepare(conn_, name.c_str(), text.c_str(), static_cast<int>(params.size()), nullptr)) fail();
+    if (!PQsendPrepare(conn_, statement.c_str(), text.c_str(), static_cast<int>(params.size()), nullptr)) fail();
     co_await flush(deadline);
-    Outcome outcome = co_await read_results(deadline);
-    if (outcome.error) fail(outcome.error.get());
-    prepared_.insert(name);
+    Outcome prepared = co_await read_results(deadline);
+    if (prepared.error) fail(prepared.error.get());
+    prepared_.insert(statement);
   }
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const auto& param : params) values.push_back(param ? param->c_str() : nullptr);
-  if (!PQsendQueryPrepared(conn_, name.c_str(), static_cast<int>(params.size()), values.data(), nullptr, nullptr,
-                           0)) {
+  if (!PQsendQueryPrepared(conn_, statement.c_str(), static_cast<int>(params.size()), values.data(), nullptr,
+                           nullptr, 0)) {
     fail();
   }
   co_await flush(deadline);

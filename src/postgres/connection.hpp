@@ -64,12 +64,10 @@ class Connection {
                                   std::span<const std::optional<std::string>> params = {},
                                   milliseconds timeout = {});
 
-  // The same for a statement the server keeps prepared under `name` on this connection:
-  // prepared on its first use here (one more round trip), then run by name, so it is
-  // parsed and planned once per connection (the server keeps a generic plan when that
-  // costs no more than planning for the values). A name stands for one text: callers
-  // give every statement a name of its own.
-  asio::awaitable<Result> execute_prepared(const std::string& name, std::string_view sql,
+  // Like execute(), for a statement run often: prepared under `name` on its first use on
+  // this connection, so that later runs skip parsing and, once PostgreSQL keeps a generic
+  // plan, planning. A name must always stand for the same SQL.
+  asio::awaitable<Result> execute_prepared(std::string_view name, std::string_view sql,
                                            std::span<const std::optional<std::string>> params = {},
                                            milliseconds timeout = {});
 
@@ -130,7 +128,7 @@ class Connection {
   asio::steady_timer timer_;
   bool broken_ = false;
   bool busy_ = false;
-  std::unordered_set<std::string> prepared_;  // names prepared on this connection
+  std::unordered_set<std::string> prepared_;  // statement names prepared on this connection
 };
 
 }  // namespace tracker::postgres

@@ -6,6 +6,10 @@
 
 namespace tracker::postgres {
 
+namespace {
+constexpr std::int64_t kMinuteMs = 60'000;
+}  // namespace
+
 std::string text_array(std::span<const std::string> items) {
   std::string out = "{";
   for (std::size_t i = 0; i < items.size(); ++i) {
@@ -54,8 +58,11 @@ asio::awaitable<ports::ArchiveReading> CounterArchive::totals(std::span<const po
   const std::optional<std::string> params[] = {text_array(types), text_array(components),
                                                text_array(posts), text_array(keywords)};
   Lease db = co_await pool_.acquire(timeout_);
-  Result result = co_await db->execute(statistics_sql::kTotals, params, timeout_);
-  co_return ports::ArchiveReading{parse_int_array(result.text(0, 1)), std::string(result.text(0, 0))};
+  Result result = co_await db->execute_prepared("statistics_totals", statistics_sql::kTotals, params, timeout_);
+  ports::ArchiveReading reading;
+  reading.values = parse_int_array(result.text(0, 1));
+  reading.snapshot = std::string(result.text(0, 0));
+  co_return reading;
 }
 
 asio::awaitable<ports::ArchiveReading> CounterArchive::buckets(const ports::CounterKey& key, std::int64_t from_ms,
@@ -64,22 +71,20 @@ asio::awaitable<ports::ArchiveReading> CounterArchive::buckets(const ports::Coun
   const std::optional<std::string> params[] = {key.event_type, std::to_string(from_ms), std::to_string(to_ms),
                                                std::to_string(width_ms), std::to_string(key.component_id),
                                                std::to_string(key.post_id), key.keyword};
+  const bool per_minute = width_ms <= kMinuteMs;
   Lease db = co_await pool_.acquire(timeout_);
-  Result result = co_await db->execute(statistics_sql::kBuckets, params, timeout_);
+  Result result = co_await db->execute_prepared(per_minute ? "statistics_bucket_rows" : "statistics_buckets",
+                                                per_minute ? statistics_sql::kBucketRows : statistics_sql::kBuckets,
+                                                params, timeout_);
   ports::ArchiveReading reading;
   reading.snapshot = std::string(result.text(0, 0));
   reading.values.assign(static_cast<std::size_t>((to_ms - from_ms + width_ms - 1) / width_ms), 0);
-  std::string_view pairs = result.text(0, 1);
-  while (!pairs.empty()) {
-    auto comma = pairs.find(',');
-    std::string_view pair = pairs.substr(0, comma);
-    auto colon = pair.find(':');
-    std::int64_t index = 0, count = 0;
-    std::from_chars(pair.data(), pair.data() + colon, index);
-    std::from_chars(pair.data() + colon + 1, pair.data() + pair.size(), count);
-    if (index >= 0 && static_cast<std::size_t>(index) < reading.values.size()) reading.values[index] += count;
-    if (comma == std::string_view::npos) break;
-    pairs.remove_prefix(comma + 1);
+  std::vector<std::int64_t> buckets = parse_int_array(result.text(0, 1));
+  std::vector<std::int64_t> counts = parse_int_array(result.text(0, 2));
+  for (std::size_t i = 0; i < buckets.size() && i < counts.size(); ++i) {
+    if (buckets[i] >= 0 && static_cast<std::size_t>(buckets[i]) < reading.values.size()) {
+      reading.values[static_cast<std::size_t>(buckets[i])] += counts[i];
+    }
   }
   co_return reading;
 }
@@ -90,7 +95,7 @@ asio::awaitable<std::vector<std::string>> CounterArchive::applied_in(const std::
   if (flush_ids.empty()) co_return applied;
   const std::optional<std::string> params[] = {text_array(flush_ids), snapshot};
   Lease db = co_await pool_.acquire(timeout_);
-  Result result = co_await db->execute(statistics_sql::kAppliedIn, params, timeout_);
+  Result result = co_await db->execute_prepared("statistics_applied_in", statistics_sql::kAppliedIn, params, timeout_);
   for (int row = 0; row < result.rows(); ++row) applied.emplace_back(result.text(row, 0));
   co_return applied;
 }

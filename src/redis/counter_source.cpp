@@ -132,7 +132,8 @@ asio::awaitable<ports::CounterSnapshot> CounterSource::read_snapshot(const std::
 asio::awaitable<void> CounterSource::drop_snapshot(const std::string& flush_id) {
   std::string totals_key = keys::snapshot_totals(flush_id);
   std::string minutes_key = keys::snapshot_minutes(flush_id);
-  const std::string_view del[] = {"DEL", totals_key, minutes_key};
+  std::string index_key = keys::snapshot_minute_index(flush_id);
+  const std::string_view del[] = {"DEL", totals_key, minutes_key, index_key};
   const std::string_view forget[] = {"ZREM", keys::kSnapshots, flush_id};
   // Hashes first: a crash in between leaves an id whose (empty) snapshot the ledger
   // already knows, which is then just dropped again.

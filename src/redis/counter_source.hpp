@@ -7,9 +7,10 @@
 
 namespace tracker::redis {
 
-// Live counters are the hashes et:totals:live and et:minutes:live (written by
-// lua/ingest.lua); a snapshot renames both to et:*:snap:<flush id> and lists the id in
-// the sorted set et:snapshots until it is dropped.
+// Live counters are the hashes et:totals:live and et:minutes:live, with the set of minutes
+// the latter holds in et:minute-index:live (written by lua/ingest.lua); a snapshot renames
+// all three to et:*:snap:<flush id> and lists the id in the sorted set et:snapshots until
+// it is dropped.
 class CounterSource final : public ports::CounterSource {
  public:
   explicit CounterSource(std::shared_ptr<Connection> connection, milliseconds timeout = milliseconds{5000});

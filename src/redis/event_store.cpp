@@ -68,6 +68,7 @@ void EventStore::append_event(Group& group, const domain::Event& event) {
   values.push_back(searching && event.user_id ? keys::recent_keywords(*event.user_id) : "");
   values.push_back(ranked(event.type) ? "et:top:" + type + ":" + hour : "");
   if (ranked(event.type)) expire(group, values.back(), kRankingTtl);
+  values.push_back(minute);
   push_shapes(values, event_shapes(type, event.component_id, event.post_id, event.keyword), minute);
   if (event.type == EventType::Unlike) {
     // What an UNLIKE takes back from the post's LIKE counters, when it undoes a like.

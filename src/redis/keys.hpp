@@ -15,6 +15,9 @@ inline constexpr std::string_view kInstance = "et:instance";      // this data s
 inline constexpr std::string_view kLiveTotals = "et:totals:live";   // TYPE|comp|post|kw, '*' = any
 inline constexpr std::string_view kLiveMinutes = "et:minutes:live"; // TYPE|comp|post|kw|minute_ms
 inline constexpr std::string_view kSnapshots = "et:snapshots";      // ids of snapshots not yet dropped
+// The minutes (minute_ms) that et:minutes:live has fields for, so that a read of a range
+// looks up only those; a snapshot renames it with the minute hash.
+inline constexpr std::string_view kLiveMinuteIndex = "et:minute-index:live";
 
 // Hourly rankings: posts by event type (et:top:TYPE:hour_ms) and searched keywords
 // (et:kw:hour_ms), and a change counter per ranking hour, keyed by the ranking's key.
@@ -30,6 +33,9 @@ inline std::string snapshot_totals(std::string_view flush_id) {
 }
 inline std::string snapshot_minutes(std::string_view flush_id) {
   return "et:minutes:snap:" + std::string(flush_id);
+}
+inline std::string snapshot_minute_index(std::string_view flush_id) {
+  return "et:minute-index:snap:" + std::string(flush_id);
 }
 inline std::string recent_keywords(std::int64_t user_id) {
   return "et:recent:" + std::to_string(user_id);

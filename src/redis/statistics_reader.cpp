@@ -1,5 +1,6 @@
 #include "redis/statistics_reader.hpp"
 
+#include "domain/time_format.hpp"
 #include "ports/errors.hpp"
 #include "redis/counter_source.hpp"
 #include "redis/keys.hpp"
@@ -33,16 +34,18 @@ StatisticsReader::StatisticsReader(std::shared_ptr<Connection> connection, milli
       timeout_(timeout),
       read_counts_(lua::read_counts) {}
 
-asio::awaitable<ports::LiveReading> StatisticsReader::read(std::string_view kind,
-                                                           std::vector<std::string> fields) {
+asio::awaitable<ports::LiveReading> StatisticsReader::totals(std::span<const ports::CounterKey> keys) {
+  std::vector<std::string> fields;
+  fields.reserve(keys.size());
+  for (const auto& key : keys) fields.push_back(field_of(key));
   std::vector<std::string_view> args;
   args.reserve(fields.size() + 1);
-  args.push_back(kind);
+  args.push_back("totals");
   args.insert(args.end(), fields.begin(), fields.end());
   Reply reply = co_await read_counts_.run(*connection_, {}, args, timeout_);
   check(reply, "reading counters");
-  ports::LiveReading reading;
   if (reply.elements.empty()) throw ports::StoreRejected("reading counters: empty reply");
+  ports::LiveReading reading;
   reading.live = numbers(reply.elements[0]);
   for (std::size_t i = 1; i + 1 < reply.elements.size(); i += 2) {
     reading.snapshots.push_back({reply.elements[i].text, numbers(reply.elements[i + 1])});
@@ -50,19 +53,32 @@ asio::awaitable<ports::LiveReading> StatisticsReader::read(std::string_view kind
   co_return reading;
 }
 
-asio::awaitable<ports::LiveReading> StatisticsReader::totals(std::span<const ports::CounterKey> keys) {
-  std::vector<std::string> fields;
-  for (const auto& key : keys) fields.push_back(field_of(key));
-  co_return co_await read("totals", std::move(fields));
-}
-
-asio::awaitable<ports::LiveReading> StatisticsReader::minutes(const ports::CounterKey& key,
-                                                              std::span<const std::int64_t> minute_starts) {
+asio::awaitable<ports::LiveReading> StatisticsReader::minutes(const ports::CounterKey& key, std::int64_t from_ms,
+                                                              std::int64_t to_ms) {
+  // The script answers only the minutes each hash holds, as (minute, value) pairs.
   std::string prefix = field_of(key) + "|";
-  std::vector<std::string> fields;
-  fields.reserve(minute_starts.size());
-  for (std::int64_t minute : minute_starts) fields.push_back(prefix + std::to_string(minute));
-  co_return co_await read("minutes", std::move(fields));
+  std::string from = std::to_string(from_ms);
+  std::string to = std::to_string(to_ms);
+  const std::string_view args[] = {"minutes", prefix, from, to};
+  Reply reply = co_await read_counts_.run(*connection_, {}, args, timeout_);
+  check(reply, "reading counters");
+  if (reply.elements.empty()) throw ports::StoreRejected("reading counters: empty reply");
+  const std::int64_t span = std::max<std::int64_t>(0, to_ms - from_ms);
+  const auto minutes = static_cast<std::size_t>((span + domain::kMinuteMs - 1) / domain::kMinuteMs);
+  auto dense = [&](const Reply& pairs) {
+    std::vector<std::int64_t> values(minutes, 0);
+    for (std::size_t i = 0; i + 1 < pairs.elements.size(); i += 2) {
+      std::int64_t index = (pairs.elements[i].as_int() - from_ms) / domain::kMinuteMs;
+      if (index >= 0 && static_cast<std::size_t>(index) < minutes) values[index] += pairs.elements[i + 1].as_int();
+    }
+    return values;
+  };
+  ports::LiveReading reading;
+  reading.live = dense(reply.elements[0]);
+  for (std::size_t i = 1; i + 1 < reply.elements.size(); i += 2) {
+    reading.snapshots.push_back({reply.elements[i].text, dense(reply.elements[i + 1])});
+  }
+  co_return reading;
 }
 
 asio::awaitable<std::int64_t> StatisticsReader::unique_users(const std::string& event_type,

@@ -12,8 +12,8 @@ class StatisticsReader final : public ports::LiveCounters, public ports::Trends 
   explicit StatisticsReader(std::shared_ptr<Connection> connection, milliseconds timeout = milliseconds{1000});
 
   asio::awaitable<ports::LiveReading> totals(std::span<const ports::CounterKey> keys) override;
-  asio::awaitable<ports::LiveReading> minutes(const ports::CounterKey& key,
-                                              std::span<const std::int64_t> minute_starts) override;
+  asio::awaitable<ports::LiveReading> minutes(const ports::CounterKey& key, std::int64_t from_ms,
+                                              std::int64_t to_ms) override;
 
   asio::awaitable<std::int64_t> unique_users(const std::string& event_type, const std::string& day) override;
   asio::awaitable<std::vector<std::int64_t>> events_in_minute(const std::vector<std::string>& event_types,
@@ -21,7 +21,6 @@ class StatisticsReader final : public ports::LiveCounters, public ports::Trends 
   asio::awaitable<std::int64_t> backlog() override;
 
  private:
-  asio::awaitable<ports::LiveReading> read(std::string_view kind, std::vector<std::string> fields);
 
   std::shared_ptr<Connection> connection_;
   milliseconds timeout_;

@@ -4,6 +4,7 @@ A count is PostgreSQL's part plus Redis's (live counters and snapshots in flight
 tests read it continuously while events arrive and the flusher moves them.
 """
 
+import re
 import threading
 import time
 from datetime import datetime
@@ -30,16 +31,41 @@ def ranking(server, path, field, wanted, **params):
         time.sleep(0.05)
 
 
+# PostgreSQL readings reused for up to 500 ms while snapshots are applied every 50 ms.
+CACHED_READS = ("--statistics-cache-ms=500",)
+MINUTE_MS = 60_000
+
+
 def count(server, **params):
     response = requests.get(server.url("/api/statistics"), params=params, timeout=HTTP_TIMEOUT)
     assert response.status_code == 200, response.text
     return response.json()["count"]
 
 
+def metric(server, name):
+    text = requests.get(server.url("/metrics"), timeout=HTTP_TIMEOUT).text
+    found = re.search(rf"^{re.escape(name)} (\d+)$", text, re.M)
+    return int(found.group(1)) if found else 0
+
+
+def series_total(server, **params):
+    response = requests.get(server.url("/api/statistics/series"), params={**params, "interval": "minute"},
+                            timeout=HTTP_TIMEOUT)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["total"] == sum(bucket["count"] for bucket in body["buckets"])
+    return body["total"]
+
+
 def test_counts_stay_exact_and_monotonic_while_flushes_run(start_server, uniq):
-    server = start_server(*FAST_FLUSH)
+    server = start_server(*FAST_FLUSH, *CACHED_READS)
     comp, post_id = uniq.comp(), uniq.post()
     key = {"eventType": "LIKE", "componentId": comp, "postId": post_id}
+    # Each reader reads the all-time count, the count from a time (per-minute buckets) and
+    # the per-minute series in turn: three paths through PostgreSQL and Redis.
+    reads = [lambda: count(server, **key),
+             lambda: count(server, **key, **{"from": "2000-01-01T00:00:00Z"}),
+             lambda: series_total(server, **key)]
     acknowledged = 0  # answered 202
     sent = 0          # handed to the server (an event counts from when Redis stores it,
                       # which is before its 202 arrives here)
@@ -48,12 +74,14 @@ def test_counts_stay_exact_and_monotonic_while_flushes_run(start_server, uniq):
     violations = []
     readings = []
 
-    def reader():
+    def reader(offset):
         last = 0
+        turn = offset
         while not done.is_set():
             with lock:
                 before = acknowledged
-            value = count(server, **key)
+            value = reads[turn % len(reads)]()
+            turn += 1
             with lock:
                 after = sent
             readings.append(value)
@@ -63,7 +91,7 @@ def test_counts_stay_exact_and_monotonic_while_flushes_run(start_server, uniq):
                 violations.append(f"count went down from {last} to {value}")
             last = value
 
-    readers = [threading.Thread(target=reader) for _ in range(3)]
+    readers = [threading.Thread(target=reader, args=(i,)) for i in range(3)]
     for thread in readers:
         thread.start()
     try:
@@ -71,6 +99,9 @@ def test_counts_stay_exact_and_monotonic_while_flushes_run(start_server, uniq):
         for i in range(1500):
             assert time.monotonic() < deadline
             event = uniq.event("LIKE", comp=comp, userId=i + 1, metadata={"postId": post_id})
+            if i % 10 == 0:
+                # Late events: counted in a minute of the last hours, not in the current one.
+                event["timestamp"] = int(time.time() * 1000) - (1 + i % 180) * MINUTE_MS
             with lock:
                 sent += 1
             response = post(server, "/api/events", event)
@@ -83,7 +114,9 @@ def test_counts_stay_exact_and_monotonic_while_flushes_run(start_server, uniq):
             thread.join(timeout=30)
     assert not violations, violations[:10]
     assert len(readings) > 50, "the readers must have overlapped many flushes"
-    assert count(server, **key) == 1500
+    assert all(read() == 1500 for read in reads)
+    assert metric(server, 'tracker_statistics_archive_cache_total{kind="reading",result="hit"}') > 0, \
+        "the readers must have reused PostgreSQL readings"
     # After everything is in PostgreSQL the answer is the same.
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -94,6 +127,7 @@ def test_counts_stay_exact_and_monotonic_while_flushes_run(start_server, uniq):
     time.sleep(0.3)
     assert count(server, **key) == 1500
     assert count(server, eventType="LIKE", componentId=comp, postId=post_id) == 1500
+    assert series_total(server, **key) == 1500
 
 
 def test_unlike_lowers_the_like_count_never_below_zero(start_server, uniq):

@@ -187,6 +187,18 @@ TEST_F(ConfigTest, AcceptsTheLimitsOfEachNumberType) {
   EXPECT_EQ(config.io_threads, 0u);
 }
 
+TEST_F(ConfigTest, StatisticsCacheStaysBelowTheReadSpan) {
+  Config config;
+  ASSERT_TRUE(load(config, {"--statistics-cache-ms=0"}));
+  EXPECT_EQ(config.statistics_cache_ms, 0);
+  ASSERT_TRUE(load(config, {"--statistics-cache-ms=1000"}));
+  EXPECT_EQ(config.statistics_cache_ms, 1000);
+  for (const char* arg : {"--statistics-cache-ms=1001", "--statistics-cache-ms=-1"}) {
+    SCOPED_TRACE(arg);
+    EXPECT_NE(load_error({arg}).find("--statistics-cache-ms: expected 0..1000"), std::string::npos);
+  }
+}
+
 TEST_F(ConfigTest, RejectsUnknownOptions) {
   EXPECT_NE(load_error({"--prot=80"}).find("unknown option --prot"), std::string::npos);
   EXPECT_NE(load_error({"--=80"}).find("unknown option"), std::string::npos);

@@ -138,6 +138,29 @@ TEST(FormatRfc3339, AppendsToText) {
   EXPECT_EQ(text, "at 2026-11-25T12:46:00.123Z");
 }
 
+TEST(FormatRfc3339, TimestampWriterWritesWhatFormatWrites) {
+  // Minutes across day, month, year and leap-day boundaries, going back and forth, and
+  // years the short form cannot hold.
+  std::vector<std::int64_t> times;
+  for (std::int64_t start : {std::int64_t{1709164800000} - 3 * 60'000, std::int64_t{1735689600000} - 90'000,
+                             std::int64_t{-kDayMs} - 120'000}) {
+    for (int i = 0; i < 8; ++i) times.push_back(start + i * 60'000 + (i % 3) * 17);
+  }
+  times.insert(times.end(), {0, k2026, -62135596800000, 253402300799999, 253402300800000, -62135596800001,
+                             k2026 + 1, -1});
+  tracker::domain::TimestampWriter writer;
+  std::string written, expected;
+  for (std::int64_t ms : times) {
+    writer.append(written, ms);
+    written += ',';
+    expected += format_rfc3339_ms(ms) + ',';
+  }
+  EXPECT_EQ(written, expected);
+  std::string one;
+  tracker::domain::append_rfc3339_ms(one, k2026);
+  EXPECT_EQ(one, "2026-11-25T12:46:00.123Z");
+}
+
 TEST(FormatRfc3339, RoundTripsThroughParse) {
   for (std::int64_t ms : {std::int64_t{0}, std::int64_t{-1}, std::int64_t{1}, k2026,
                           std::int64_t{951782400000}, std::int64_t{-62135596800000},

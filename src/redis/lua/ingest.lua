@@ -7,7 +7,8 @@
 -- ARGV: recent_ttl_seconds, high_water_mark (0 = none), event_count, then per event:
 --   id, dedup_id, type, user_id, post_id, keyword, copy_row,
 --   likes_key, minute_key, users_key, keywords_key, recent_key, top_key,
---   shape_count, then shape_count pairs (total_field, minute_field),
+--   minute (the event's minute, Unix ms), shape_count, then shape_count pairs
+--   (total_field, minute_field),
 --   and for an UNLIKE: like_top_key, like_shape_count, then that many pairs,
 -- ('' = not applicable); then expiry_count and that many pairs (key, ttl_seconds): the
 -- keys whose time to live the server has not set for a while (it keeps track, so that
@@ -23,6 +24,7 @@ if high_water > 0 and backlog + count > high_water then
 end
 
 local totals, minutes, plain, sorted, uniques = {}, {}, {}, {}, {}
+local minute_seen, minute_list = {}, {}
 local function add(map, field, n) map[field] = (map[field] or 0) + n end
 local function zadd(key, member, n)
   local members = sorted[key]
@@ -37,7 +39,7 @@ for i = 1, count do
   local id, dedup, etype, user, post, kw, row = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5], ARGV[a + 6]
   local likes_key, minute_key, users_key, keywords_key = ARGV[a + 7], ARGV[a + 8], ARGV[a + 9], ARGV[a + 10]
   local recent_key, top_key = ARGV[a + 11], ARGV[a + 12]
-  local shapes_at, shape_count = a + 14, tonumber(ARGV[a + 13])
+  local minute, shapes_at, shape_count = ARGV[a + 13], a + 15, tonumber(ARGV[a + 14])
   a = shapes_at + 2 * shape_count
   local like_top_key, like_shapes_at, like_shape_count = '', 0, 0
   if etype == 'UNLIKE' then
@@ -55,6 +57,10 @@ for i = 1, count do
   else
     result[i] = id
     rows[#rows + 1] = row
+    if not minute_seen[minute] then
+      minute_seen[minute] = true
+      minute_list[#minute_list + 1] = minute
+    end
     for s = shapes_at, shapes_at + 2 * shape_count - 1, 2 do
       add(totals, ARGV[s], 1)
       add(minutes, ARGV[s + 1], 1)
@@ -144,6 +150,10 @@ end
 -- minute hash is what the flusher moves to event_stats (snapshot-key separation).
 hash_add('et:totals:live', totals)
 hash_add('et:minutes:live', minutes)
+-- The minutes the minute hash holds, so that a read of a range looks up only those (one
+-- command per call; a late event in an old minute is listed like any other). Event times
+-- span about a day, so the list stays far below unpack()'s limit.
+if #minute_list > 0 then redis.call('SADD', 'et:minute-index:live', unpack(minute_list)) end
 -- Per-minute totals per type for dashboards; they expire on their own.
 for key, n in pairs(plain) do redis.call('INCRBY', key, n) end
 -- Hourly rankings keep their 1,000 best members: a window's ranking sums up to 169 of

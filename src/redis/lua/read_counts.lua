@@ -1,24 +1,72 @@
--- Reads counters from the live hash and from every snapshot not yet dropped, in one
--- atomic step. ARGV[1] = 'totals' or 'minutes', ARGV[2..] = fields.
--- Returns { live_values, flush_id_1, values_1, flush_id_2, values_2, ... }.
+-- Reads counters from the live hashes and from every snapshot not yet dropped, in one
+-- atomic step.
+--
+-- ARGV = 'totals', field, field, ...: returns { live_values, flush_id_1, values_1,
+--   flush_id_2, values_2, ... } with one value per field (0 when absent).
+-- ARGV = 'minutes', field_prefix, from_ms, to_ms: the per-minute fields prefix .. minute
+--   for the minutes in [from_ms, to_ms). Each minute hash comes with the set of minutes it
+--   holds (et:minute-index:*), normally the last one or two, so only those are looked up,
+--   not every minute of the range. Returns { live_pairs, flush_id_1, pairs_1, ... } where
+--   pairs = { minute, value, minute, value, ... } for the minutes with a non-zero value.
 local kind = ARGV[1]
-local fields = {}
-for i = 2, #ARGV do fields[#fields + 1] = ARGV[i] end
-local function read(key)
+
+local function hmget(key, fields)
   local values = {}
   for j = 1, #fields, 1000 do  -- unpack() has a small stack limit
     local part = redis.call('HMGET', key, unpack(fields, j, math.min(j + 999, #fields)))
-    for _, v in ipairs(part) do values[#values + 1] = v end
+    for k = 1, #part do values[j + k - 1] = part[k] end
   end
+  return values
+end
+
+local function read_totals(key, fields)
+  local values = hmget(key, fields)
   -- nil values would end the Lua array early: spell them 0
   for j = 1, #fields do
     if not values[j] then values[j] = 0 end
   end
   return values
 end
-local out = { read('et:' .. kind .. ':live') }
+
+local prefix, from, to = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local function read_minutes(key, index_key)
+  local minutes = {}
+  local listed = redis.call('SMEMBERS', index_key)
+  if #listed == 0 and redis.call('EXISTS', key) == 1 then
+    -- A hash written by a server that kept no index: every minute of the range.
+    for minute = from, to - 1, 60000 do minutes[#minutes + 1] = minute end
+  else
+    for _, text in ipairs(listed) do
+      local minute = tonumber(text)
+      if minute and minute >= from and minute < to then minutes[#minutes + 1] = minute end
+    end
+  end
+  local fields = {}
+  for j = 1, #minutes do fields[j] = prefix .. string.format('%d', minutes[j]) end
+  local values = hmget(key, fields)
+  local pairs_out = {}
+  for j = 1, #minutes do
+    local value = tonumber(values[j] or 0)
+    if value ~= 0 then
+      pairs_out[#pairs_out + 1] = minutes[j]
+      pairs_out[#pairs_out + 1] = value
+    end
+  end
+  return pairs_out
+end
+
+local fields = {}
+if kind == 'totals' then
+  for i = 2, #ARGV do fields[#fields + 1] = ARGV[i] end
+end
+local function read(suffix)
+  if kind == 'totals' then return read_totals('et:totals:' .. suffix, fields) end
+  return read_minutes('et:minutes:' .. suffix, 'et:minute-index:' .. suffix)
+end
+
+local out = { read('live') }
 for _, id in ipairs(redis.call('ZRANGE', 'et:snapshots', 0, -1)) do
   out[#out + 1] = id
-  out[#out + 1] = read('et:' .. kind .. ':snap:' .. id)
+  out[#out + 1] = read('snap:' .. id)
 end
 return out
