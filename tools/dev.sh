@@ -121,7 +121,7 @@ status() {
 print_env() {
     local v
     for v in TRACKER_REPO_ROOT TRACKER_DATA_DIR TRACKER_SERVER_BIN TRACKER_REDIS_HOST \
-             TRACKER_REDIS_PORT TRACKER_PG_DSN; do
+             TRACKER_REDIS_PORT TRACKER_PG_PORT TRACKER_PG_DSN; do
         printf 'export %s=%q\n' "$v" "${!v}"
     done
 }
