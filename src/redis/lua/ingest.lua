@@ -109,47 +109,33 @@ end
 -- command and writes the sums with another instead of one HINCRBY / ZINCRBY each (in
 -- chunks: unpack() has a limit on how many values it returns).
 local FEW, CHUNK = 4, 1000
-local function hash_add(key, increments)
-  local fields = {}
-  for field in pairs(increments) do fields[#fields + 1] = field end
-  if #fields <= FEW then
-    for _, field in ipairs(fields) do redis.call('HINCRBY', key, field, increments[field]) end
+local function add_all(key, increments, ranking)  -- ranking: a sorted set, else a hash
+  local names = {}
+  for name in pairs(increments) do names[#names + 1] = name end
+  if #names <= FEW then
+    for _, name in ipairs(names) do
+      if ranking then redis.call('ZINCRBY', key, increments[name], name)
+      else redis.call('HINCRBY', key, name, increments[name]) end
+    end
     return
   end
-  for first = 1, #fields, CHUNK do
-    local chunk = {unpack(fields, first, math.min(first + CHUNK - 1, #fields))}
-    local current = redis.call('HMGET', key, unpack(chunk))
+  for first = 1, #names, CHUNK do
+    local chunk = {unpack(names, first, math.min(first + CHUNK - 1, #names))}
+    local current = redis.call(ranking and 'ZMSCORE' or 'HMGET', key, unpack(chunk))
     local sums = {}
-    for i, field in ipairs(chunk) do
-      sums[2 * i - 1] = field
-      sums[2 * i] = string.format('%d', (tonumber(current[i]) or 0) + increments[field])
+    for i, name in ipairs(chunk) do
+      local sum = string.format('%d', (tonumber(current[i]) or 0) + increments[name])
+      if ranking then sums[2 * i - 1], sums[2 * i] = sum, name  -- ZADD takes score, member
+      else sums[2 * i - 1], sums[2 * i] = name, sum end
     end
-    redis.call('HSET', key, unpack(sums))
-  end
-end
-local function sorted_add(key, increments)
-  local members = {}
-  for member in pairs(increments) do members[#members + 1] = member end
-  if #members <= FEW then
-    for _, member in ipairs(members) do redis.call('ZINCRBY', key, increments[member], member) end
-    return
-  end
-  for first = 1, #members, CHUNK do
-    local chunk = {unpack(members, first, math.min(first + CHUNK - 1, #members))}
-    local current = redis.call('ZMSCORE', key, unpack(chunk))
-    local sums = {}
-    for i, member in ipairs(chunk) do
-      sums[2 * i - 1] = string.format('%d', (tonumber(current[i]) or 0) + increments[member])
-      sums[2 * i] = member
-    end
-    redis.call('ZADD', key, unpack(sums))
+    redis.call(ranking and 'ZADD' or 'HSET', key, unpack(sums))
   end
 end
 
 -- All-time totals and per-minute counts for the query shapes of the statistics API. The
 -- minute hash is what the flusher moves to event_stats (snapshot-key separation).
-hash_add('et:totals:live', totals)
-hash_add('et:minutes:live', minutes)
+add_all('et:totals:live', totals, false)
+add_all('et:minutes:live', minutes, false)
 -- The minutes the minute hash holds, so that a read of a range looks up only those (one
 -- command per call; a late event in an old minute is listed like any other). Event times
 -- span about a day, so the list stays far below unpack()'s limit.
@@ -160,7 +146,7 @@ for key, n in pairs(plain) do redis.call('INCRBY', key, n) end
 -- them. Each change bumps the hour's version, so that readers keeping copies of the hours
 -- (app/ranking_board) fetch again only the hours that changed.
 for key, members in pairs(sorted) do
-  sorted_add(key, members)
+  add_all(key, members, true)
   redis.call('ZREMRANGEBYRANK', key, 0, -1001)
   redis.call('HINCRBY', 'et:rankings:versions', key, 1)
 end
