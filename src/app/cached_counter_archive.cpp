@@ -74,13 +74,8 @@ void CachedCounterArchive::remember_applied(std::string key, bool applied) {
   }
 }
 
-asio::awaitable<ports::ArchiveReading> CachedCounterArchive::totals(std::span<const ports::CounterKey> keys) {
-  if (options_.max_age.count() <= 0) co_return co_await inner_.totals(keys);
-  std::string key = "t";
-  for (const auto& counter : keys) {
-    key += '\x1e';
-    append_key(key, counter);
-  }
+asio::awaitable<ports::ArchiveReading> CachedCounterArchive::read_through(std::string key,
+                                                                          asio::awaitable<ports::ArchiveReading> read) {
   if (const Held* held = fresh(key, clock_())) {
     reading_hits_.inc();
     ports::ArchiveReading reading = held->reading;
@@ -89,11 +84,21 @@ asio::awaitable<ports::ArchiveReading> CachedCounterArchive::totals(std::span<co
   }
   reading_misses_.inc();
   TimePoint started = clock_();
-  ports::ArchiveReading reading = co_await inner_.totals(keys);
+  ports::ArchiveReading reading = co_await std::move(read);
   // A batched read may have started after this request asked: its start is the later, tighter one.
   if (!reading.read_started) reading.read_started = started;
   keep(std::move(key), reading, *reading.read_started);
   co_return reading;
+}
+
+asio::awaitable<ports::ArchiveReading> CachedCounterArchive::totals(std::span<const ports::CounterKey> keys) {
+  if (options_.max_age.count() <= 0) co_return co_await inner_.totals(keys);
+  std::string key = "t";
+  for (const auto& counter : keys) {
+    key += '\x1e';
+    append_key(key, counter);
+  }
+  co_return co_await read_through(std::move(key), inner_.totals(keys));
 }
 
 asio::awaitable<ports::ArchiveReading> CachedCounterArchive::buckets(const ports::CounterKey& counter,
@@ -106,19 +111,7 @@ asio::awaitable<ports::ArchiveReading> CachedCounterArchive::buckets(const ports
     key += '/';
   }
   append_key(key, counter);
-  if (const Held* held = fresh(key, clock_())) {
-    reading_hits_.inc();
-    ports::ArchiveReading reading = held->reading;
-    reading.read_started = held->read_started;
-    co_return reading;
-  }
-  reading_misses_.inc();
-  TimePoint started = clock_();
-  ports::ArchiveReading reading = co_await inner_.buckets(counter, from_ms, to_ms, width_ms);
-  // A batched read may have started after this request asked: its start is the later, tighter one.
-  if (!reading.read_started) reading.read_started = started;
-  keep(std::move(key), reading, *reading.read_started);
-  co_return reading;
+  co_return co_await read_through(std::move(key), inner_.buckets(counter, from_ms, to_ms, width_ms));
 }
 
 asio::awaitable<std::vector<std::string>> CachedCounterArchive::applied_in(const std::string& snapshot,

@@ -64,6 +64,10 @@ class CachedCounterArchive final : public ports::CounterArchive {
 
   const Held* fresh(const std::string& key, TimePoint now) const;
   void keep(std::string key, ports::ArchiveReading reading, TimePoint read_started);
+  // The held reading under `key` if fresh, else `read` (an awaitable starts only when
+  // awaited, so a hit never runs it) kept under `key`.
+  boost::asio::awaitable<ports::ArchiveReading> read_through(std::string key,
+                                                             boost::asio::awaitable<ports::ArchiveReading> read);
   void remember_applied(std::string key, bool applied);
 
   ports::CounterArchive& inner_;
