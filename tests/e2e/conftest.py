@@ -6,10 +6,22 @@ each other's data.
 Helpers shared by the test modules live in support.py.
 """
 
+import os
+import subprocess
+import uuid
+
+import psycopg2
 import pytest
 import redis as redis_lib
 
-from support import RedisService, Server, ServerFactory, Unique
+from support import REPO_ROOT, RedisService, Server, ServerFactory, Unique
+
+PG_DSN = os.environ.get("TRACKER_PG_DSN", "host=127.0.0.1 port=55432 user=tracker dbname=tracker")
+
+
+def dsn_with_database(name):
+    parts = [p for p in PG_DSN.split() if not p.startswith("dbname=")]
+    return " ".join(parts + [f"dbname={name}"])
 
 
 @pytest.fixture(scope="session")
@@ -56,6 +68,27 @@ def module_server_factory(tmp_path_factory, redis_service):
     factory = ServerFactory(tmp_path_factory.mktemp("server"), redis_service.port)
     yield factory
     factory.stop_all()
+
+
+@pytest.fixture
+def private_database():
+    """A database of the test's own, migrated, dropped afterwards; yields its DSN."""
+    name = f"et_e2e_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(dsn_with_database("postgres"), connect_timeout=10)
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute(f"create database {name}")
+        dsn = dsn_with_database(name)
+        env = dict(os.environ, TRACKER_PG_DSN=dsn)
+        migrate = subprocess.run([str(REPO_ROOT / "tools/dev.sh"), "migrate"], capture_output=True, text=True,
+                                 timeout=120, stdin=subprocess.DEVNULL, env=env)
+        assert migrate.returncode == 0, f"migrations failed on {name}:\n{migrate.stderr}"
+        yield dsn
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f"drop database if exists {name} with (force)")
+        admin.close()
 
 
 @pytest.fixture

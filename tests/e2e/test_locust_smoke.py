@@ -3,9 +3,9 @@ few seconds, headless, against a server with its flusher on. No request may fail
 every acknowledged event must be in PostgreSQL exactly once and counted by the
 statistics API (locust/check_run.py).
 
-The server gets a database of its own (created and migrated here, dropped afterwards):
-the flusher keeps one stream watermark per database, so entries of this suite's private
-Redis must not share one with other Redis instances flushing into the development database.
+The server gets a database of its own (the private_database fixture): the flusher keeps
+one stream watermark per database, so entries of this suite's private Redis must not share
+one with other Redis instances flushing into the development database.
 """
 
 import json
@@ -15,39 +15,12 @@ import subprocess
 import sys
 import uuid
 
-import psycopg2
 import pytest
 
 from support import REPO_ROOT
 
-PG_DSN = os.environ.get("TRACKER_PG_DSN", "host=127.0.0.1 port=55432 user=tracker dbname=tracker")
 LOCUST = shutil.which("locust", path="/usr/bin:/usr/local/bin")
 LOCUST_DIR = REPO_ROOT / "locust"
-
-
-def dsn_with_database(name):
-    parts = [p for p in PG_DSN.split() if not p.startswith("dbname=")]
-    return " ".join(parts + [f"dbname={name}"])
-
-
-@pytest.fixture
-def private_database():
-    name = f"et_smoke_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(dsn_with_database("postgres"), connect_timeout=10)
-    admin.autocommit = True
-    try:
-        with admin.cursor() as cursor:
-            cursor.execute(f"create database {name}")
-        dsn = dsn_with_database(name)
-        env = dict(os.environ, TRACKER_PG_DSN=dsn)
-        migrate = subprocess.run([str(REPO_ROOT / "tools/dev.sh"), "migrate"], capture_output=True, text=True,
-                                 timeout=120, stdin=subprocess.DEVNULL, env=env)
-        assert migrate.returncode == 0, f"migrations failed on {name}:\n{migrate.stderr}"
-        yield dsn
-    finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f"drop database if exists {name} with (force)")
-        admin.close()
 
 
 def test_locust_event_mix_smoke(start_server, private_database, tmp_path):

@@ -286,7 +286,10 @@ huge_pages = try
 synchronous_commit = on
 fsync = on
 full_page_writes = on
-wal_compression = on
+# Full-page images compressed with lz4, not pglz (what "on" means): building the search
+# ranking's key of the 2M-post data set took 0.68x the time, and pglz_compress showed in
+# profiles of like toggles.
+wal_compression = lz4
 wal_buffers = 16MB
 max_wal_size = 4GB
 min_wal_size = 512MB
