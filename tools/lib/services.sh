@@ -93,8 +93,10 @@ appenddirname "appendonlydir"
 appendfsync everysec
 aof-use-rdb-preamble yes
 # The AOF grows fast under load (every event's row) while the data set stays small (the
-# stream is drained): rewrite it less often, and spend no CPU compressing the rewrite.
-auto-aof-rewrite-min-size 1gb
+# stream is drained), so a rewrite is cheap (a 6 MB base took 0.1 s) and what it saves
+# is the replay at start-up: an 875 MB AOF took 40 s to load, during which ingestion
+# answers 503. Rewrite at 128 MB (a few seconds of replay), with no CPU spent compressing.
+auto-aof-rewrite-min-size 128mb
 rdbcompression no
 save ""
 
