@@ -17,8 +17,9 @@ from collections import Counter
 
 import psycopg2
 import pytest
+import requests
 
-from support import LOOPBACK, REPO_ROOT, SERVER_BIN, STREAM, free_port, post
+from support import LOOPBACK, REPO_ROOT, SERVER_BIN, STREAM, assert_error, free_port, post
 
 PG_DSN = os.environ.get("TRACKER_PG_DSN", "host=127.0.0.1 port=55432 user=tracker dbname=tracker")
 FLUSHER_ON = ("--flusher=true", "--flush-interval-ms=50")
@@ -232,6 +233,41 @@ def test_postgres_down_during_ingestion_catches_up_exactly(start_server, uniq, p
         work.send_batch(server, 100)
     assert work.total() == 3000
     work.assert_exact_in_postgres(pg, timeout=90)
+
+
+def test_reads_answer_503_while_postgres_is_down_and_recover(start_server, uniq):
+    # No cached readings: each count below asks PostgreSQL.
+    server = start_server(*FLUSHER_ON, "--statistics-cache-ms=0")
+    comp = uniq.comp()
+    count_path = f"/api/statistics?eventType=CLICK&componentId={comp}"
+    for _ in range(3):
+        assert post(server, "/api/events", uniq.event("CLICK", comp=comp)).status_code == 202
+    response = post(server, "/api/posts", {"userId": uniq.user(), "content": "down", "hashtags": [uniq.keyword()]})
+    assert response.status_code == 201, response.text
+    post_id = response.json()["id"]
+    try:
+        dev_sh("pg-stop")
+        reads = [("GET", count_path, None), ("GET", "/api/statistics/summary", None),
+                 ("GET", f"/api/posts/{post_id}", None),
+                 ("GET", f"/api/search?userId={uniq.user()}&keyword={uniq.keyword(1)}", None),
+                 ("POST", "/api/posts/like", {"userId": uniq.user(), "postId": post_id})]
+        for method, path, body in reads:
+            response = requests.request(method, server.url(path), json=body, timeout=10)
+            assert_error(response, 503, "STORE_UNAVAILABLE", field=None)
+            assert response.headers.get("Retry-After"), (path, response.headers)
+        ready = requests.get(server.url("/health/ready"), timeout=10)
+        assert ready.status_code == 503 and ready.json()["checks"]["postgres"] == "DOWN", ready.text
+        # Ingestion does not need PostgreSQL.
+        assert post(server, "/api/events", uniq.event("CLICK", comp=comp)).status_code == 202
+    finally:
+        dev_sh("pg-start")
+
+    def recovered():
+        response = requests.get(server.url(count_path), timeout=10)
+        return response.status_code == 200 and response.json() == {"count": 4}
+    wait_until(recovered, 30, "the count of 4 answered again")
+    response = requests.get(server.url(f"/api/posts/{post_id}"), timeout=10)
+    assert response.status_code == 200 and response.json()["likeCount"] == 0, response.text
 
 
 def test_events_either_side_of_midnight_land_in_their_day_partitions(start_server, redis_client, pg):
