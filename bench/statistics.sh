@@ -37,6 +37,10 @@
 #                  type+component and type+component+post keys)
 #   summary        GET /api/statistics/summary
 #   unique-users   GET /api/statistics/unique-users for each type and each of the 7 days
+#   nginx          the reference: nginx answering a fixed JSON body on a port of its own,
+#                  measured the same way in the same conditions (ingestion included), so
+#                  the latencies above can be read against what this machine gives an
+#                  answer that costs nothing
 # and then SECONDS_SINGLE s (default 5) over one connection: the time a request takes
 # without queueing behind 63 others; then SECONDS_OPEN s (default 5) of tools/loadgen in an
 # open loop, OPEN_RATE (default 500) requests/s spread over the same 64 connections and
@@ -68,7 +72,7 @@ OPEN_RATE=${OPEN_RATE:-500}
 CONNECTIONS=${CONNECTIONS:-64}
 INGEST_RATE=${INGEST_RATE:-100}
 INGEST_BATCH=${INGEST_BATCH:-100}
-ENDPOINTS=${ENDPOINTS:-"count series-24h summary unique-users top-posts-1h keywords-1h top-posts-24h keywords-24h top-posts-7d keywords-7d"}
+ENDPOINTS=${ENDPOINTS:-"nginx count series-24h summary unique-users top-posts-1h keywords-1h top-posts-24h keywords-24h top-posts-7d keywords-7d"}
 STATS_DB=${STATS_DB:-et_bench_statistics}
 mode=measure
 case ${1:-} in
@@ -168,6 +172,7 @@ for window in 1h 24h 7d; do
   echo "/api/statistics/keywords?window=$window&limit=10" > "$OUT/keywords-$window.targets"
 done
 echo "/api/statistics/summary" > "$OUT/summary.targets"
+echo "/api/statistics/summary" > "$OUT/nginx.targets"
 for day in 0 1 2 3 4 5 6; do
   for type in PAGE_VIEW CLICK LIKE SEARCH SHARE COMMENT; do
     echo "/api/statistics/unique-users?eventType=$type&date=$(date -u -d "-$day days" +%Y-%m-%d)"
@@ -181,6 +186,7 @@ INGEST_PID=""
 cleanup() {
   [[ -n $INGEST_PID ]] && { kill "$INGEST_PID" 2>/dev/null || true; wait "$INGEST_PID" 2>/dev/null || true; }
   stack_stop   # the server and the private Redis; STACK_DB is empty, so no database is dropped
+  nginx_ceiling_stop
 }
 trap cleanup EXIT
 STACK_DIR=$(mktemp -d /tmp/event-tracker-stats.XXXXXX)
@@ -249,6 +255,10 @@ STACK_URL="http://127.0.0.1:$STACK_PORT"
   --pg-dsn="$STATS_DSN" --log-level=warn > "$OUT/server.log" 2>&1 &
 STACK_PID=$!
 wait_http "$STACK_URL/health/ready"
+NGINX_URL="http://127.0.0.1:$(free_port)"
+nginx_ceiling_start "${NGINX_URL##*:}"
+wait_http "$NGINX_URL/"
+url_of() { if [[ $1 == nginx ]]; then echo "$NGINX_URL"; else echo "$STACK_URL"; fi; }
 ingest_seconds=$(( ROUNDS * $(wc -w <<< "$ENDPOINTS") * (SECONDS_PER_RUN + SECONDS_SINGLE + SECONDS_OPEN + 90) + 300 ))
 ingest_started=$(date +%s.%N)
 "$LOADGEN" --url "$STACK_URL" --scenario batch --batch "$INGEST_BATCH" --rate "$INGEST_RATE" --connections 16 --threads 1 \
@@ -257,13 +267,13 @@ INGEST_PID=$!
 echo "server $STACK_URL on $STATS_DB (flusher on); ingestion: $INGEST_RATE x $INGEST_BATCH events/s in the background"
 sleep 5
 
-# wrk_targets FILE CONNECTIONS SECONDS -> "rps p50_ms p99_ms failures attempts" (failures:
+# wrk_targets URL FILE CONNECTIONS SECONDS -> "rps p50_ms p99_ms failures attempts" (failures:
 # non-2xx answers, socket errors and timeouts; attempts: answers plus socket errors and
 # timeouts; the latencies are those of all answers)
 wrk_targets() {
-  local threads=$(($2 < 2 ? 1 : 2))
-  TARGETS=$1 wrk -t"$threads" -c"$2" -d"${3}s" --timeout 10s --latency \
-    -s "$BENCH_ROOT/bench/lib/statistics.lua" "$STACK_URL" > "$OUT/wrk.last" 2>&1
+  local threads=$(($3 < 2 ? 1 : 2))
+  TARGETS=$2 wrk -t"$threads" -c"$3" -d"${4}s" --timeout 10s --latency \
+    -s "$BENCH_ROOT/bench/lib/statistics.lua" "$1" > "$OUT/wrk.last" 2>&1
   awk '
     function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
     /Requests\/sec/ { rps = $2 }
@@ -295,9 +305,9 @@ settle() {
 
 # The same 64 connections as clients that do not wait for each other: OPEN_RATE requests/s
 # sent on schedule (latency counted from the scheduled time, so queueing shows), the load
-# of many dashboards rather than of a saturation test. Prints "p50 p99 failed%".
+# of many dashboards rather than of a saturation test. open_loop URL FILE prints "p50 p99 failed%".
 open_loop() {
-  "$LOADGEN" --url "$STACK_URL" --scenario targets --targets "$1" --rate "$OPEN_RATE" --connections "$CONNECTIONS" \
+  "$LOADGEN" --url "$1" --scenario targets --targets "$2" --rate "$OPEN_RATE" --connections "$CONNECTIONS" \
     --threads 1 --duration "$SECONDS_OPEN" > "$OUT/open.json" 2> /dev/null || true
   /usr/bin/python3 -c '
 import json, sys
@@ -314,12 +324,13 @@ for round in $(seq 1 "$ROUNDS"); do
   for endpoint in $ENDPOINTS; do
     waited=$(settle)
     run_started=$(date +%s.%N)
-    read -r rps p50 p99 bad attempts < <(wrk_targets "$OUT/$endpoint.targets" "$CONNECTIONS" "$SECONDS_PER_RUN")
+    url=$(url_of "$endpoint")
+    read -r rps p50 p99 bad attempts < <(wrk_targets "$url" "$OUT/$endpoint.targets" "$CONNECTIONS" "$SECONDS_PER_RUN")
     run_ended=$(date +%s.%N)
     waited_one=$(settle)
-    read -r _ one50 one99 one_bad _ < <(wrk_targets "$OUT/$endpoint.targets" 1 "$SECONDS_SINGLE")
+    read -r _ one50 one99 one_bad _ < <(wrk_targets "$url" "$OUT/$endpoint.targets" 1 "$SECONDS_SINGLE")
     settle > /dev/null
-    read -r open50 open99 open_failed < <(open_loop "$OUT/$endpoint.targets")
+    read -r open50 open99 open_failed < <(open_loop "$url" "$OUT/$endpoint.targets")
     failed_pct=$(awk -v b="$bad" -v n="$attempts" 'BEGIN { printf "%.1f", (n > 0 ? 100 * b / n : 0) }')
     echo "$round $endpoint $rps $p50 $p99 $failed_pct $one50 $one99 $one_bad $run_started $run_ended $waited $waited_one $open50 $open99 $open_failed" >> "$OUT/rounds.txt"
     printf 'round %d  %-14s %8.0f req/s  p50 %8.2f ms  p99 %8.2f ms  failed %5.1f %% | 1 connection: p50 %6.2f ms  p99 %6.2f ms  failed %d | %s req/s open loop: p50 %6.2f ms  p99 %6.2f ms  failed %s %% | settled in %s + %s s\n' \
