@@ -8,6 +8,8 @@
 #   search miss   keywords never seen before: each request takes the rebuild lock,
 #                 looks the keyword up in PostgreSQL and fills the cache
 #   like toggles  POST /api/posts/like, users 1..100 on 1,000 posts
+#   nginx         the reference: the warm-search requests answered by nginx with a fixed
+#                 body (bench/lib/common.sh), the most this machine gives at 64 connections
 # Every search and toggle also records its SEARCH / LIKE / UNLIKE event.
 #
 #   bench/posts.sh                                      ROUNDS=3 SECONDS_PER_RUN=10
@@ -23,6 +25,7 @@ POSTS=${POSTS:-2000000}
 USERS=${USERS:-100000}
 SERVER_PORT=${SERVER_PORT:-58082}
 COLD_PORT=${COLD_PORT:-58083}
+NGINX_PORT=${NGINX_PORT:-58084}
 
 if [[ ${SKIP_SETUP:-0} != 1 ]]; then "$BENCH_ROOT/tools/dev.sh" setup >/dev/null; fi
 eval "$("$BENCH_ROOT/tools/dev.sh" env)"
@@ -45,6 +48,7 @@ server_pids=()
 stop_servers() {
   for pid in "${server_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${server_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  nginx_ceiling_stop
 }
 trap stop_servers EXIT
 start_server() {  # start_server PORT LOG [flags...]
@@ -89,11 +93,14 @@ scenario() {
 
 start_server "$SERVER_PORT" posts-server.log
 start_server "$COLD_PORT" posts-cold-server.log --search-cache-ttl-ms=0 --flusher=false
+nginx_ceiling_start "$NGINX_PORT"
+wait_http "http://127.0.0.1:$NGINX_PORT/"
 
 echo "== warm-up: every hashtag searched once (the cache fills) =="
 run_wrk "$SERVER_PORT" search.lua 3 USERS="$USERS" > /dev/null
 run_wrk "$COLD_PORT" search.lua 2 USERS="$USERS" > /dev/null
 
+scenario nginx "$NGINX_PORT" search.lua USERS="$USERS"
 scenario search-warm "$SERVER_PORT" search.lua USERS="$USERS"
 scenario search-cold "$COLD_PORT" search.lua USERS="$USERS"
 scenario search-miss "$SERVER_PORT" search.lua USERS="$USERS" MODE=unique
@@ -118,6 +125,7 @@ line() {  # line NAME LABEL UNIT
 }
 echo
 echo "== posts: $have posts, medians of $ROUNDS rounds x ${SECONDS_PER_RUN}s, $CONNECTIONS connections, $(nproc) cores (load generator included) =="
+line nginx "nginx, fixed answer (the reference)" req/s
 line search-warm "search warm (Redis cache, tag1..tag500)" req/s
 line search-cold "search cold (no cache: PostgreSQL each time)" req/s
 line search-miss "search miss (unseen keyword: lock+db+fill)" req/s
