@@ -16,6 +16,8 @@
 #   ROUNDS=1 SECONDS_PER_RUN=2 POSTS=20000 bench/posts.sh    a quick check on a small data set
 #   SKIP_SETUP=1 skips tools/dev.sh setup (build, services, migrations); TRACKER_SERVER_BIN
 #   picks another server binary, e.g. to measure a reference in the same session
+#   SCENARIOS="like-toggles" runs only the scenarios named (of nginx search-warm search-cold
+#   search-miss like-toggles), e.g. to compare two binaries on one of them
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 ROUNDS=${ROUNDS:-3}
@@ -26,6 +28,8 @@ USERS=${USERS:-100000}
 SERVER_PORT=${SERVER_PORT:-58082}
 COLD_PORT=${COLD_PORT:-58083}
 NGINX_PORT=${NGINX_PORT:-58084}
+SCENARIOS=${SCENARIOS:-nginx search-warm search-cold search-miss like-toggles}
+wanted() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 
 if [[ ${SKIP_SETUP:-0} != 1 ]]; then "$BENCH_ROOT/tools/dev.sh" setup >/dev/null; fi
 eval "$("$BENCH_ROOT/tools/dev.sh" env)"
@@ -92,19 +96,27 @@ scenario() {
 }
 
 start_server "$SERVER_PORT" posts-server.log
-start_server "$COLD_PORT" posts-cold-server.log --search-cache-ttl-ms=0 --flusher=false
-nginx_ceiling_start "$NGINX_PORT"
-wait_http "http://127.0.0.1:$NGINX_PORT/"
+if wanted search-cold; then
+  start_server "$COLD_PORT" posts-cold-server.log --search-cache-ttl-ms=0 --flusher=false
+fi
+if wanted nginx; then
+  nginx_ceiling_start "$NGINX_PORT"
+  wait_http "http://127.0.0.1:$NGINX_PORT/"
+fi
 
-echo "== warm-up: every hashtag searched once (the cache fills) =="
-run_wrk "$SERVER_PORT" search.lua 3 USERS="$USERS" > /dev/null
-run_wrk "$COLD_PORT" search.lua 2 USERS="$USERS" > /dev/null
+if wanted search-warm || wanted search-cold || wanted search-miss; then
+  echo "== warm-up: every hashtag searched once (the cache fills) =="
+  run_wrk "$SERVER_PORT" search.lua 3 USERS="$USERS" > /dev/null
+  if wanted search-cold; then run_wrk "$COLD_PORT" search.lua 2 USERS="$USERS" > /dev/null; fi
+fi
 
-scenario nginx "$NGINX_PORT" search.lua USERS="$USERS"
-scenario search-warm "$SERVER_PORT" search.lua USERS="$USERS"
-scenario search-cold "$COLD_PORT" search.lua USERS="$USERS"
-scenario search-miss "$SERVER_PORT" search.lua USERS="$USERS" MODE=unique
-scenario like-toggles "$SERVER_PORT" like.lua USERS=100 POSTS=1000 FIRST_POST="$first_post"
+if wanted nginx; then scenario nginx "$NGINX_PORT" search.lua USERS="$USERS"; fi
+if wanted search-warm; then scenario search-warm "$SERVER_PORT" search.lua USERS="$USERS"; fi
+if wanted search-cold; then scenario search-cold "$COLD_PORT" search.lua USERS="$USERS"; fi
+if wanted search-miss; then scenario search-miss "$SERVER_PORT" search.lua USERS="$USERS" MODE=unique; fi
+if wanted like-toggles; then
+  scenario like-toggles "$SERVER_PORT" like.lua USERS=100 POSTS=1000 FIRST_POST="$first_post"
+fi
 
 # Leave the data set as seeded: no likes on those 1,000 posts.
 psql_value "with gone as (delete from likes where post_id between $first_post and $first_post + 999 and user_id <= 100
@@ -125,9 +137,9 @@ line() {  # line NAME LABEL UNIT
 }
 echo
 echo "== posts: $have posts, medians of $ROUNDS rounds x ${SECONDS_PER_RUN}s, $CONNECTIONS connections, $(nproc) cores (load generator included) =="
-line nginx "nginx, fixed answer (the reference)" req/s
-line search-warm "search warm (Redis cache, tag1..tag500)" req/s
-line search-cold "search cold (no cache: PostgreSQL each time)" req/s
-line search-miss "search miss (unseen keyword: lock+db+fill)" req/s
-line like-toggles "like toggles (users 1..100, 1,000 posts)" toggles/s
+if wanted nginx; then line nginx "nginx, fixed answer (the reference)" req/s; fi
+if wanted search-warm; then line search-warm "search warm (Redis cache, tag1..tag500)" req/s; fi
+if wanted search-cold; then line search-cold "search cold (no cache: PostgreSQL each time)" req/s; fi
+if wanted search-miss; then line search-miss "search miss (unseen keyword: lock+db+fill)" req/s; fi
+if wanted like-toggles; then line like-toggles "like toggles (users 1..100, 1,000 posts)" toggles/s; fi
 echo "targets: warm p99 < 5 ms, cold p99 < 50 ms, toggles >= 5,000/s"
