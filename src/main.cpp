@@ -118,7 +118,8 @@ std::unique_ptr<Worker> make_worker(const config::Config& config,
   worker->pg_probe = std::make_unique<postgres::HealthProbe>(*worker->pg_pool);
 
   worker->post_repository = std::make_unique<postgres::PostRepository>(
-      worker->io.get_executor(), *worker->pg_pool, std::chrono::milliseconds(config.pg_timeout_ms), metrics);
+      worker->io.get_executor(), *worker->pg_pool, std::chrono::milliseconds(config.pg_timeout_ms), metrics,
+      config.max_toggle_group, config.max_toggle_groups);
   worker->search_cache = std::make_unique<redis::SearchCache>(
       worker->redis, std::chrono::milliseconds(config.redis_timeout_ms));
   worker->posts = std::make_unique<app::PostService>(*worker->post_repository, *worker->ingest, metrics);

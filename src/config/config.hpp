@@ -32,6 +32,9 @@ struct Config {
   std::int64_t pg_timeout_ms = 5'000;
   std::size_t pg_pool_size = 4;       // per I/O thread
   std::size_t pg_pool_waiters = 256;  // per I/O thread; more get 503 at once
+  // Like toggles (see postgres::PostRepository)
+  std::size_t max_toggle_group = 256;   // toggles per call of toggle_likes
+  std::size_t max_toggle_groups = 1;    // calls on their way at once, per I/O thread
   // Ingestion and persistence
   std::int64_t recent_keywords_ttl_s = 3'600;
   std::size_t backlog_high_water = 5'000'000;

@@ -134,18 +134,28 @@ void PostRepository::add_toggle(std::int64_t user_id, std::int64_t post_id, Togg
 }
 
 // Sends the waiting toggles at the end of this turn of the event loop (so that every
-// toggle arriving in it joins them), as far as groups may be sent.
+// toggle arriving in it joins them), as far as groups may be sent. A toggle of a post
+// that a group on its way holds waits for that group: groups sent at once never share a
+// post, so none waits for another's row lock (and commit) in PostgreSQL, and the toggles
+// of one post still reach it in the order they came.
 void PostRepository::schedule_toggles() {
   if (toggle_send_posted_ || open_toggles_.empty() || toggle_groups_in_flight_ >= max_toggle_groups_) return;
   toggle_send_posted_ = true;
   asio::post(executor_, [this] {
     toggle_send_posted_ = false;
     while (!open_toggles_.empty() && toggle_groups_in_flight_ < max_toggle_groups_) {
-      std::deque<Toggle> group;
+      std::deque<Toggle> group, held;
       while (!open_toggles_.empty() && group.size() < max_toggle_group_) {
-        group.push_back(std::move(open_toggles_.front()));
+        Toggle& next = open_toggles_.front();
+        (posts_in_flight_.contains(next.post_id) ? held : group).push_back(std::move(next));
         open_toggles_.pop_front();
       }
+      while (!held.empty()) {
+        open_toggles_.push_front(std::move(held.back()));
+        held.pop_back();
+      }
+      if (group.empty()) return;  // every waiting toggle's post is on its way: a group's end sends them
+      for (const Toggle& toggle : group) posts_in_flight_.insert(toggle.post_id);
       ++toggle_groups_in_flight_;
       asio::co_spawn(executor_, send_toggles(std::move(group)), asio::detached);
     }
@@ -185,6 +195,7 @@ asio::awaitable<void> PostRepository::send_toggles(std::deque<Toggle> group) {
       std::move(handler)(failure, state);
     });
   }
+  for (const Toggle& toggle : group) posts_in_flight_.erase(toggle.post_id);
   --toggle_groups_in_flight_;
   schedule_toggles();
 }

@@ -283,6 +283,42 @@ TEST_F(PostRepositoryTest, TogglesWaitForTheGroupOnItsWayAndGoInFullGroups) {
   EXPECT_EQ(like_rows(id), 0);
 }
 
+// Several groups may be on their way, but never two with the same post: the toggles of
+// a post that a group holds wait for it (instead of for its row lock in PostgreSQL), so
+// toggles of one post go one group after another on one connection, while another
+// post's group goes at once.
+TEST_F(PostRepositoryTest, GroupsOnTheirWayAtOnceNeverShareAPost) {
+  std::int64_t busy = create(new_post(user(), {tag()}));
+  std::int64_t other = create(new_post(user(), {tag()}));
+  tracker::metrics::Registry metrics;
+  Pool pool(io_.get_executor(), ConnectionOptions{.dsn = dsn()}, 50, 256, metrics);
+  PostRepository grouped(io_.get_executor(), pool, 20s, metrics, 4, 3);
+  std::vector<std::int64_t> posts(20, busy);
+  posts.push_back(other);
+  std::vector<std::optional<domain::LikeState>> states(posts.size());
+  std::int64_t one_user = user();
+  for (std::size_t i = 0; i < states.size(); ++i) {
+    asio::co_spawn(io_, grouped.toggle_like(one_user, posts[i]),
+                   [&states, i](std::exception_ptr error, std::optional<domain::LikeState> state) {
+                     if (!error) states[i] = state;
+                   });
+  }
+  io_.restart();
+  io_.run();
+  // busy: 5 groups of 4, one after the other; other: its own group, sent with busy's first.
+  EXPECT_EQ(metrics.counter("tracker_like_toggle_groups_total", "").value(), 6u);
+  EXPECT_EQ(metrics.counter("tracker_pg_connects_total", "").value(), 2u);
+  for (std::size_t i = 0; i < 20; ++i) {
+    ASSERT_TRUE(states[i]);
+    EXPECT_EQ(states[i]->liked, i % 2 == 0);  // in the order they came
+  }
+  ASSERT_TRUE(states[20]);
+  EXPECT_TRUE(states[20]->liked);
+  EXPECT_EQ(get(busy)->like_count, 0);
+  EXPECT_EQ(like_rows(busy), 0);
+  EXPECT_EQ(get(other)->like_count, 1);
+}
+
 // Many users toggling one post at once, some twice: the count equals the rows.
 TEST_F(PostRepositoryTest, ConcurrentTogglesOfManyUsersKeepTheCountEqualToTheRows) {
   std::int64_t id = create(new_post(user(), {tag()}));
