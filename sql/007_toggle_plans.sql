@@ -1,21 +1,23 @@
 -- 007_toggle_plans: toggle_likes() plans its statements once per connection, not once per
--- call.
+-- call, whatever the size of the groups.
 --
 -- Applied by tools/dev.sh (psql --single-transaction, recorded in
 -- schema_migrations). Do not add BEGIN/COMMIT here. Every statement can run again.
 --
 -- PL/pgSQL hands the group's arrays to its statements as parameters, and the plan cache
 -- then weighs a generic plan against one planned for the values at hand. For the group
--- statement of toggle_likes() (005: a dozen CTEs, window functions, lateral lookups) it
--- kept choosing the custom plan, so every call planned that statement again: about
--- 0.45 ms of PostgreSQL CPU per call, a third of the whole call for a group of one and
--- 20-30 us per toggle for the groups of 10-30 the server sends (perf: pg_plan_query
--- under GetCachedPlan, 29 % of the backend's time with groups of one). The values do not
--- change the plan worth having: every table is read by key, one row at a time, and
--- enable_seqscan is off for the function (005), so the generic plan is the same plan.
+-- statement of toggle_likes() (005: a dozen CTEs, window functions, lateral lookups) a
+-- custom plan for a small group looks cheaper than the generic plan (which guesses 10
+-- toggles), so with the small groups of a lightly loaded server every call planned that
+-- statement again: about 0.45 ms of PostgreSQL CPU per call, ~40 % of a call with one
+-- toggle (pgbench, one client: 1.1 ms -> 0.6 ms of backend CPU per call; perf:
+-- pg_plan_query under GetCachedPlan, 29 % of the backend's time). Under the load of
+-- bench/posts.sh (groups of ~15) the cache had settled on the generic plan already (perf:
+-- no planning), so like toggles per second do not change there. The values do not change
+-- the plan worth having: every table is read by key, one row at a time, and enable_seqscan
+-- is off for the function (005), so the generic plan is the same plan.
 -- tests/integration/post_repository_pgtest.cpp (TogglesNeverScanTables) checks that the
 -- generic plans read no table by scanning it.
 --
--- The setting holds for the statements the call runs, the ranking trigger's included.
--- A later `create or replace function toggle_likes` drops it: say it again there.
+-- A later `create or replace function toggle_likes` drops the setting: say it again there.
 alter function toggle_likes(bigint[], bigint[]) set plan_cache_mode = force_generic_plan;
