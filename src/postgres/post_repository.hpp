@@ -23,8 +23,9 @@ namespace tracker::postgres {
 // once never share a post: a toggle of a post that one of them holds waits for it here,
 // not for the row lock in PostgreSQL. Still, more groups at once are smaller groups, and
 // each call costs PostgreSQL about 0.4 ms besides its toggles (executor start, commit),
-// so fewer, larger groups share commits, locks and statements; one group per thread
-// measured best (bench/posts.sh). Owned by one I/O thread.
+// so fewer, larger groups share commits, locks and statements: with the like toggles
+// of bench/posts.sh, two or three groups per thread cost more CPU per toggle and waited
+// longer for WAL flushes than one. Owned by one I/O thread.
 class PostRepository final : public ports::PostRepository {
  public:
   PostRepository(asio::any_io_executor executor, Pool& pool, milliseconds timeout, metrics::Registry& metrics,
