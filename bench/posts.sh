@@ -52,7 +52,7 @@ server_pids=()
 stop_servers() {
   for pid in "${server_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${server_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  nginx_ceiling_stop
+  if wanted nginx; then nginx_ceiling_stop; fi
 }
 trap stop_servers EXIT
 start_server() {  # start_server PORT LOG [flags...]
