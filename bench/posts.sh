@@ -115,6 +115,8 @@ if wanted search-warm; then scenario search-warm "$SERVER_PORT" search.lua USERS
 if wanted search-cold; then scenario search-cold "$COLD_PORT" search.lua USERS="$USERS"; fi
 if wanted search-miss; then scenario search-miss "$SERVER_PORT" search.lua USERS="$USERS" MODE=unique; fi
 if wanted like-toggles; then
+  # Warm-up, as for the searches: every connection of the pool has prepared its statements.
+  run_wrk "$SERVER_PORT" like.lua 3 USERS=100 POSTS=1000 FIRST_POST="$first_post" > /dev/null
   scenario like-toggles "$SERVER_PORT" like.lua USERS=100 POSTS=1000 FIRST_POST="$first_post"
 fi
 
