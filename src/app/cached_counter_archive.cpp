@@ -1,5 +1,9 @@
 #include "app/cached_counter_archive.hpp"
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include <algorithm>
 
 namespace tracker::app {
@@ -34,6 +38,9 @@ CachedCounterArchive::CachedCounterArchive(ports::CounterArchive& inner, metrics
       reading_misses_(metrics.counter("tracker_statistics_archive_cache_total",
                                       "PostgreSQL readings of the statistics API: reused or read",
                                       "kind=\"reading\",result=\"miss\"")),
+      reading_joins_(metrics.counter("tracker_statistics_archive_cache_total",
+                                     "PostgreSQL readings of the statistics API: reused or read",
+                                     "kind=\"reading\",result=\"joined\"")),
       ledger_hits_(metrics.counter("tracker_statistics_archive_cache_total",
                                    "PostgreSQL readings of the statistics API: reused or read",
                                    "kind=\"ledger\",result=\"hit\"")),
@@ -82,13 +89,31 @@ asio::awaitable<ports::ArchiveReading> CachedCounterArchive::read_through(std::s
     reading.read_started = held->read_started;
     co_return reading;
   }
+  if (auto under_way = flights_.find(key); under_way != flights_.end()) {
+    reading_joins_.inc();
+    std::shared_ptr<Flight> flight = under_way->second;
+    co_await flight->done.async_wait(asio::as_tuple(asio::use_awaitable));  // ends by cancel()
+    if (flight->failure) std::rethrow_exception(flight->failure);
+    co_return *flight->reading;
+  }
   reading_misses_.inc();
+  auto flight = std::make_shared<Flight>(co_await asio::this_coro::executor);
+  flight->done.expires_at(asio::steady_timer::time_point::max());
+  flights_.emplace(key, flight);
   TimePoint started = clock_();
-  ports::ArchiveReading reading = co_await std::move(read);
-  // A batched read may have started after this request asked: its start is the later, tighter one.
-  if (!reading.read_started) reading.read_started = started;
-  keep(std::move(key), reading, *reading.read_started);
-  co_return reading;
+  try {
+    ports::ArchiveReading reading = co_await std::move(read);
+    // A batched read may have started after this request asked: its start is the later, tighter one.
+    if (!reading.read_started) reading.read_started = started;
+    flight->reading = reading;
+  } catch (...) {
+    flight->failure = std::current_exception();
+  }
+  flights_.erase(key);
+  flight->done.cancel();
+  if (flight->failure) std::rethrow_exception(flight->failure);
+  keep(std::move(key), *flight->reading, *flight->reading->read_started);
+  co_return *flight->reading;  // a copy: the waiters, resumed later, read it too
 }
 
 asio::awaitable<ports::ArchiveReading> CachedCounterArchive::totals(std::span<const ports::CounterKey> keys) {

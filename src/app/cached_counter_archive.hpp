@@ -2,9 +2,14 @@
 #include "metrics/metrics.hpp"
 #include "ports/counter_reading.hpp"
 
+#include <boost/asio/steady_timer.hpp>
+
 #include <chrono>
 #include <deque>
+#include <exception>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -38,6 +43,11 @@ struct ArchiveCacheOptions {
 // answer is then exact at the moment of that request's Redis read, so answers never go
 // backwards either.
 //
+// Concurrent misses of one key share one read: a request that finds a read of its key
+// under way waits for it and takes its reading, which, like a held one, started before the
+// request asked and carries that start, so the same argument holds. Without it, every
+// request for a popular key that arrived while the key was being read read it again.
+//
 // applied_in answers are cached without an age: whether a flush's ledger row was
 // committed in a transaction visible in a given snapshot never changes (a row written
 // later is in a transaction S does not see, and ledger rows are never deleted).
@@ -62,6 +72,14 @@ class CachedCounterArchive final : public ports::CounterArchive {
     TimePoint read_started;
   };
 
+  // A read of one key under way, with the requests waiting for it.
+  struct Flight {
+    explicit Flight(const boost::asio::any_io_executor& executor) : done(executor) {}
+    boost::asio::steady_timer done;  // cancelled when the reading (or failure) is in
+    std::optional<ports::ArchiveReading> reading;
+    std::exception_ptr failure;
+  };
+
   const Held* fresh(const std::string& key, TimePoint now) const;
   void keep(std::string key, ports::ArchiveReading reading, TimePoint read_started);
   // The held reading under `key` if fresh, else `read` (an awaitable starts only when
@@ -74,11 +92,13 @@ class CachedCounterArchive final : public ports::CounterArchive {
   ArchiveCacheOptions options_;
   SteadyClock clock_;
   std::unordered_map<std::string, Held> readings_;
+  std::unordered_map<std::string, std::shared_ptr<Flight>> flights_;
   std::deque<std::pair<std::string, TimePoint>> reading_order_;  // insertion order = expiry order
   std::unordered_map<std::string, bool> ledger_;                 // snapshot '\n' flush id -> applied
   std::deque<std::string> ledger_order_;
   metrics::Counter& reading_hits_;
   metrics::Counter& reading_misses_;
+  metrics::Counter& reading_joins_;
   metrics::Counter& ledger_hits_;
   metrics::Counter& ledger_misses_;
 };

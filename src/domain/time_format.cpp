@@ -1,7 +1,10 @@
 #include "domain/time_format.hpp"
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 
 namespace tracker::domain {
 
@@ -73,11 +76,22 @@ void put_digits(char* at, int value, int width) {
     value /= 10;
   }
 }
+
+constexpr auto kTwoDigits = [] {
+  std::array<char, 200> pairs{};
+  for (int i = 0; i < 100; ++i) {
+    pairs[2 * i] = static_cast<char>('0' + i / 10);
+    pairs[2 * i + 1] = static_cast<char>('0' + i % 10);
+  }
+  return pairs;
+}();
+
+void put_two_digits(char* at, int value) { std::memcpy(at, &kTwoDigits[2 * value], 2); }
 }  // namespace
 
 // Digits written by hand, and the date part kept while the day stays the same: snprintf()
 // and the calendar arithmetic were most of the cost of a 1,441-point series.
-void TimestampWriter::append(std::string& out, std::int64_t unix_ms) {
+char* TimestampWriter::write(char* at, std::int64_t unix_ms) {
   using namespace std::chrono;
   std::int64_t day_start = bucket_start(unix_ms, kDayMs);
   if (day_start != day_start_ || year_ < 0) {
@@ -89,29 +103,40 @@ void TimestampWriter::append(std::string& out, std::int64_t unix_ms) {
     if (year_ >= 0 && year_ <= 9999) {
       put_digits(date_, year_, 4);
       date_[4] = '-';
-      put_digits(date_ + 5, static_cast<int>(month_), 2);
+      put_two_digits(date_ + 5, static_cast<int>(month_));
       date_[7] = '-';
-      put_digits(date_ + 8, static_cast<int>(day_), 2);
+      put_two_digits(date_ + 8, static_cast<int>(day_));
       date_[10] = 'T';
     }
   }
-  std::int64_t in_day = unix_ms - day_start;
-  int hour = static_cast<int>(in_day / kHourMs), minute = static_cast<int>(in_day % kHourMs / kMinuteMs);
-  int second = static_cast<int>(in_day % kMinuteMs / 1000), millis = static_cast<int>(in_day % 1000);
+  auto in_day = static_cast<int>(unix_ms - day_start);
+  int hour = in_day / static_cast<int>(kHourMs), minute = in_day % static_cast<int>(kHourMs) / static_cast<int>(kMinuteMs);
+  int second = in_day % static_cast<int>(kMinuteMs) / 1000, millis = in_day % 1000;
   if (year_ < 0 || year_ > 9999) {
-    char buffer[40];
+    char buffer[kMaxLength + 8];
     int n = std::snprintf(buffer, sizeof buffer, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", year_, month_, day_, hour,
                           minute, second, millis);
-    out.append(buffer, static_cast<std::size_t>(n));
-    return;
+    std::size_t length = std::min(static_cast<std::size_t>(n), kMaxLength);
+    std::memcpy(at, buffer, length);
+    return at + length;
   }
-  char time[] = "00:00:00.000Z";
-  put_digits(time, hour, 2);
-  put_digits(time + 3, minute, 2);
-  put_digits(time + 6, second, 2);
-  put_digits(time + 9, millis, 3);
-  out.append(date_, sizeof date_);
-  out.append(time, sizeof time - 1);
+  std::memcpy(at, date_, sizeof date_);
+  at += sizeof date_;
+  put_two_digits(at, hour);
+  at[2] = ':';
+  put_two_digits(at + 3, minute);
+  at[5] = ':';
+  put_two_digits(at + 6, second);
+  at[8] = '.';
+  put_two_digits(at + 9, millis / 10);
+  at[11] = static_cast<char>('0' + millis % 10);
+  at[12] = 'Z';
+  return at + 13;
+}
+
+void TimestampWriter::append(std::string& out, std::int64_t unix_ms) {
+  char text[kMaxLength];
+  out.append(text, write(text, unix_ms));
 }
 
 void append_rfc3339_ms(std::string& out, std::int64_t unix_ms) { TimestampWriter().append(out, unix_ms); }

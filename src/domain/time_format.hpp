@@ -1,4 +1,5 @@
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -12,10 +13,15 @@ std::optional<std::int64_t> parse_rfc3339_ms(std::string_view text);
 std::string format_rfc3339_ms(std::int64_t unix_ms);
 void append_rfc3339_ms(std::string& out, std::int64_t unix_ms);
 
-// Appends many format_rfc3339_ms() texts quickly, for times close together (a series).
+// Writes many format_rfc3339_ms() texts quickly, for times close together (a series).
 class TimestampWriter {
  public:
+  // The most a text takes (years past 9999 or before 0 are longer than the usual 24).
+  static constexpr std::size_t kMaxLength = 40;
+
   void append(std::string& out, std::int64_t unix_ms);
+  // Writes the text at `at`, which has room for kMaxLength characters; returns its end.
+  char* write(char* at, std::int64_t unix_ms);
 
  private:
   std::int64_t day_start_ = 0;

@@ -9,6 +9,9 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -63,6 +66,12 @@ class MemoryArchive final : public ports::CounterArchive {
   asio::awaitable<ports::ArchiveReading> buckets(const ports::CounterKey& key, std::int64_t from_ms,
                                                  std::int64_t to_ms, std::int64_t width_ms) override {
     ++buckets_calls;
+    if (buckets_pause.count() > 0) {
+      // Suspends for real, so that other requests run while this read is under way.
+      asio::steady_timer pause(co_await asio::this_coro::executor, buckets_pause);
+      co_await pause.async_wait(asio::use_awaitable);
+    }
+    if (buckets_fail) throw ports::StoreUnavailable("postgres is down");
     ports::ArchiveReading reading;
     reading.values.assign(static_cast<std::size_t>((to_ms - from_ms) / width_ms), count_of(key));
     reading.snapshot = "snapshot-" + std::to_string(++reads);
@@ -83,6 +92,8 @@ class MemoryArchive final : public ports::CounterArchive {
 
   int totals_calls = 0;
   int buckets_calls = 0;
+  std::chrono::milliseconds buckets_pause{0};
+  bool buckets_fail = false;
   int reads = 0;
   std::vector<std::string> applied;  // flush ids visible in every snapshot
   std::vector<std::pair<std::string, std::vector<std::string>>> ledger_queries;
@@ -147,6 +158,66 @@ TEST_F(CacheTest, AReadingStartedLaterByTheArchiveBelowAgesFromThere) {
   clock.now += 10ms;
   totals(cached, {{"CLICK", 7, 0, ""}});
   EXPECT_EQ(archive.totals_calls, 2);
+}
+
+// Requests for one key that arrive while it is being read wait for that read.
+TEST_F(CacheTest, ConcurrentMissesOfOneKeyShareOneRead) {
+  auto cached = cache();
+  archive.buckets_pause = 50ms;
+  const ports::CounterKey key{"CLICK", 7, 0, ""};
+  asio::io_context io;
+  std::vector<ports::ArchiveReading> readings;
+  int failures = 0;
+  auto ask = [&](const ports::CounterKey& asked) {
+    asio::co_spawn(io, cached.buckets(asked, 0, 3 * domain::kMinuteMs, domain::kMinuteMs),
+                   [&](std::exception_ptr error, ports::ArchiveReading reading) {
+                     if (error) ++failures;
+                     else readings.push_back(std::move(reading));
+                   });
+  };
+  for (int i = 0; i < 5; ++i) ask(key);
+  ask({"CLICK", 8, 0, ""});  // another key is read on its own
+  io.run();
+  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(archive.buckets_calls, 2);
+  ASSERT_EQ(readings.size(), 6u);
+  int of_key = 0;
+  for (const auto& reading : readings) {
+    if (reading.values == std::vector<std::int64_t>(3, 70)) {
+      ++of_key;
+      EXPECT_EQ(reading.snapshot, readings.front().snapshot);
+      ASSERT_TRUE(reading.read_started);
+      EXPECT_EQ(*reading.read_started, clock.now);
+    }
+  }
+  EXPECT_EQ(of_key, 5);
+  EXPECT_EQ(metric("kind=\"reading\",result=\"miss\""), 2u);
+  EXPECT_EQ(metric("kind=\"reading\",result=\"joined\""), 4u);
+  EXPECT_EQ(cached.readings_held(), 2u);
+}
+
+// A failed read fails the requests that waited for it, and is not remembered.
+TEST_F(CacheTest, AFailedSharedReadFailsItsWaitersAndIsNotKept) {
+  auto cached = cache();
+  archive.buckets_pause = 50ms;
+  archive.buckets_fail = true;
+  const ports::CounterKey key{"CLICK", 7, 0, ""};
+  asio::io_context io;
+  int failures = 0;
+  for (int i = 0; i < 3; ++i) {
+    asio::co_spawn(io, cached.buckets(key, 0, domain::kMinuteMs, domain::kMinuteMs),
+                   [&](std::exception_ptr error, ports::ArchiveReading) {
+                     if (error) ++failures;
+                   });
+  }
+  io.run();
+  EXPECT_EQ(failures, 3);
+  EXPECT_EQ(archive.buckets_calls, 1);
+  EXPECT_EQ(cached.readings_held(), 0u);
+  archive.buckets_fail = false;
+  auto reading = run(cached.buckets(key, 0, domain::kMinuteMs, domain::kMinuteMs));
+  EXPECT_EQ(reading.values, std::vector<std::int64_t>{70});
+  EXPECT_EQ(archive.buckets_calls, 2);
 }
 
 TEST_F(CacheTest, ReadingsAreKeyedByEverythingAsked) {
