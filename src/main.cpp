@@ -112,7 +112,7 @@ std::unique_ptr<Worker> make_worker(const config::Config& config,
       worker->io.get_executor(), *worker->counter_archive, metrics);
   worker->cached_counter_archive =
       std::make_unique<app::CachedCounterArchive>(*worker->batching_counter_archive, metrics, archive_cache);
-  worker->statistics_reader = std::make_unique<redis::StatisticsReader>(worker->redis);
+  worker->statistics_reader = std::make_unique<redis::StatisticsReader>(worker->redis, metrics);
   worker->statistics = std::make_unique<app::StatisticsService>(
       *worker->cached_counter_archive, *worker->statistics_reader, *worker->statistics_reader, rankings);
   worker->pg_probe = std::make_unique<postgres::HealthProbe>(*worker->pg_pool);

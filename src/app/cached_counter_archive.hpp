@@ -21,7 +21,7 @@ struct ArchiveCacheOptions {
   // How long a PostgreSQL reading is reused; 0 = no caching at all. Must stay below the
   // statistics read span (StatisticsOptions::max_read_span), which a reused reading's
   // age counts against: config refuses larger values.
-  std::chrono::milliseconds max_age{500};
+  std::chrono::milliseconds max_age{1000};
   std::size_t max_readings = 4096;        // readings kept at most (oldest dropped first)
   std::size_t max_ledger_answers = 16384;  // applied_in answers kept at most
 };

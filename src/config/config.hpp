@@ -50,7 +50,7 @@ struct Config {
   std::int64_t search_empty_ttl_ms = 5'000;
   // Statistics: how long a PostgreSQL reading is reused by exact counts (0 = never; at
   // most 1000, below the statistics read span of 1.5 s, see app/cached_counter_archive.hpp)
-  std::int64_t statistics_cache_ms = 500;
+  std::int64_t statistics_cache_ms = 1000;
   std::string log_level = "info";
 };
 

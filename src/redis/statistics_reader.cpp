@@ -6,6 +6,8 @@
 #include "redis/keys.hpp"
 #include "redis/lua_scripts.hpp"
 
+#include <algorithm>
+
 namespace tracker::redis {
 
 namespace {
@@ -29,27 +31,65 @@ void check(const Reply& reply, std::string_view what) {
 
 }  // namespace
 
-StatisticsReader::StatisticsReader(std::shared_ptr<Connection> connection, milliseconds timeout)
+StatisticsReader::StatisticsReader(std::shared_ptr<Connection> connection, metrics::Registry& metrics,
+                                   milliseconds timeout)
     : connection_(std::move(connection)),
       timeout_(timeout),
-      read_counts_(lua::read_counts) {}
+      read_counts_(lua::read_counts),
+      snapshots_remembered_(metrics.counter("tracker_statistics_snapshot_reads_total",
+                                            "Counter snapshots a statistics read needed: remembered or read",
+                                            "result=\"remembered\"")),
+      snapshots_read_(metrics.counter("tracker_statistics_snapshot_reads_total",
+                                      "Counter snapshots a statistics read needed: remembered or read",
+                                      "result=\"read\"")) {}
+
+asio::awaitable<StatisticsReader::Counts> StatisticsReader::read(const std::string& request, std::string_view kind,
+                                                                 std::span<const std::string_view> arguments) {
+  // A copy: another request of this thread may change the memo while this one waits.
+  auto known = request.empty() ? decltype(memo_.known(request)){} : memo_.known(request);
+  std::string known_count = std::to_string(known.size());
+  std::vector<std::string_view> args;
+  args.reserve(2 + known.size() + arguments.size());
+  args.push_back(kind);
+  args.push_back(known_count);
+  for (const auto& [flush_id, values] : known) args.push_back(flush_id);
+  args.insert(args.end(), arguments.begin(), arguments.end());
+  Reply reply = co_await read_counts_.run(*connection_, {}, args, timeout_);
+  check(reply, "reading counters");
+  if (reply.elements.empty()) throw ports::StoreRejected("reading counters: empty reply");
+  Counts counts;
+  counts.live = numbers(reply.elements[0]);
+  std::vector<std::string> listed;
+  for (std::size_t i = 1; i + 1 < reply.elements.size(); i += 2) {
+    std::string& flush_id = reply.elements[i].text;
+    const Reply& values = reply.elements[i + 1];
+    listed.push_back(flush_id);
+    if (values.is_nil()) {
+      auto it = std::find_if(known.begin(), known.end(), [&](const auto& entry) { return entry.first == flush_id; });
+      if (it == known.end()) throw ports::StoreRejected("reading counters: a snapshot left out that was not known");
+      snapshots_remembered_.inc();
+      counts.snapshots.emplace_back(std::move(flush_id), std::move(it->second));
+    } else {
+      snapshots_read_.inc();
+      if (!request.empty()) memo_.keep(flush_id, request, numbers(values));
+      counts.snapshots.emplace_back(std::move(flush_id), numbers(values));
+    }
+  }
+  if (!request.empty()) memo_.retain_only(listed);
+  co_return counts;
+}
 
 asio::awaitable<ports::LiveReading> StatisticsReader::totals(std::span<const ports::CounterKey> keys) {
   std::vector<std::string> fields;
   fields.reserve(keys.size());
   for (const auto& key : keys) fields.push_back(field_of(key));
-  std::vector<std::string_view> args;
-  args.reserve(fields.size() + 1);
-  args.push_back("totals");
-  args.insert(args.end(), fields.begin(), fields.end());
-  Reply reply = co_await read_counts_.run(*connection_, {}, args, timeout_);
-  check(reply, "reading counters");
-  if (reply.elements.empty()) throw ports::StoreRejected("reading counters: empty reply");
+  std::vector<std::string_view> arguments(fields.begin(), fields.end());
+  // Not remembered: a snapshot costs a totals read one field lookup, little more than
+  // naming it, and keeping the answers of many different counts cost more than it saved.
+  Counts counts = co_await read({}, "totals", arguments);
   ports::LiveReading reading;
-  reading.live = numbers(reply.elements[0]);
-  for (std::size_t i = 1; i + 1 < reply.elements.size(); i += 2) {
-    reading.snapshots.push_back({reply.elements[i].text, numbers(reply.elements[i + 1])});
-  }
+  reading.live = std::move(counts.live);
+  for (auto& [flush_id, values] : counts.snapshots) reading.snapshots.push_back({std::move(flush_id), std::move(values)});
   co_return reading;
 }
 
@@ -59,25 +99,22 @@ asio::awaitable<ports::LiveReading> StatisticsReader::minutes(const ports::Count
   std::string prefix = field_of(key) + "|";
   std::string from = std::to_string(from_ms);
   std::string to = std::to_string(to_ms);
-  const std::string_view args[] = {"minutes", prefix, from, to};
-  Reply reply = co_await read_counts_.run(*connection_, {}, args, timeout_);
-  check(reply, "reading counters");
-  if (reply.elements.empty()) throw ports::StoreRejected("reading counters: empty reply");
+  const std::string_view arguments[] = {prefix, from, to};
+  std::string request = "minutes\n" + prefix + "\n" + from + "\n" + to;
+  Counts counts = co_await read(request, "minutes", arguments);
   const std::int64_t span = std::max<std::int64_t>(0, to_ms - from_ms);
   const auto minutes = static_cast<std::size_t>((span + domain::kMinuteMs - 1) / domain::kMinuteMs);
-  auto dense = [&](const Reply& pairs) {
+  auto dense = [&](const SnapshotMemo::Values& pairs) {
     std::vector<std::int64_t> values(minutes, 0);
-    for (std::size_t i = 0; i + 1 < pairs.elements.size(); i += 2) {
-      std::int64_t index = (pairs.elements[i].as_int() - from_ms) / domain::kMinuteMs;
-      if (index >= 0 && static_cast<std::size_t>(index) < minutes) values[index] += pairs.elements[i + 1].as_int();
+    for (std::size_t i = 0; i + 1 < pairs.size(); i += 2) {
+      std::int64_t index = (pairs[i] - from_ms) / domain::kMinuteMs;
+      if (index >= 0 && static_cast<std::size_t>(index) < minutes) values[index] += pairs[i + 1];
     }
     return values;
   };
   ports::LiveReading reading;
-  reading.live = dense(reply.elements[0]);
-  for (std::size_t i = 1; i + 1 < reply.elements.size(); i += 2) {
-    reading.snapshots.push_back({reply.elements[i].text, dense(reply.elements[i + 1])});
-  }
+  reading.live = dense(counts.live);
+  for (const auto& [flush_id, pairs] : counts.snapshots) reading.snapshots.push_back({flush_id, dense(pairs)});
   co_return reading;
 }
 

@@ -1,15 +1,18 @@
 #pragma once
 #include "ports/counter_reading.hpp"
 #include "ports/trends.hpp"
+#include "metrics/metrics.hpp"
 #include "redis/connection.hpp"
 #include "redis/script.hpp"
+#include "redis/snapshot_memo.hpp"
 
 namespace tracker::redis {
 
 // The Redis side of the statistics API (one per I/O thread).
 class StatisticsReader final : public ports::LiveCounters, public ports::Trends {
  public:
-  explicit StatisticsReader(std::shared_ptr<Connection> connection, milliseconds timeout = milliseconds{1000});
+  StatisticsReader(std::shared_ptr<Connection> connection, metrics::Registry& metrics,
+                   milliseconds timeout = milliseconds{1000});
 
   asio::awaitable<ports::LiveReading> totals(std::span<const ports::CounterKey> keys) override;
   asio::awaitable<ports::LiveReading> minutes(const ports::CounterKey& key, std::int64_t from_ms,
@@ -21,10 +24,22 @@ class StatisticsReader final : public ports::LiveCounters, public ports::Trends 
   asio::awaitable<std::int64_t> backlog() override;
 
  private:
+  struct Counts {
+    SnapshotMemo::Values live;
+    std::vector<std::pair<std::string, SnapshotMemo::Values>> snapshots;  // flush id, values
+  };
+  // One run of the read script: `request` names what is asked (the memo's key; empty: not
+  // remembered), `kind` and `arguments` are the script's. Snapshots come from the memo
+  // where it has them.
+  asio::awaitable<Counts> read(const std::string& request, std::string_view kind,
+                               std::span<const std::string_view> arguments);
 
   std::shared_ptr<Connection> connection_;
   milliseconds timeout_;
   Script read_counts_;
+  SnapshotMemo memo_;
+  metrics::Counter& snapshots_remembered_;
+  metrics::Counter& snapshots_read_;
 };
 
 }  // namespace tracker::redis

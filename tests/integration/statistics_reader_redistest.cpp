@@ -55,6 +55,7 @@ std::int64_t unique_component() {
 }
 
 struct Fixture {
+  tracker::metrics::Registry& metrics;
   Connection& redis;
   tracker::redis::EventStore& store;
   tracker::redis::CounterSource& counters;
@@ -72,6 +73,12 @@ struct Fixture {
     std::vector<domain::Event> events{event};
     auto stored = co_await store.append(events);
     EXPECT_EQ(stored.size(), 1u);
+  }
+
+  std::uint64_t snapshot_reads(const char* result) {
+    return metrics
+        .counter("tracker_statistics_snapshot_reads_total", "", std::string("result=\"") + result + "\"")
+        .value();
   }
 
   asio::awaitable<std::vector<std::string>> members(std::string key) {
@@ -105,7 +112,7 @@ void with_redis(Body body) {
   auto connection = Connection::create(io.get_executor(), options(), metrics);
   tracker::redis::EventStore store(connection, {}, metrics);
   tracker::redis::CounterSource counters(connection);
-  tracker::redis::StatisticsReader reader(connection);
+  tracker::redis::StatisticsReader reader(connection, metrics);
   connection->start();
   std::exception_ptr error;
   asio::co_spawn(
@@ -118,7 +125,7 @@ void with_redis(Body body) {
           timer.expires_after(10ms);
           co_await timer.async_wait(asio::use_awaitable);
         }
-        Fixture fixture{*connection, store, counters, reader, {}};
+        Fixture fixture{metrics, *connection, store, counters, reader, {}};
         co_await body(fixture);
       },
       [&](std::exception_ptr e) {
@@ -252,6 +259,88 @@ TEST(MinuteIndex, AMinuteHashWithoutIndexIsReadInFull) {
       auto found = co_await t.exists(keys::snapshot_minutes(*flush_id));
       EXPECT_EQ(found, 0);
     }
+  });
+}
+
+// A snapshot is read from Redis once per series shape; later reads of the same shape take
+// the remembered values (the script leaves the snapshot out), which are what Redis holds.
+TEST(SnapshotMemo, ASnapshotIsReadOnceAndRememberedUntilItIsDropped) {
+  with_redis([](Fixture& t) -> asio::awaitable<void> {
+    if (auto earlier = co_await t.counters.take_snapshot()) co_await t.counters.drop_snapshot(*earlier);
+    const std::int64_t component = unique_component() + 2;
+    const ports::CounterKey key{"CLICK", component, 0, ""};
+    const std::int64_t now = now_ms();
+    const std::int64_t current = domain::bucket_start(now, kMinuteMs);
+    const std::int64_t from = current - 60 * kMinuteMs, to = current + kMinuteMs;
+    const auto at_current = static_cast<std::size_t>((current - from) / kMinuteMs);
+    co_await t.click(component, now);
+    co_await t.click(component, now);
+    auto flush_id = co_await t.counters.take_snapshot();
+    EXPECT_TRUE(flush_id.has_value());
+    if (!flush_id) co_return;
+    co_await t.click(component, now);  // live
+
+    auto snapshot_of = [&](const ports::LiveReading& reading) -> std::optional<std::vector<std::int64_t>> {
+      for (const auto& snapshot : reading.snapshots) {
+        if (snapshot.flush_id == *flush_id) return snapshot.values;
+      }
+      return std::nullopt;
+    };
+    const std::vector<ports::CounterKey> keys_asked(1, key);
+    std::uint64_t read_before = t.snapshot_reads("read"), remembered_before = t.snapshot_reads("remembered");
+    // Other runs' snapshots may be listed too, and may come and go: each is read once per
+    // series shape and remembered after that. Totals reads are not remembered.
+    auto first = co_await t.reader.minutes(key, from, to);
+    auto first_totals = co_await t.reader.totals(keys_asked);
+    EXPECT_EQ(t.snapshot_reads("read") - read_before, first.snapshots.size() + first_totals.snapshots.size());
+    EXPECT_EQ(t.snapshot_reads("remembered"), remembered_before);
+    auto second = co_await t.reader.minutes(key, from, to);
+    auto second_totals = co_await t.reader.totals(keys_asked);
+    std::size_t remembered = 0;
+    for (const auto& snapshot : second.snapshots) {
+      remembered += std::any_of(first.snapshots.begin(), first.snapshots.end(),
+                                [&](const auto& s) { return s.flush_id == snapshot.flush_id; });
+    }
+    EXPECT_GE(remembered, 1u);  // this test's snapshot at least
+    EXPECT_EQ(t.snapshot_reads("remembered") - remembered_before, remembered);
+    EXPECT_EQ(t.snapshot_reads("read") - read_before, first.snapshots.size() + first_totals.snapshots.size() +
+                                                          second.snapshots.size() - remembered +
+                                                          second_totals.snapshots.size());
+
+    auto check_series = [&](const ports::LiveReading& reading) {
+      auto values = snapshot_of(reading);
+      ASSERT_TRUE(values.has_value());
+      EXPECT_EQ((*values)[at_current], 2);
+      EXPECT_EQ(reading.live[at_current], 1);
+    };
+    check_series(first);
+    check_series(second);
+    EXPECT_EQ(snapshot_of(first), snapshot_of(second));
+    auto check_totals = [&](const ports::LiveReading& reading) {
+      auto values = snapshot_of(reading);
+      ASSERT_TRUE(values.has_value());
+      EXPECT_EQ(*values, std::vector<std::int64_t>{2});
+      EXPECT_EQ(reading.live, std::vector<std::int64_t>{1});
+    };
+    check_totals(first_totals);
+    check_totals(second_totals);
+    // Another range is another shape: read from Redis.
+    std::uint64_t read_so_far = t.snapshot_reads("read");
+    auto other = co_await t.reader.minutes(key, from - kMinuteMs, to);
+    EXPECT_EQ(t.snapshot_reads("read") - read_so_far, other.snapshots.size());
+    auto other_values = snapshot_of(other);
+    EXPECT_TRUE(other_values.has_value());
+    if (other_values) {
+      EXPECT_EQ((*other_values)[at_current + 1], 2);
+    }
+
+    // Once dropped, the snapshot is neither listed nor remembered.
+    co_await t.counters.drop_snapshot(*flush_id);
+    auto after = co_await t.reader.minutes(key, from, to);
+    EXPECT_FALSE(snapshot_of(after).has_value());
+    EXPECT_EQ(after.live[at_current], 1);
+
+    if (auto last = co_await t.counters.take_snapshot()) co_await t.counters.drop_snapshot(*last);
   });
 }
 

@@ -107,7 +107,13 @@ struct CacheTest : ::testing::Test {
   MemoryArchive archive;
   Registry metrics;
 
-  CachedCounterArchive cache(ArchiveCacheOptions options = {}) {
+  // The tests speak of half a second of reuse, whatever the default.
+  static ArchiveCacheOptions half_second() {
+    ArchiveCacheOptions options;
+    options.max_age = 500ms;
+    return options;
+  }
+  CachedCounterArchive cache(ArchiveCacheOptions options = half_second()) {
     return CachedCounterArchive(archive, metrics, options, clock.function());
   }
   ports::ArchiveReading totals(CachedCounterArchive& cache, std::vector<ports::CounterKey> keys) {
@@ -261,7 +267,7 @@ TEST_F(CacheTest, ZeroMaxAgeCachesNothing) {
 }
 
 TEST_F(CacheTest, HoldsAtMostMaxReadingsDroppingTheOldest) {
-  ArchiveCacheOptions options;
+  ArchiveCacheOptions options = half_second();
   options.max_readings = 3;
   auto cached = cache(options);
   for (std::int64_t component = 1; component <= 5; ++component) {
@@ -299,7 +305,7 @@ TEST_F(CacheTest, ARereadKeyKeepsItsNewReading) {
 }
 
 TEST_F(CacheTest, LedgerAnswersAreKeptPerSnapshotAndFlush) {
-  ArchiveCacheOptions options;
+  ArchiveCacheOptions options = half_second();
   options.max_ledger_answers = 4;
   auto cached = cache(options);
   archive.applied = {"f1"};

@@ -1,14 +1,21 @@
 -- Reads counters from the live hashes and from every snapshot not yet dropped, in one
 -- atomic step.
 --
--- ARGV = 'totals', field, field, ...: returns { live_values, flush_id_1, values_1,
+-- ARGV = kind, known_count, known flush ids..., then what the kind reads. A snapshot never
+-- changes once taken, so the server keeps what it read from one (redis/statistics_reader)
+-- and names it here: a known snapshot that is still present is listed with false instead
+-- of its values, and costs no lookup.
+-- kind 'totals', then field, field, ...: returns { live_values, flush_id_1, values_1,
 --   flush_id_2, values_2, ... } with one value per field (0 when absent).
--- ARGV = 'minutes', field_prefix, from_ms, to_ms: the per-minute fields prefix .. minute
+-- kind 'minutes', then field_prefix, from_ms, to_ms: the per-minute fields prefix .. minute
 --   for the minutes in [from_ms, to_ms). Each minute hash comes with the set of minutes it
 --   holds (et:minute-index:*), normally the last one or two, so only those are looked up,
 --   not every minute of the range. Returns { live_pairs, flush_id_1, pairs_1, ... } where
 --   pairs = { minute, value, minute, value, ... } for the minutes with a non-zero value.
 local kind = ARGV[1]
+local known = {}
+local first = 3 + tonumber(ARGV[2])  -- the kind's first argument
+for i = 3, first - 1 do known[ARGV[i]] = true end
 
 local function hmget(key, fields)
   local values = {}
@@ -28,7 +35,7 @@ local function read_totals(key, fields)
   return values
 end
 
-local prefix, from, to = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local prefix, from, to = ARGV[first], tonumber(ARGV[first + 1]), tonumber(ARGV[first + 2])
 local function read_minutes(key, index_key)
   local minutes = {}
   local listed = redis.call('SMEMBERS', index_key)
@@ -57,7 +64,7 @@ end
 
 local fields = {}
 if kind == 'totals' then
-  for i = 2, #ARGV do fields[#fields + 1] = ARGV[i] end
+  for i = first, #ARGV do fields[#fields + 1] = ARGV[i] end
 end
 local function read(suffix)
   if kind == 'totals' then return read_totals('et:totals:' .. suffix, fields) end
@@ -67,6 +74,6 @@ end
 local out = { read('live') }
 for _, id in ipairs(redis.call('ZRANGE', 'et:snapshots', 0, -1)) do
   out[#out + 1] = id
-  out[#out + 1] = read('snap:' .. id)
+  if known[id] then out[#out + 1] = false else out[#out + 1] = read('snap:' .. id) end
 end
 return out
