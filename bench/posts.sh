@@ -14,6 +14,7 @@
 #
 #   bench/posts.sh                                      ROUNDS=3 SECONDS_PER_RUN=10
 #   ROUNDS=1 SECONDS_PER_RUN=2 POSTS=20000 bench/posts.sh    a quick check on a small data set
+#   SERVER_FLAGS="--max-toggle-groups=2" adds flags to the server of the warm searches and toggles
 #   SKIP_SETUP=1 skips tools/dev.sh setup (build, services, migrations); TRACKER_SERVER_BIN
 #   picks another server binary, e.g. to measure a reference in the same session
 #   SCENARIOS="like-toggles" runs only the scenarios named (of nginx search-warm search-cold
@@ -95,7 +96,8 @@ scenario() {
   done
 }
 
-start_server "$SERVER_PORT" posts-server.log
+# shellcheck disable=SC2086  # SERVER_FLAGS: words on purpose
+start_server "$SERVER_PORT" posts-server.log ${SERVER_FLAGS:-}
 if wanted search-cold; then
   start_server "$COLD_PORT" posts-cold-server.log --search-cache-ttl-ms=0 --flusher=false
 fi
