@@ -72,13 +72,30 @@ void CachedCounterArchive::keep(std::string key, ports::ArchiveReading reading, 
   }
 }
 
-void CachedCounterArchive::remember_applied(std::string key, bool applied) {
+void CachedCounterArchive::remember_applied(const std::string& snapshot, const std::string& flush_id, bool applied) {
+  std::string key = snapshot + '\n' + flush_id;
   if (!ledger_.emplace(key, applied).second) return;
+  if (applied) applied_by_snapshot_[snapshot].push_back(flush_id);
   ledger_order_.push_back(std::move(key));
   while (ledger_.size() > options_.max_ledger_answers) {
-    ledger_.erase(ledger_order_.front());
+    const std::string& oldest = ledger_order_.front();
+    auto held = ledger_.find(oldest);
+    if (held != ledger_.end() && held->second) {
+      auto split = oldest.find('\n');  // pg_snapshot text has no newline
+      auto listed = applied_by_snapshot_.find(oldest.substr(0, split));
+      if (listed != applied_by_snapshot_.end()) {
+        std::erase(listed->second, oldest.substr(split + 1));
+        if (listed->second.empty()) applied_by_snapshot_.erase(listed);
+      }
+    }
+    if (held != ledger_.end()) ledger_.erase(held);
     ledger_order_.pop_front();
   }
+}
+
+std::vector<std::string> CachedCounterArchive::known_applied(const std::string& snapshot) const {
+  auto listed = applied_by_snapshot_.find(snapshot);
+  return listed == applied_by_snapshot_.end() ? std::vector<std::string>{} : listed->second;
 }
 
 asio::awaitable<ports::ArchiveReading> CachedCounterArchive::read_through(std::string key,
@@ -159,7 +176,7 @@ asio::awaitable<std::vector<std::string>> CachedCounterArchive::applied_in(const
   std::vector<std::string> found = co_await inner_.applied_in(snapshot, unknown);
   for (auto& flush_id : unknown) {
     bool yes = std::find(found.begin(), found.end(), flush_id) != found.end();
-    remember_applied(key_of(flush_id), yes);
+    remember_applied(snapshot, flush_id, yes);
     if (yes) applied.push_back(std::move(flush_id));
   }
   co_return applied;

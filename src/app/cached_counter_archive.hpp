@@ -48,6 +48,10 @@ struct ArchiveCacheOptions {
 // request asked and carries that start, so the same argument holds. Without it, every
 // request for a popular key that arrived while the key was being read read it again.
 //
+// The flush ids known to be applied in a snapshot are handed to the live read as snapshots
+// it may skip: their counts are in the PostgreSQL reading, so the answer leaves them out
+// anyway, and Redis need not look them up.
+//
 // applied_in answers are cached without an age: whether a flush's ledger row was
 // committed in a transaction visible in a given snapshot never changes (a row written
 // later is in a transaction S does not see, and ledger rows are never deleted).
@@ -61,6 +65,7 @@ class CachedCounterArchive final : public ports::CounterArchive {
                                                         std::int64_t to_ms, std::int64_t width_ms) override;
   boost::asio::awaitable<std::vector<std::string>> applied_in(const std::string& snapshot,
                                                               std::span<const std::string> flush_ids) override;
+  std::vector<std::string> known_applied(const std::string& snapshot) const override;
 
   std::size_t readings_held() const { return readings_.size(); }
   std::size_t ledger_answers_held() const { return ledger_.size(); }
@@ -86,7 +91,7 @@ class CachedCounterArchive final : public ports::CounterArchive {
   // awaited, so a hit never runs it) kept under `key`.
   boost::asio::awaitable<ports::ArchiveReading> read_through(std::string key,
                                                              boost::asio::awaitable<ports::ArchiveReading> read);
-  void remember_applied(std::string key, bool applied);
+  void remember_applied(const std::string& snapshot, const std::string& flush_id, bool applied);
 
   ports::CounterArchive& inner_;
   ArchiveCacheOptions options_;
@@ -96,6 +101,8 @@ class CachedCounterArchive final : public ports::CounterArchive {
   std::deque<std::pair<std::string, TimePoint>> reading_order_;  // insertion order = expiry order
   std::unordered_map<std::string, bool> ledger_;                 // snapshot '\n' flush id -> applied
   std::deque<std::string> ledger_order_;
+  // The applied answers again, per snapshot: what known_applied() hands out.
+  std::unordered_map<std::string, std::vector<std::string>> applied_by_snapshot_;
   metrics::Counter& reading_hits_;
   metrics::Counter& reading_misses_;
   metrics::Counter& reading_joins_;

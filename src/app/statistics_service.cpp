@@ -68,7 +68,9 @@ asio::awaitable<std::vector<std::int64_t>> StatisticsService::exact_totals(std::
   for (int attempt = 1;; ++attempt) {
     auto started = steady_clock_();
     auto archived = co_await archive_.totals(keys);
-    auto live = co_await live_.totals(keys);
+    // Snapshots already in this reading add nothing: Redis need not look them up.
+    const std::vector<std::string> skip = archive_.known_applied(archived.snapshot);
+    auto live = co_await live_.totals(keys, skip);
     if (within_span(started, archived)) {
       co_return co_await merge(archived, live, identity);
     }
@@ -92,7 +94,8 @@ asio::awaitable<std::vector<std::int64_t>> StatisticsService::exact_buckets(cons
     auto started = steady_clock_();
     auto archived = co_await archive_.buckets(key, from_ms, to_ms, width_ms);
     ports::LiveReading live;
-    if (!minute_to_bucket.empty()) live = co_await live_.minutes(key, live_from, live_to);
+    const std::vector<std::string> skip = archive_.known_applied(archived.snapshot);
+    if (!minute_to_bucket.empty()) live = co_await live_.minutes(key, live_from, live_to, skip);
     if (within_span(started, archived)) {
       co_return co_await merge(archived, live, minute_to_bucket);
     }

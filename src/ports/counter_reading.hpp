@@ -33,11 +33,14 @@ struct LiveReading {
 class LiveCounters {
  public:
   virtual ~LiveCounters() = default;
-  virtual boost::asio::awaitable<LiveReading> totals(std::span<const CounterKey> keys) = 0;
+  // `skip`: snapshots whose counts the caller does not need (they are already in its
+  // PostgreSQL reading); they may be left out of the answer.
+  virtual boost::asio::awaitable<LiveReading> totals(std::span<const CounterKey> keys,
+                                                     std::span<const std::string> skip) = 0;
   // Per-minute counts of one key over the minutes in [from_ms, to_ms) (Unix ms, both
   // minute-aligned): values[i] is the minute starting at from_ms + i * 60,000.
   virtual boost::asio::awaitable<LiveReading> minutes(const CounterKey& key, std::int64_t from_ms,
-                                                      std::int64_t to_ms) = 0;
+                                                      std::int64_t to_ms, std::span<const std::string> skip) = 0;
 };
 
 // Counts in PostgreSQL, each read with the database snapshot it was read in.
@@ -61,6 +64,9 @@ class CounterArchive {
   // with `snapshot`.
   virtual boost::asio::awaitable<std::vector<std::string>> applied_in(
       const std::string& snapshot, std::span<const std::string> flush_ids) = 0;
+  // The flush ids already known, without asking anyone, to be part of a reading taken with
+  // `snapshot` (an archive that remembers applied_in answers knows some).
+  virtual std::vector<std::string> known_applied(const std::string& /*snapshot*/) const { return {}; }
 };
 
 }  // namespace tracker::ports

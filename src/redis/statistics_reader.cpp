@@ -41,18 +41,24 @@ StatisticsReader::StatisticsReader(std::shared_ptr<Connection> connection, metri
                                             "result=\"remembered\"")),
       snapshots_read_(metrics.counter("tracker_statistics_snapshot_reads_total",
                                       "Counter snapshots a statistics read needed: remembered or read",
-                                      "result=\"read\"")) {}
+                                      "result=\"read\"")),
+      snapshots_skipped_(metrics.counter("tracker_statistics_snapshot_reads_total",
+                                         "Counter snapshots a statistics read needed: remembered or read",
+                                         "result=\"skipped\"")) {}
 
 asio::awaitable<StatisticsReader::Counts> StatisticsReader::read(const std::string& request, std::string_view kind,
-                                                                 std::span<const std::string_view> arguments) {
+                                                                 std::span<const std::string_view> arguments,
+                                                                 std::span<const std::string> skip) {
   // A copy: another request of this thread may change the memo while this one waits.
   auto known = request.empty() ? decltype(memo_.known(request)){} : memo_.known(request);
-  std::string known_count = std::to_string(known.size());
+  auto skipped = [&](const std::string& flush_id) { return std::find(skip.begin(), skip.end(), flush_id) != skip.end(); };
+  std::string known_count = std::to_string(known.size() + skip.size());
   std::vector<std::string_view> args;
-  args.reserve(2 + known.size() + arguments.size());
+  args.reserve(2 + known.size() + skip.size() + arguments.size());
   args.push_back(kind);
   args.push_back(known_count);
   for (const auto& [flush_id, values] : known) args.push_back(flush_id);
+  args.insert(args.end(), skip.begin(), skip.end());
   args.insert(args.end(), arguments.begin(), arguments.end());
   Reply reply = co_await read_counts_.run(*connection_, {}, args, timeout_);
   check(reply, "reading counters");
@@ -64,7 +70,9 @@ asio::awaitable<StatisticsReader::Counts> StatisticsReader::read(const std::stri
     std::string& flush_id = reply.elements[i].text;
     const Reply& values = reply.elements[i + 1];
     listed.push_back(flush_id);
-    if (values.is_nil()) {
+    if (values.is_nil() && skipped(flush_id)) {
+      snapshots_skipped_.inc();
+    } else if (values.is_nil()) {
       auto it = std::find_if(known.begin(), known.end(), [&](const auto& entry) { return entry.first == flush_id; });
       if (it == known.end()) throw ports::StoreRejected("reading counters: a snapshot left out that was not known");
       snapshots_remembered_.inc();
@@ -79,14 +87,15 @@ asio::awaitable<StatisticsReader::Counts> StatisticsReader::read(const std::stri
   co_return counts;
 }
 
-asio::awaitable<ports::LiveReading> StatisticsReader::totals(std::span<const ports::CounterKey> keys) {
+asio::awaitable<ports::LiveReading> StatisticsReader::totals(std::span<const ports::CounterKey> keys,
+                                                             std::span<const std::string> skip) {
   std::vector<std::string> fields;
   fields.reserve(keys.size());
   for (const auto& key : keys) fields.push_back(field_of(key));
   std::vector<std::string_view> arguments(fields.begin(), fields.end());
   // Not remembered: a snapshot costs a totals read one field lookup, little more than
   // naming it, and keeping the answers of many different counts cost more than it saved.
-  Counts counts = co_await read({}, "totals", arguments);
+  Counts counts = co_await read({}, "totals", arguments, skip);
   ports::LiveReading reading;
   reading.live = std::move(counts.live);
   for (auto& [flush_id, values] : counts.snapshots) reading.snapshots.push_back({std::move(flush_id), std::move(values)});
@@ -94,14 +103,14 @@ asio::awaitable<ports::LiveReading> StatisticsReader::totals(std::span<const por
 }
 
 asio::awaitable<ports::LiveReading> StatisticsReader::minutes(const ports::CounterKey& key, std::int64_t from_ms,
-                                                              std::int64_t to_ms) {
+                                                              std::int64_t to_ms, std::span<const std::string> skip) {
   // The script answers only the minutes each hash holds, as (minute, value) pairs.
   std::string prefix = field_of(key) + "|";
   std::string from = std::to_string(from_ms);
   std::string to = std::to_string(to_ms);
   const std::string_view arguments[] = {prefix, from, to};
   std::string request = "minutes\n" + prefix + "\n" + from + "\n" + to;
-  Counts counts = co_await read(request, "minutes", arguments);
+  Counts counts = co_await read(request, "minutes", arguments, skip);
   const std::int64_t span = std::max<std::int64_t>(0, to_ms - from_ms);
   const auto minutes = static_cast<std::size_t>((span + domain::kMinuteMs - 1) / domain::kMinuteMs);
   auto dense = [&](const SnapshotMemo::Values& pairs) {

@@ -14,9 +14,10 @@ class StatisticsReader final : public ports::LiveCounters, public ports::Trends 
   StatisticsReader(std::shared_ptr<Connection> connection, metrics::Registry& metrics,
                    milliseconds timeout = milliseconds{1000});
 
-  asio::awaitable<ports::LiveReading> totals(std::span<const ports::CounterKey> keys) override;
-  asio::awaitable<ports::LiveReading> minutes(const ports::CounterKey& key, std::int64_t from_ms,
-                                              std::int64_t to_ms) override;
+  asio::awaitable<ports::LiveReading> totals(std::span<const ports::CounterKey> keys,
+                                             std::span<const std::string> skip) override;
+  asio::awaitable<ports::LiveReading> minutes(const ports::CounterKey& key, std::int64_t from_ms, std::int64_t to_ms,
+                                              std::span<const std::string> skip) override;
 
   asio::awaitable<std::int64_t> unique_users(const std::string& event_type, const std::string& day) override;
   asio::awaitable<std::vector<std::int64_t>> events_in_minute(const std::vector<std::string>& event_types,
@@ -30,9 +31,9 @@ class StatisticsReader final : public ports::LiveCounters, public ports::Trends 
   };
   // One run of the read script: `request` names what is asked (the memo's key; empty: not
   // remembered), `kind` and `arguments` are the script's. Snapshots come from the memo
-  // where it has them.
+  // where it has them; those in `skip` are left out of the answer.
   asio::awaitable<Counts> read(const std::string& request, std::string_view kind,
-                               std::span<const std::string_view> arguments);
+                               std::span<const std::string_view> arguments, std::span<const std::string> skip);
 
   std::shared_ptr<Connection> connection_;
   milliseconds timeout_;
@@ -40,6 +41,7 @@ class StatisticsReader final : public ports::LiveCounters, public ports::Trends 
   SnapshotMemo memo_;
   metrics::Counter& snapshots_remembered_;
   metrics::Counter& snapshots_read_;
+  metrics::Counter& snapshots_skipped_;
 };
 
 }  // namespace tracker::redis

@@ -61,6 +61,7 @@ struct Fixture {
   tracker::redis::CounterSource& counters;
   tracker::redis::StatisticsReader& reader;
   domain::EventIdGenerator ids;
+  const std::vector<std::string> none{};  // no snapshots to skip
 
   asio::awaitable<void> click(std::int64_t component, std::int64_t event_time_ms) {
     domain::Event event;
@@ -154,7 +155,7 @@ TEST(MinuteIndex, LateEventInAnOldMinuteIsCountedAndSnapshotsTakeTheIndexAlong) 
     EXPECT_NE(std::find(listed.begin(), listed.end(), std::to_string(current)), listed.end());
     EXPECT_NE(std::find(listed.begin(), listed.end(), std::to_string(late)), listed.end());
 
-    auto reading = co_await t.reader.minutes(key, from, to);
+    auto reading = co_await t.reader.minutes(key, from, to, t.none);
     EXPECT_EQ(reading.live.size(), static_cast<std::size_t>((to - from) / kMinuteMs));
     EXPECT_EQ(sum_at(reading, index_of(current)), 2);
     EXPECT_EQ(sum_at(reading, index_of(late)), 1);
@@ -163,7 +164,7 @@ TEST(MinuteIndex, LateEventInAnOldMinuteIsCountedAndSnapshotsTakeTheIndexAlong) 
     EXPECT_EQ(total, 3);
 
     // A range that leaves out the late minute does not count it.
-    auto recent = co_await t.reader.minutes(key, late + kMinuteMs, to);
+    auto recent = co_await t.reader.minutes(key, late + kMinuteMs, to, t.none);
     std::int64_t recent_total = 0;
     for (std::size_t i = 0; i < recent.live.size(); ++i) recent_total += sum_at(recent, i);
     EXPECT_EQ(recent_total, 2);
@@ -179,7 +180,7 @@ TEST(MinuteIndex, LateEventInAnOldMinuteIsCountedAndSnapshotsTakeTheIndexAlong) 
     auto frozen = co_await t.members(keys::snapshot_minute_index(*flush_id));
     EXPECT_EQ(frozen, listed);
     co_await t.click(component, now);  // goes to the fresh live hash and index
-    auto after = co_await t.reader.minutes(key, from, to);
+    auto after = co_await t.reader.minutes(key, from, to, t.none);
     auto snapshot = std::find_if(after.snapshots.begin(), after.snapshots.end(),
                                  [&](const ports::LiveReading::Snapshot& s) { return s.flush_id == *flush_id; });
     EXPECT_NE(snapshot, after.snapshots.end());
@@ -241,14 +242,14 @@ TEST(MinuteIndex, AMinuteHashWithoutIndexIsReadInFull) {
     }
 
     const std::int64_t from = current - 120 * kMinuteMs;
-    auto reading = co_await t.reader.minutes(key, from, current + kMinuteMs);
+    auto reading = co_await t.reader.minutes(key, from, current + kMinuteMs, t.none);
     EXPECT_EQ(reading.live[static_cast<std::size_t>((late - from) / kMinuteMs)], 4);
 
     // Taken as a snapshot without an index, and read from there the same way.
     auto flush_id = co_await t.counters.take_snapshot();
     EXPECT_TRUE(flush_id.has_value());
     if (!flush_id) co_return;
-    auto frozen = co_await t.reader.minutes(key, from, current + kMinuteMs);
+    auto frozen = co_await t.reader.minutes(key, from, current + kMinuteMs, t.none);
     std::int64_t total = 0;
     for (const auto& snapshot : frozen.snapshots) {
       if (snapshot.flush_id == *flush_id) total += snapshot.values[static_cast<std::size_t>((late - from) / kMinuteMs)];
@@ -290,12 +291,12 @@ TEST(SnapshotMemo, ASnapshotIsReadOnceAndRememberedUntilItIsDropped) {
     std::uint64_t read_before = t.snapshot_reads("read"), remembered_before = t.snapshot_reads("remembered");
     // Other runs' snapshots may be listed too, and may come and go: each is read once per
     // series shape and remembered after that. Totals reads are not remembered.
-    auto first = co_await t.reader.minutes(key, from, to);
-    auto first_totals = co_await t.reader.totals(keys_asked);
+    auto first = co_await t.reader.minutes(key, from, to, t.none);
+    auto first_totals = co_await t.reader.totals(keys_asked, t.none);
     EXPECT_EQ(t.snapshot_reads("read") - read_before, first.snapshots.size() + first_totals.snapshots.size());
     EXPECT_EQ(t.snapshot_reads("remembered"), remembered_before);
-    auto second = co_await t.reader.minutes(key, from, to);
-    auto second_totals = co_await t.reader.totals(keys_asked);
+    auto second = co_await t.reader.minutes(key, from, to, t.none);
+    auto second_totals = co_await t.reader.totals(keys_asked, t.none);
     std::size_t remembered = 0;
     for (const auto& snapshot : second.snapshots) {
       remembered += std::any_of(first.snapshots.begin(), first.snapshots.end(),
@@ -326,7 +327,7 @@ TEST(SnapshotMemo, ASnapshotIsReadOnceAndRememberedUntilItIsDropped) {
     check_totals(second_totals);
     // Another range is another shape: read from Redis.
     std::uint64_t read_so_far = t.snapshot_reads("read");
-    auto other = co_await t.reader.minutes(key, from - kMinuteMs, to);
+    auto other = co_await t.reader.minutes(key, from - kMinuteMs, to, t.none);
     EXPECT_EQ(t.snapshot_reads("read") - read_so_far, other.snapshots.size());
     auto other_values = snapshot_of(other);
     EXPECT_TRUE(other_values.has_value());
@@ -336,11 +337,56 @@ TEST(SnapshotMemo, ASnapshotIsReadOnceAndRememberedUntilItIsDropped) {
 
     // Once dropped, the snapshot is neither listed nor remembered.
     co_await t.counters.drop_snapshot(*flush_id);
-    auto after = co_await t.reader.minutes(key, from, to);
+    auto after = co_await t.reader.minutes(key, from, to, t.none);
     EXPECT_FALSE(snapshot_of(after).has_value());
     EXPECT_EQ(after.live[at_current], 1);
 
     if (auto last = co_await t.counters.take_snapshot()) co_await t.counters.drop_snapshot(*last);
+  });
+}
+
+// Snapshots the caller already has in its PostgreSQL reading are left out of the answer,
+// whichever kind of read; the others are read as usual.
+TEST(SnapshotMemo, SnapshotsToSkipAreLeftOut) {
+  with_redis([](Fixture& t) -> asio::awaitable<void> {
+    if (auto earlier = co_await t.counters.take_snapshot()) co_await t.counters.drop_snapshot(*earlier);
+    const std::int64_t component = unique_component() + 3;
+    const ports::CounterKey key{"CLICK", component, 0, ""};
+    const std::vector<ports::CounterKey> keys_asked(1, key);
+    const std::int64_t now = now_ms();
+    const std::int64_t current = domain::bucket_start(now, kMinuteMs);
+    co_await t.click(component, now);
+    auto applied = co_await t.counters.take_snapshot();
+    co_await t.click(component, now);
+    co_await t.click(component, now);
+    auto pending = co_await t.counters.take_snapshot();
+    EXPECT_TRUE(applied && pending);
+    if (!applied || !pending) co_return;
+    const std::vector<std::string> skip{*applied};
+    auto has = [](const ports::LiveReading& reading, const std::string& flush_id) {
+      return std::any_of(reading.snapshots.begin(), reading.snapshots.end(),
+                         [&](const auto& s) { return s.flush_id == flush_id; });
+    };
+    std::uint64_t skipped_before = t.snapshot_reads("skipped");
+    auto totals = co_await t.reader.totals(keys_asked, skip);
+    EXPECT_FALSE(has(totals, *applied));
+    EXPECT_TRUE(has(totals, *pending));
+    auto series = co_await t.reader.minutes(key, current - kMinuteMs, current + kMinuteMs, skip);
+    EXPECT_FALSE(has(series, *applied));
+    EXPECT_TRUE(has(series, *pending));
+    for (const auto& snapshot : totals.snapshots) {
+      if (snapshot.flush_id == *pending) {
+        EXPECT_EQ(snapshot.values, std::vector<std::int64_t>{2});
+      }
+    }
+    EXPECT_EQ(t.snapshot_reads("skipped") - skipped_before, 2u);
+    // Without the skip, both are there.
+    auto all = co_await t.reader.totals(keys_asked, t.none);
+    EXPECT_TRUE(has(all, *applied));
+    EXPECT_TRUE(has(all, *pending));
+
+    co_await t.counters.drop_snapshot(*applied);
+    co_await t.counters.drop_snapshot(*pending);
   });
 }
 

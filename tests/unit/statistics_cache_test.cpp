@@ -318,11 +318,16 @@ TEST_F(CacheTest, LedgerAnswersAreKeptPerSnapshotAndFlush) {
   EXPECT_EQ(applied, (std::vector<std::string>{"f1", "f3"}));
   ASSERT_EQ(archive.ledger_queries.size(), 2u);
   EXPECT_EQ(archive.ledger_queries[1].second, std::vector<std::string>{"f3"});  // only the unknown one
+  EXPECT_EQ(cached.known_applied("s1"), (std::vector<std::string>{"f1", "f3"}));
   applied = run(cached.applied_in("s2", two));
   EXPECT_EQ(applied, two);
   EXPECT_EQ(archive.ledger_queries.size(), 3u);
   EXPECT_LE(cached.ledger_answers_held(), 4u);
-  // The oldest answer (s1, f1) was dropped to stay within the bound: asked again.
+  // The oldest answer (s1, f1) was dropped to stay within the bound: no longer known,
+  // and asked again.
+  EXPECT_EQ(cached.known_applied("s1"), std::vector<std::string>{"f3"});
+  EXPECT_EQ(cached.known_applied("s2"), two);
+  EXPECT_TRUE(cached.known_applied("s3").empty());
   run(cached.applied_in("s1", two));
   ASSERT_EQ(archive.ledger_queries.size(), 4u);
   EXPECT_EQ(archive.ledger_queries[3].second, std::vector<std::string>{"f1"});
@@ -333,16 +338,21 @@ TEST_F(CacheTest, LedgerAnswersAreKeptPerSnapshotAndFlush) {
 // Redis in memory: live counts and the snapshots still held, the read taking some time.
 class MemoryLive final : public ports::LiveCounters {
  public:
-  asio::awaitable<ports::LiveReading> totals(std::span<const ports::CounterKey> keys) override {
+  asio::awaitable<ports::LiveReading> totals(std::span<const ports::CounterKey> keys,
+                                             std::span<const std::string> skip) override {
     ++reads;
     clock.now += read_takes;
+    skipped.assign(skip.begin(), skip.end());
     ports::LiveReading reading;
     reading.live.assign(keys.size(), live);
-    for (const auto& [id, value] : snapshots) reading.snapshots.push_back({id, std::vector<std::int64_t>(keys.size(), value)});
+    for (const auto& [id, value] : snapshots) {
+      if (std::find(skip.begin(), skip.end(), id) != skip.end()) continue;  // as Redis leaves them out
+      reading.snapshots.push_back({id, std::vector<std::int64_t>(keys.size(), value)});
+    }
     co_return reading;
   }
-  asio::awaitable<ports::LiveReading> minutes(const ports::CounterKey&, std::int64_t from_ms,
-                                              std::int64_t to_ms) override {
+  asio::awaitable<ports::LiveReading> minutes(const ports::CounterKey&, std::int64_t from_ms, std::int64_t to_ms,
+                                              std::span<const std::string>) override {
     ++reads;
     clock.now += read_takes;
     ports::LiveReading reading;
@@ -352,6 +362,7 @@ class MemoryLive final : public ports::LiveCounters {
   explicit MemoryLive(ManualClock& clock) : clock(clock) {}
   ManualClock& clock;
   int reads = 0;
+  std::vector<std::string> skipped;  // what the last totals read was told to skip
   std::int64_t live = 0;
   std::vector<std::pair<std::string, std::int64_t>> snapshots;
   std::chrono::milliseconds read_takes{0};
@@ -438,9 +449,12 @@ TEST_F(CacheTest, SnapshotsAreAddedUnlessTheReusedReadingHasThem) {
   live.snapshots = {{"f1", 2}, {"f2", 4}};
   archive.applied = {"f1"};
   EXPECT_EQ(run(statistics.count(all_time(7))), 70 + 1 + 4);
-  // Reused reading and ledger answers: the same sum, and no second PostgreSQL query.
+  EXPECT_TRUE(live.skipped.empty());  // nothing known of that reading yet
+  // Reused reading and ledger answers: the same sum, and no second PostgreSQL query. The
+  // snapshot known to be in the reading is not read from Redis again.
   clock.now += 100ms;
   EXPECT_EQ(run(statistics.count(all_time(7))), 70 + 1 + 4);
+  EXPECT_EQ(live.skipped, std::vector<std::string>{"f1"});
   EXPECT_EQ(archive.totals_calls, 1);
   EXPECT_EQ(archive.ledger_queries.size(), 1u);
 }

@@ -1,10 +1,11 @@
 -- Reads counters from the live hashes and from every snapshot not yet dropped, in one
 -- atomic step.
 --
--- ARGV = kind, known_count, known flush ids..., then what the kind reads. A snapshot never
--- changes once taken, so the server keeps what it read from one (redis/statistics_reader)
--- and names it here: a known snapshot that is still present is listed with false instead
--- of its values, and costs no lookup.
+-- ARGV = kind, known_count, known flush ids..., then what the kind reads. The known
+-- snapshots are those the server does not need read: a snapshot never changes once taken,
+-- so it keeps what it read from one (redis/statistics_reader), and one already applied in
+-- the caller's PostgreSQL reading adds nothing. A known snapshot that is still present is
+-- listed with false instead of its values, and costs no lookup.
 -- kind 'totals', then field, field, ...: returns { live_values, flush_id_1, values_1,
 --   flush_id_2, values_2, ... } with one value per field (0 when absent).
 -- kind 'minutes', then field_prefix, from_ms, to_ms: the per-minute fields prefix .. minute
