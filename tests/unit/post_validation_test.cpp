@@ -243,7 +243,7 @@ TEST(PostJson, Shape) {
 // texts that need every kind of escape too.
 TEST(RenderedPosts, SameJsonAsPostJson) {
   std::string awkward = "quote \" backslash \\ slash / tab \t newline \n cr \r bell \x07 del \x7f ";
-  awkward += std::string("nul \0 unit \x1f", 15);
+  awkward += std::string("nul \0 unit \x1f", 12);
   awkward += " h\xC3\xA9llo \xF0\x9F\x98\x80";
   std::vector<Post> posts{
       {41, 7, awkward, {"https://a.example/1.jpg", "https://b.example/\"x\".jpg"}, {"food", "\xEC\x84\x9C"},

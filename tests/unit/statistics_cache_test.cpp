@@ -170,7 +170,9 @@ TEST_F(CacheTest, AReadingStartedLaterByTheArchiveBelowAgesFromThere) {
 TEST_F(CacheTest, ConcurrentMissesOfOneKeyShareOneRead) {
   auto cached = cache();
   archive.buckets_pause = 50ms;
+  // Named: the requests keep a reference to their key until they finish.
   const ports::CounterKey key{"CLICK", 7, 0, ""};
+  const ports::CounterKey other{"CLICK", 8, 0, ""};
   asio::io_context io;
   std::vector<ports::ArchiveReading> readings;
   int failures = 0;
@@ -182,7 +184,7 @@ TEST_F(CacheTest, ConcurrentMissesOfOneKeyShareOneRead) {
                    });
   };
   for (int i = 0; i < 5; ++i) ask(key);
-  ask({"CLICK", 8, 0, ""});  // another key is read on its own
+  ask(other);  // another key is read on its own
   io.run();
   EXPECT_EQ(failures, 0);
   EXPECT_EQ(archive.buckets_calls, 2);
