@@ -25,6 +25,12 @@ void append_key(std::string& out, const ports::CounterKey& key) {
   out += key.keyword;
 }
 
+metrics::Counter& archive_cache_counter(metrics::Registry& metrics, std::string_view kind, std::string_view result) {
+  return metrics.counter("tracker_statistics_archive_cache_total",
+                         "PostgreSQL readings of the statistics API: reused, read, or joined to a read under way",
+                         "kind=\"" + std::string(kind) + "\",result=\"" + std::string(result) + "\"");
+}
+
 }  // namespace
 
 CachedCounterArchive::CachedCounterArchive(ports::CounterArchive& inner, metrics::Registry& metrics,
@@ -32,21 +38,11 @@ CachedCounterArchive::CachedCounterArchive(ports::CounterArchive& inner, metrics
     : inner_(inner),
       options_(options),
       clock_(std::move(clock)),
-      reading_hits_(metrics.counter("tracker_statistics_archive_cache_total",
-                                    "PostgreSQL readings of the statistics API: reused or read",
-                                    "kind=\"reading\",result=\"hit\"")),
-      reading_misses_(metrics.counter("tracker_statistics_archive_cache_total",
-                                      "PostgreSQL readings of the statistics API: reused or read",
-                                      "kind=\"reading\",result=\"miss\"")),
-      reading_joins_(metrics.counter("tracker_statistics_archive_cache_total",
-                                     "PostgreSQL readings of the statistics API: reused or read",
-                                     "kind=\"reading\",result=\"joined\"")),
-      ledger_hits_(metrics.counter("tracker_statistics_archive_cache_total",
-                                   "PostgreSQL readings of the statistics API: reused or read",
-                                   "kind=\"ledger\",result=\"hit\"")),
-      ledger_misses_(metrics.counter("tracker_statistics_archive_cache_total",
-                                     "PostgreSQL readings of the statistics API: reused or read",
-                                     "kind=\"ledger\",result=\"miss\"")) {}
+      reading_hits_(archive_cache_counter(metrics, "reading", "hit")),
+      reading_misses_(archive_cache_counter(metrics, "reading", "miss")),
+      reading_joins_(archive_cache_counter(metrics, "reading", "joined")),
+      ledger_hits_(archive_cache_counter(metrics, "ledger", "hit")),
+      ledger_misses_(archive_cache_counter(metrics, "ledger", "miss")) {}
 
 const CachedCounterArchive::Held* CachedCounterArchive::fresh(const std::string& key, TimePoint now) const {
   auto it = readings_.find(key);

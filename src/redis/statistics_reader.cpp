@@ -29,6 +29,13 @@ void check(const Reply& reply, std::string_view what) {
   if (reply.is_error()) throw ports::StoreRejected(std::string(what) + ": " + reply.text);
 }
 
+metrics::Counter& snapshot_reads(metrics::Registry& metrics, std::string_view result) {
+  return metrics.counter("tracker_statistics_snapshot_reads_total",
+                         "Counter snapshots a statistics read met: read from Redis, remembered from an "
+                         "earlier read, or skipped (already in the PostgreSQL reading)",
+                         "result=\"" + std::string(result) + "\"");
+}
+
 }  // namespace
 
 StatisticsReader::StatisticsReader(std::shared_ptr<Connection> connection, metrics::Registry& metrics,
@@ -36,15 +43,9 @@ StatisticsReader::StatisticsReader(std::shared_ptr<Connection> connection, metri
     : connection_(std::move(connection)),
       timeout_(timeout),
       read_counts_(lua::read_counts),
-      snapshots_remembered_(metrics.counter("tracker_statistics_snapshot_reads_total",
-                                            "Counter snapshots a statistics read needed: remembered or read",
-                                            "result=\"remembered\"")),
-      snapshots_read_(metrics.counter("tracker_statistics_snapshot_reads_total",
-                                      "Counter snapshots a statistics read needed: remembered or read",
-                                      "result=\"read\"")),
-      snapshots_skipped_(metrics.counter("tracker_statistics_snapshot_reads_total",
-                                         "Counter snapshots a statistics read needed: remembered or read",
-                                         "result=\"skipped\"")) {}
+      snapshots_remembered_(snapshot_reads(metrics, "remembered")),
+      snapshots_read_(snapshot_reads(metrics, "read")),
+      snapshots_skipped_(snapshot_reads(metrics, "skipped")) {}
 
 asio::awaitable<StatisticsReader::Counts> StatisticsReader::read(const std::string& request, std::string_view kind,
                                                                  std::span<const std::string_view> arguments,
