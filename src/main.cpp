@@ -97,6 +97,7 @@ std::unique_ptr<Worker> make_worker(const config::Config& config,
   store_options.recent_keywords_ttl = std::chrono::seconds(config.recent_keywords_ttl_s);
   store_options.backlog_high_water = config.backlog_high_water;
   store_options.max_groups_in_flight = std::max<std::size_t>(config.ingest_groups_in_flight, 1);
+  store_options.max_group = config.ingest_group_limit;
   store_options.timeout = std::chrono::milliseconds(config.redis_timeout_ms);
   worker->event_store = std::make_unique<redis::EventStore>(worker->redis, store_options, metrics);
   worker->ingest = std::make_unique<app::IngestService>(*worker->event_store, metrics);

@@ -77,6 +77,8 @@ const std::vector<Option>& options() {
       number("backlog-high-water", "unpersisted events before ingestion answers 503", &Config::backlog_high_water),
       number("ingest-groups-in-flight", "event groups on their way to Redis at once, per I/O thread",
              &Config::ingest_groups_in_flight),
+      number("ingest-group-limit", "events stored by one ingest script call, at most (1..2000)",
+             &Config::ingest_group_limit),
       number("flush-interval-ms", "pause between flushes when idle", &Config::flush_interval_ms),
       number("counter-flush-interval-ms", "pause between counter snapshots", &Config::counter_flush_interval_ms),
       number("flush-batch-size", "events per flush transaction", &Config::flush_batch_size),
@@ -136,6 +138,11 @@ bool load(Config& config, int argc, char** argv) {
   }
   if (config.statistics_cache_ms < 0 || config.statistics_cache_ms > kMaxStatisticsCacheMs) {
     throw std::invalid_argument("--statistics-cache-ms: expected 0.." + std::to_string(kMaxStatisticsCacheMs));
+  }
+  // The ingest script passes a call's unique users and minutes to one command each, and
+  // Lua's unpack() takes at most about 8,000 values.
+  if (config.ingest_group_limit < 1 || config.ingest_group_limit > kMaxIngestGroup) {
+    throw std::invalid_argument("--ingest-group-limit: expected 1.." + std::to_string(kMaxIngestGroup));
   }
   return true;
 }

@@ -10,6 +10,7 @@ using std::chrono::milliseconds;
 // A reused statistics reading's age counts against the 1.5 s read span: this leaves at
 // least half a second for the rest of the read.
 inline constexpr std::int64_t kMaxStatisticsCacheMs = 1000;
+inline constexpr std::size_t kMaxIngestGroup = 2000;
 
 struct Config {
   // HTTP
@@ -39,6 +40,7 @@ struct Config {
   std::int64_t recent_keywords_ttl_s = 3'600;
   std::size_t backlog_high_water = 5'000'000;
   std::size_t ingest_groups_in_flight = 2;  // per I/O thread; see redis::EventStore
+  std::size_t ingest_group_limit = 256;      // events per ingest script call, at most
   std::int64_t flush_interval_ms = 200;
   std::int64_t counter_flush_interval_ms = 1000;
   std::size_t flush_batch_size = 20'000;

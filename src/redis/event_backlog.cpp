@@ -12,7 +12,16 @@ namespace tracker::redis {
 
 namespace {
 constexpr std::string_view kConsumer = "flusher";
+
+void split_rows(std::string_view rows, std::vector<std::string>& records) {
+  while (!rows.empty()) {
+    auto end = rows.find('\n');
+    records.emplace_back(rows.substr(0, end));
+    if (end == std::string_view::npos) break;
+    rows.remove_prefix(end + 1);
+  }
 }
+}  // namespace
 
 EventBacklog::EventBacklog(std::shared_ptr<Connection> connection, milliseconds timeout)
     : connection_(std::move(connection)), timeout_(timeout), ack_script_(lua::ack_entries) {}
@@ -45,10 +54,17 @@ asio::awaitable<std::vector<ports::BacklogEntry>> EventBacklog::read_group(std::
   for (Reply& item : items.elements) {
     ports::BacklogEntry entry;
     entry.position = ports::BacklogPosition::parse(item.elements.at(0).text);
-    // Fields r0, r1, ... in order (a deleted entry has none).
+    // The field "rows": the events' COPY rows, one per line. Entries written by earlier
+    // versions hold one row per field r0, r1, ... instead. A deleted entry has none.
     Reply& fields = item.elements.at(1);
     for (std::size_t i = 0; i + 1 < fields.elements.size(); i += 2) {
-      if (fields.elements[i].text.starts_with('r')) entry.records.push_back(std::move(fields.elements[i + 1].text));
+      const std::string& name = fields.elements[i].text;
+      std::string& value = fields.elements[i + 1].text;
+      if (name == "rows") {
+        split_rows(value, entry.records);
+      } else if (name.starts_with('r')) {
+        entry.records.push_back(std::move(value));
+      }
     }
     entries.push_back(std::move(entry));
   }

@@ -15,7 +15,6 @@
 namespace tracker::redis {
 
 namespace {
-constexpr std::size_t kHeaderValues = 3;
 
 std::string optional_number(const std::optional<std::int64_t>& value) {
   return value ? std::to_string(*value) : std::string();
@@ -36,46 +35,174 @@ constexpr std::int64_t kUniqueUsersTtl = 40 * 86400;
 constexpr auto kExpiryRefresh = std::chrono::seconds(60);
 }  // namespace
 
-// The arguments lua/ingest.lua reads for one event: every key and field name is made
-// here, where string work is cheap, rather than in Redis's single thread.
-void EventStore::append_event(Group& group, const domain::Event& event) {
-  std::vector<std::string>& values = group.values;
-  using domain::EventType;
-  const std::string type(domain::to_string(event.type));
-  const std::string minute = std::to_string(domain::bucket_start(event.event_time_ms, domain::kMinuteMs));
-  const std::string hour = std::to_string(domain::bucket_start(event.event_time_ms, domain::kHourMs));
-  const std::string component = std::to_string(event.component_id);
-  const bool liking = event.type == EventType::Like || event.type == EventType::Unlike;
-  const bool searching = event.type == EventType::Search;
-  auto ranked = [&](EventType type) {
-    return event.post_id && (type == EventType::Like || type == EventType::PageView || type == EventType::Click);
-  };
+namespace {
+// The keys and names an event's effects touch ('' = none), made here, where string work
+// is cheap, rather than in Redis's single thread.
+struct EventKeys {
+  std::string type, minute, hour, minute_key, users_key, keywords_key, recent_key, top_key, likes_key;
+  std::vector<std::string> shapes;
 
+  static bool ranked(const domain::Event& event, domain::EventType type) {
+    using domain::EventType;
+    return event.post_id && (type == EventType::Like || type == EventType::PageView || type == EventType::Click);
+  }
+
+  explicit EventKeys(const domain::Event& event)
+      : type(domain::to_string(event.type)),
+        minute(std::to_string(domain::bucket_start(event.event_time_ms, domain::kMinuteMs))),
+        hour(std::to_string(domain::bucket_start(event.event_time_ms, domain::kHourMs))),
+        minute_key("et:rt:" + type + ":" + minute),
+        shapes(event_shapes(type, event.component_id, event.post_id, event.keyword)) {
+    const bool searching = event.type == domain::EventType::Search;
+    if (event.user_id) users_key = "et:uu:" + type + ":" + domain::format_rfc3339_ms(event.event_time_ms).substr(0, 10);
+    if (searching) keywords_key = "et:kw:" + hour;
+    if (searching && event.user_id) recent_key = keys::recent_keywords(*event.user_id);
+    if (ranked(event, event.type)) top_key = "et:top:" + type + ":" + hour;
+    if (liking(event)) likes_key = likes_key_of(event);
+  }
+
+  static bool liking(const domain::Event& event) {
+    return event.type == domain::EventType::Like || event.type == domain::EventType::Unlike;
+  }
+  static std::string likes_key_of(const domain::Event& event) {
+    return "et:likes:" + std::to_string(event.component_id) + ":" + optional_number(event.post_id);
+  }
+};
+}  // namespace
+
+std::uint32_t EventStore::append_event(Group& group, const domain::Event& event) {
+  // A LIKE's balance increment is applied before every checked event of the call, so it
+  // may be summed only while no checked event on the same balance has come before it.
+  const bool checked =
+      event.client_event_id || event.type == domain::EventType::Unlike ||
+      (event.type == domain::EventType::Like && group.checked_like_keys.contains(EventKeys::likes_key_of(event)));
+  if (checked) {
+    append_checked(group, event);
+    return static_cast<std::uint32_t>(group.checked_events);
+  }
+  append_summed(group, event);
+  return 0;
+}
+
+// The arguments lua/ingest.lua reads for one checked event.
+void EventStore::append_checked(Group& group, const domain::Event& event) {
+  const EventKeys keys(event);
+  std::vector<std::string>& values = group.checked;
+  ++group.checked_events;
+  if (!keys.likes_key.empty()) group.checked_like_keys.insert(keys.likes_key);
   values.push_back(event.id);
   values.push_back(event.client_event_id.value_or(""));
-  values.push_back(type);
+  values.push_back(keys.type);
   values.push_back(optional_number(event.user_id));
   values.push_back(optional_number(event.post_id));
   values.push_back(event.keyword.value_or(""));
   values.push_back(domain::to_copy_row(event));
-  values.push_back(liking ? "et:likes:" + component + ":" + optional_number(event.post_id) : "");
-  values.push_back("et:rt:" + type + ":" + minute);
-  expire(group, values.back(), kMinuteCountTtl);
-  values.push_back(event.user_id ? "et:uu:" + type + ":" + domain::format_rfc3339_ms(event.event_time_ms).substr(0, 10) : "");
-  if (event.user_id) expire(group, values.back(), kUniqueUsersTtl);
-  values.push_back(searching ? "et:kw:" + hour : "");
-  if (searching) expire(group, values.back(), kRankingTtl);
-  values.push_back(searching && event.user_id ? keys::recent_keywords(*event.user_id) : "");
-  values.push_back(ranked(event.type) ? "et:top:" + type + ":" + hour : "");
-  if (ranked(event.type)) expire(group, values.back(), kRankingTtl);
-  values.push_back(minute);
-  push_shapes(values, event_shapes(type, event.component_id, event.post_id, event.keyword), minute);
-  if (event.type == EventType::Unlike) {
+  values.push_back(keys.likes_key);
+  values.push_back(keys.minute_key);
+  expire(group, keys.minute_key, kMinuteCountTtl);
+  values.push_back(keys.users_key);
+  if (!keys.users_key.empty()) expire(group, keys.users_key, kUniqueUsersTtl);
+  values.push_back(keys.keywords_key);
+  if (!keys.keywords_key.empty()) expire(group, keys.keywords_key, kRankingTtl);
+  values.push_back(keys.top_key);
+  if (!keys.top_key.empty()) expire(group, keys.top_key, kRankingTtl);
+  values.push_back(keys.minute);
+  push_shapes(values, keys.shapes, keys.minute);
+  if (event.type == domain::EventType::Unlike) {
     // What an UNLIKE takes back from the post's LIKE counters, when it undoes a like.
-    values.push_back(ranked(EventType::Like) ? "et:top:LIKE:" + hour : "");
-    if (ranked(EventType::Like)) expire(group, values.back(), kRankingTtl);
-    push_shapes(values, event_shapes("LIKE", event.component_id, event.post_id, event.keyword), minute);
+    const bool ranked = EventKeys::ranked(event, domain::EventType::Like);
+    values.push_back(ranked ? "et:top:LIKE:" + keys.hour : "");
+    if (ranked) expire(group, values.back(), kRankingTtl);
+    push_shapes(values, event_shapes("LIKE", event.component_id, event.post_id, event.keyword), keys.minute);
   }
+  if (!keys.recent_key.empty()) {
+    group.recent.push_back({static_cast<std::uint32_t>(group.checked_events), keys.recent_key, *event.keyword});
+  }
+}
+
+// A summed event's effects are added to the group's sums: Redis then writes each counter
+// once per call, however many events of the call it counts.
+void EventStore::append_summed(Group& group, const domain::Event& event) {
+  const EventKeys keys(event);
+  ++group.summed_events;
+  group.summed_rows += domain::to_copy_row(event);
+  group.summed_rows.push_back('\n');
+  for (const std::string& shape : keys.shapes) {
+    ++group.totals[shape];
+    ++group.minutes[shape + "|" + keys.minute];
+  }
+  group.minute_list.insert(keys.minute);
+  if (!keys.likes_key.empty()) ++group.like_balances[keys.likes_key];
+  ++group.counters[keys.minute_key];
+  expire(group, keys.minute_key, kMinuteCountTtl);
+  if (!keys.users_key.empty()) {
+    group.unique_users[keys.users_key].insert(*event.user_id);
+    expire(group, keys.users_key, kUniqueUsersTtl);
+  }
+  if (!keys.keywords_key.empty()) {
+    ++group.rankings[keys.keywords_key][*event.keyword];
+    expire(group, keys.keywords_key, kRankingTtl);
+  }
+  if (!keys.top_key.empty()) {
+    ++group.rankings[keys.top_key][std::to_string(*event.post_id)];
+    expire(group, keys.top_key, kRankingTtl);
+  }
+  if (!keys.recent_key.empty()) group.recent.push_back({0, keys.recent_key, *event.keyword});
+}
+
+// The whole argument list of the script call (lua/ingest.lua), consuming the group's parts.
+std::vector<std::string> EventStore::script_arguments(Group& group, const EventStoreOptions& options) {
+  std::vector<std::string> values;
+  values.reserve(5 + group.checked.size() + 2 * (group.totals.size() + group.minutes.size()) +
+                 group.minute_list.size() + 3 * group.recent.size() + 2 * group.expiring.size() + 64);
+  values.push_back(std::to_string(options.recent_keywords_ttl.count()));
+  values.push_back(std::to_string(options.backlog_high_water));
+  values.push_back(std::to_string(group.checked_events));
+  values.push_back(std::to_string(group.summed_events));
+  if (!group.summed_rows.empty()) group.summed_rows.pop_back();  // the last line's '\n'
+  values.push_back(std::move(group.summed_rows));
+  auto push_pairs = [&values](Sums& sums) {  // n, then n (name, increment) pairs
+    values.push_back(std::to_string(sums.size()));
+    for (auto& [name, n] : sums) {
+      values.push_back(name);
+      values.push_back(std::to_string(n));
+    }
+  };
+  auto push_columns = [&values](Sums& sums) {  // n, then the n names, then their increments
+    values.push_back(std::to_string(sums.size()));
+    for (auto& entry : sums) values.push_back(entry.first);
+    for (auto& entry : sums) values.push_back(std::to_string(entry.second));
+  };
+  push_columns(group.like_balances);
+  for (std::string& value : group.checked) values.push_back(std::move(value));
+  push_columns(group.totals);
+  push_columns(group.minutes);
+  values.push_back(std::to_string(group.minute_list.size()));
+  for (const std::string& minute : group.minute_list) values.push_back(minute);
+  push_pairs(group.counters);
+  values.push_back(std::to_string(group.rankings.size()));
+  for (auto& [key, members] : group.rankings) {
+    values.push_back(key);
+    push_pairs(members);
+  }
+  values.push_back(std::to_string(group.unique_users.size()));
+  for (auto& [key, users] : group.unique_users) {
+    values.push_back(key);
+    values.push_back(std::to_string(users.size()));
+    for (std::int64_t user : users) values.push_back(std::to_string(user));
+  }
+  values.push_back(std::to_string(group.recent.size()));
+  for (RecentSearch& search : group.recent) {
+    values.push_back(std::to_string(search.checked_at));
+    values.push_back(std::move(search.key));
+    values.push_back(std::move(search.keyword));
+  }
+  values.push_back(std::to_string(group.expiring.size()));
+  for (auto& [key, ttl] : group.expiring) {
+    values.push_back(std::move(key));
+    values.push_back(std::to_string(ttl));
+  }
+  return values;
 }
 
 void EventStore::expire(Group& group, std::string key, std::int64_t ttl_seconds) {
@@ -95,7 +222,6 @@ EventStore::EventStore(std::shared_ptr<Connection> connection, EventStoreOptions
     : connection_(std::move(connection)),
       options_(options),
       script_(lua::ingest),
-      open_(fresh_group()),
       backlog_rejections_(metrics.counter(
           "tracker_ingest_rejected_total", "Events refused to protect the system",
           "reason=\"backlog_high_water\"")),
@@ -103,15 +229,6 @@ EventStore::EventStore(std::shared_ptr<Connection> connection, EventStoreOptions
                                   "Events acknowledged as repeats of a known client eventId")),
       script_calls_(metrics.counter("tracker_ingest_script_calls_total",
                                     "Ingest script calls (each stores a group of events)")) {}
-
-EventStore::Group EventStore::fresh_group() const {
-  Group group;
-  group.values.reserve(kHeaderValues + 64 * 24);
-  group.values.push_back(std::to_string(options_.recent_keywords_ttl.count()));
-  group.values.push_back(std::to_string(options_.backlog_high_water));
-  group.values.emplace_back();  // event count, known when the group is sent
-  return group;
-}
 
 asio::awaitable<std::vector<ports::StoredEvent>> EventStore::append(
     std::span<const domain::Event> events) {
@@ -121,18 +238,19 @@ asio::awaitable<std::vector<ports::StoredEvent>> EventStore::append(
 }
 
 void EventStore::add(std::span<const domain::Event> events, Handler handler) {
-  if (open_.events > 0 && open_.events + events.size() > options_.max_group) {
-    full_.push_back(std::exchange(open_, fresh_group()));
+  if (open_.events() > 0 && open_.events() + events.size() > options_.max_group) {
+    full_.push_back(std::exchange(open_, Group{}));
   }
   std::vector<std::string> ids;
+  std::vector<std::uint32_t> checked_at;
   ids.reserve(events.size());
+  checked_at.reserve(events.size());
   for (const domain::Event& event : events) {
-    append_event(open_, event);
+    checked_at.push_back(append_event(open_, event));
     ids.push_back(event.id);
   }
   // Built in place: assigning an any_completion_handler would wrap it in itself.
-  open_.waiters.push_back(Waiter{std::move(ids), std::move(handler)});
-  open_.events += events.size();
+  open_.waiters.push_back(Waiter{std::move(ids), std::move(checked_at), std::move(handler)});
   schedule();
 }
 
@@ -140,7 +258,7 @@ void EventStore::add(std::span<const domain::Event> events, Handler handler) {
 // event arriving in it joins them), as far as calls may be on their way.
 void EventStore::schedule() {
   if (send_posted_ || in_flight_ >= std::max<std::size_t>(options_.max_groups_in_flight, 1)) return;
-  if (full_.empty() && open_.events == 0) return;
+  if (full_.empty() && open_.events() == 0) return;
   send_posted_ = true;
   asio::post(connection_->executor(), [this] {
     send_posted_ = false;
@@ -149,8 +267,8 @@ void EventStore::schedule() {
       if (!full_.empty()) {
         group = std::move(full_.front());
         full_.pop_front();
-      } else if (open_.events > 0) {
-        group = std::exchange(open_, fresh_group());
+      } else if (open_.events() > 0) {
+        group = std::exchange(open_, Group{});
       } else {
         break;
       }
@@ -161,40 +279,38 @@ void EventStore::schedule() {
 }
 
 asio::awaitable<void> EventStore::send(Group group) {
-  group.values[2] = std::to_string(group.events);
-  group.values.push_back(std::to_string(group.expiring.size()));
-  for (auto& [key, ttl] : group.expiring) {
-    group.values.push_back(std::move(key));
-    group.values.push_back(std::to_string(ttl));
-  }
+  const std::vector<std::string> values = script_arguments(group, options_);
   script_calls_.inc();
-  std::vector<std::string_view> args(group.values.begin(), group.values.end());
+  std::vector<std::string_view> args(values.begin(), values.end());
   std::exception_ptr failure;
   Reply reply;
   try {
     reply = co_await script_.run(*connection_, {}, args, options_.timeout);
     if (reply.is_error()) {
       if (reply.text.starts_with("BACKLOG")) {
-        backlog_rejections_.inc(group.events);
+        backlog_rejections_.inc(group.events());
         throw ports::Overloaded("backlog_high_water",
                                 "too many events are waiting to be persisted; retry later");
       }
       throw ports::StoreRejected("redis rejected the ingest script: " + reply.text);
     }
-    if (reply.type != Reply::Type::Array || reply.elements.size() != group.events) {
+    if (reply.type != Reply::Type::Array || reply.elements.size() != group.checked_events) {
       throw ports::StoreRejected("unexpected reply from the ingest script");
     }
   } catch (...) {
     failure = std::current_exception();
   }
-  std::size_t next = 0;
   for (Waiter& waiter : group.waiters) {
     std::vector<ports::StoredEvent> stored;
     if (!failure) {
       stored.reserve(waiter.ids.size());
-      for (const std::string& id : waiter.ids) {
-        std::string& answer = reply.elements[next++].text;
-        bool duplicate = answer != id;
+      for (std::size_t i = 0; i < waiter.ids.size(); ++i) {
+        if (waiter.checked_at[i] == 0) {
+          stored.push_back({std::move(waiter.ids[i]), false});
+          continue;
+        }
+        std::string& answer = reply.elements[waiter.checked_at[i] - 1].text;
+        bool duplicate = answer != waiter.ids[i];
         if (duplicate) duplicates_.inc();
         stored.push_back({std::move(answer), duplicate});
       }

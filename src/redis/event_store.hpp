@@ -8,6 +8,7 @@
 #include <deque>
 #include <memory>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace tracker::redis {
 
@@ -43,23 +44,46 @@ class EventStore final : public ports::EventStore {
   using Handler = asio::any_completion_handler<void(std::exception_ptr, std::vector<ports::StoredEvent>)>;
   struct Waiter {
     std::vector<std::string> ids;  // the ids the events were given, in order
+    // Per event, its place among the group's checked events (1-based, the script answers
+    // with their stored ids), or 0 for a summed event, which is stored under its own id.
+    std::vector<std::uint32_t> checked_at;
     Handler handler;
   };
+  using Sums = std::unordered_map<std::string, std::int64_t>;
+  struct RecentSearch {
+    std::uint32_t checked_at;  // as in Waiter: a repeated checked event changes nothing
+    std::string key;
+    std::string keyword;
+  };
+  // What one script call stores (lua/ingest.lua describes the two kinds of events).
   struct Group {
-    std::vector<std::string> values;  // script arguments
+    std::vector<std::string> checked;  // the checked events' script arguments
+    std::size_t checked_events = 0;
+    std::string summed_rows;  // the summed events' COPY rows, one per line
+    std::size_t summed_events = 0;
+    Sums totals, minutes, counters, like_balances;  // the summed events' increments
+    // Like balances a checked event moves: a LIKE of them that comes later is checked too.
+    std::unordered_set<std::string> checked_like_keys;
+    std::unordered_set<std::string> minute_list;
+    std::unordered_map<std::string, Sums> rankings;  // key -> member -> increment
+    std::unordered_map<std::string, std::unordered_set<std::int64_t>> unique_users;
+    std::vector<RecentSearch> recent;  // every event's, in order
     std::vector<std::pair<std::string, std::int64_t>> expiring;  // (key, TTL seconds) to set
     // A deque: its elements never move, and any_completion_handler must not be copied.
     std::deque<Waiter> waiters;
-    std::size_t events = 0;
+    std::size_t events() const { return checked_events + summed_events; }
   };
 
   void add(std::span<const domain::Event> events, Handler handler);
-  void append_event(Group& group, const domain::Event& event);
+  // Adds the event to the group; returns its place among the checked events, or 0.
+  std::uint32_t append_event(Group& group, const domain::Event& event);
+  void append_checked(Group& group, const domain::Event& event);
+  void append_summed(Group& group, const domain::Event& event);
+  static std::vector<std::string> script_arguments(Group& group, const EventStoreOptions& options);
   // Asks the script to set a TTL on `key` unless this store did so during the last minute.
   void expire(Group& group, std::string key, std::int64_t ttl_seconds);
   void schedule();
   asio::awaitable<void> send(Group group);
-  Group fresh_group() const;
 
   std::shared_ptr<Connection> connection_;
   EventStoreOptions options_;

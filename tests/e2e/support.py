@@ -272,15 +272,16 @@ def stream_mark(r):
 
 
 def stream_rows_since(r, mark, max_entries=5_000_000, chunk=10_000):
-    """COPY rows (field `r`) of the stream entries added after `mark`, oldest first."""
+    """COPY rows (field `rows`) of the stream entries added after `mark`, oldest first."""
     rows = []
     start = mark
     for _ in range(max_entries // chunk + 1):
         entries = r.xrange(STREAM, f"({start}", "+", count=chunk)
         if not entries:
             break
-        for _, fields in entries:  # one entry per ingest call: fields r0, r1, ... in order
-            rows.extend(fields[f"r{i}"] for i in range(len(fields)) if f"r{i}" in fields)
+        for _, fields in entries:  # one entry per ingest call: "rows", one COPY row per line
+            if "rows" in fields:
+                rows.extend(fields["rows"].split("\n"))
         start = entries[-1][0]
     return rows
 

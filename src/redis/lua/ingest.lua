@@ -1,29 +1,46 @@
 -- Stores a group of validated events atomically, each with all of its effects.
 -- The server groups the events of concurrent requests into one call and computes every
--- key and field name itself, so this script only counts and writes: increments of the
--- same field are summed here and written once, each TTL is set once per call, and all
--- new events go into one stream entry (fields r0, r1, ...).
+-- key and field name itself, so this script only counts and writes. Most events need no
+-- decision here: the server sums their counter increments over the group in advance, and
+-- their rows arrive as one block ("summed" events). Only an event with a client eventId
+-- (it may be a repeat), an UNLIKE (it depends on the like balance) and a LIKE that comes
+-- after one of those on the same post are looked at one by one, in order ("checked"
+-- events); their increments join the sums unless they are repeats. The summed LIKEs'
+-- balance increments are applied first: each came before every checked event on its
+-- post. Each field is written once, each TTL set once per call, and all stored events go
+-- into one stream entry (field "rows", one COPY row per line).
 --
--- ARGV: recent_ttl_seconds, high_water_mark (0 = none), event_count, then per event:
+-- ARGV: recent_ttl_seconds, high_water_mark (0 = none), checked_count, summed_count,
+-- summed_rows (COPY rows, '\n'-separated), like balance increments (n, then n keys, then
+-- n increments), then per checked event:
 --   id, dedup_id, type, user_id, post_id, keyword, copy_row,
---   likes_key, minute_key, users_key, keywords_key, recent_key, top_key,
+--   likes_key, minute_key, users_key, keywords_key, top_key,
 --   minute (the event's minute, Unix ms), shape_count, then shape_count pairs
 --   (total_field, minute_field),
 --   and for an UNLIKE: like_top_key, like_shape_count, then that many pairs,
--- ('' = not applicable); then expiry_count and that many pairs (key, ttl_seconds): the
--- keys whose time to live the server has not set for a while (it keeps track, so that
--- not every call pays one EXPIRE per key). Returns, per event, the stored id: the new id,
--- or the id first stored under the same client eventId (a duplicate, which changes nothing).
+-- ('' = not applicable); then the summed events' effects, each section a count n and
+-- then its items:
+--   totals (n fields, then their n increments), minute counts (the same), minutes (Unix
+--   ms), per-minute type counters (key, increment) pairs, rankings (key, n, then n
+--   (member, increment) pairs), unique users (key, n, then n user ids);
+-- then the recent-keyword searches of all events in the order they came: triples
+-- (checked_index (0 for a summed event), recent_key, keyword); then expiry pairs
+-- (key, ttl_seconds): the keys whose time to live the server has not set for a while (it
+-- keeps track, so that not every call pays one EXPIRE per key).
+-- Returns, per checked event, the stored id: the new id, or the id first stored under
+-- the same client eventId (a repeat, which changes nothing).
 local recent_ttl = tonumber(ARGV[1])
 local high_water = tonumber(ARGV[2])
-local count = tonumber(ARGV[3])
+local checked_count = tonumber(ARGV[3])
+local summed_count = tonumber(ARGV[4])
+local summed_rows = ARGV[5]
 
 local backlog = tonumber(redis.call('GET', 'et:backlog') or '0')
-if high_water > 0 and backlog + count > high_water then
+if high_water > 0 and backlog + checked_count + summed_count > high_water then
   return redis.error_reply('BACKLOG unpersisted events are past the high-water mark')
 end
 
-local totals, minutes, plain, sorted, uniques = {}, {}, {}, {}, {}
+local totals, minutes, counters, sorted, uniques = {}, {}, {}, {}, {}
 local minute_seen, minute_list = {}, {}
 local function add(map, field, n) map[field] = (map[field] or 0) + n end
 local function zadd(key, member, n)
@@ -31,15 +48,94 @@ local function zadd(key, member, n)
   if not members then members = {}; sorted[key] = members end
   members[member] = (members[member] or 0) + n
 end
+local function note_minute(minute)
+  if not minute_seen[minute] then
+    minute_seen[minute] = true
+    minute_list[#minute_list + 1] = minute
+  end
+end
+
+local a = 6
+local function take()
+  a = a + 1
+  return ARGV[a - 1]
+end
+
+-- Every command a script runs costs Redis microseconds beyond its own work, so when a
+-- call brings increments to many fields of one key, it reads all the values concerned
+-- with one command and writes the sums with another instead of one HINCRBY / ZINCRBY each
+-- (in chunks: unpack() has a limit on how many values it returns). Key nil: `names` are
+-- plain keys (without a TTL, which MSET would remove).
+local FEW, CHUNK = 4, 1000
+local function write_sums(key, kind, names, increments)  -- kind: 'hash', 'ranking', 'keys'
+  local n = #names
+  if n <= FEW then
+    for i = 1, n do
+      if kind == 'ranking' then redis.call('ZINCRBY', key, increments[i], names[i])
+      elseif kind == 'hash' then redis.call('HINCRBY', key, names[i], increments[i])
+      else redis.call('INCRBY', names[i], increments[i]) end
+    end
+    return
+  end
+  for first = 1, n, CHUNK do
+    local last = math.min(first + CHUNK - 1, n)
+    local current
+    if kind == 'ranking' then current = redis.call('ZMSCORE', key, unpack(names, first, last))
+    elseif kind == 'hash' then current = redis.call('HMGET', key, unpack(names, first, last))
+    else current = redis.call('MGET', unpack(names, first, last)) end
+    local sums = {}
+    for i = first, last do
+      local sum = (tonumber(current[i - first + 1]) or 0) + increments[i]
+      local j = 2 * (i - first)
+      if kind == 'ranking' then sums[j + 1], sums[j + 2] = sum, names[i]  -- ZADD takes score, member
+      else sums[j + 1], sums[j + 2] = names[i], sum end
+    end
+    if kind == 'ranking' then redis.call('ZADD', key, unpack(sums))
+    elseif kind == 'hash' then redis.call('HSET', key, unpack(sums))
+    else redis.call('MSET', unpack(sums)) end
+  end
+end
+-- The next section of ARGV: n, then n names, then their n increments; `map` (name ->
+-- increment), when given, adds its own increments to them.
+local function take_sums(map)
+  local n = tonumber(take())
+  local names, increments = {}, {}
+  for i = 1, n do
+    names[i] = ARGV[a + i - 1]
+    increments[i] = tonumber(ARGV[a + n + i - 1])
+  end
+  a = a + 2 * n
+  if map and next(map) then
+    local at = {}
+    for i = 1, n do at[names[i]] = i end
+    for name, increment in pairs(map) do
+      local i = at[name]
+      if i then increments[i] = increments[i] + increment
+      else names[#names + 1] = name; increments[#names] = increment end
+    end
+  end
+  return names, increments
+end
+local function write_map(key, kind, map)
+  local names, increments = {}, {}
+  for name, increment in pairs(map) do
+    names[#names + 1] = name
+    increments[#names] = increment
+  end
+  write_sums(key, kind, names, increments)
+end
+
+-- The summed LIKEs' balances.
+local like_keys, like_increments = take_sums(nil)
+write_sums(nil, 'keys', like_keys, like_increments)
 
 local rows = {}
-local result = {}
-local a = 4
-for i = 1, count do
+if summed_count > 0 then rows[1] = summed_rows end
+local result, repeated = {}, {}
+for i = 1, checked_count do
   local id, dedup, etype, user, post, kw, row = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5], ARGV[a + 6]
-  local likes_key, minute_key, users_key, keywords_key = ARGV[a + 7], ARGV[a + 8], ARGV[a + 9], ARGV[a + 10]
-  local recent_key, top_key = ARGV[a + 11], ARGV[a + 12]
-  local minute, shapes_at, shape_count = ARGV[a + 13], a + 15, tonumber(ARGV[a + 14])
+  local likes_key, minute_key, users_key, keywords_key, top_key = ARGV[a + 7], ARGV[a + 8], ARGV[a + 9], ARGV[a + 10], ARGV[a + 11]
+  local minute, shapes_at, shape_count = ARGV[a + 12], a + 14, tonumber(ARGV[a + 13])
   a = shapes_at + 2 * shape_count
   local like_top_key, like_shapes_at, like_shape_count = '', 0, 0
   if etype == 'UNLIKE' then
@@ -54,19 +150,17 @@ for i = 1, count do
   end
   if first_id then
     result[i] = first_id
+    repeated[i] = true
   else
     result[i] = id
     rows[#rows + 1] = row
-    if not minute_seen[minute] then
-      minute_seen[minute] = true
-      minute_list[#minute_list + 1] = minute
-    end
+    note_minute(minute)
     for s = shapes_at, shapes_at + 2 * shape_count - 1, 2 do
       add(totals, ARGV[s], 1)
       add(minutes, ARGV[s + 1], 1)
     end
     if top_key ~= '' then zadd(top_key, post, 1) end
-    add(plain, minute_key, 1)
+    add(counters, minute_key, 1)
     if users_key ~= '' then
       local users = uniques[users_key]
       if not users then users = {}; uniques[users_key] = users end
@@ -85,73 +179,67 @@ for i = 1, count do
       if like_top_key ~= '' then zadd(like_top_key, post, -1) end
     end
     if keywords_key ~= '' then zadd(keywords_key, kw, 1) end
-    if recent_key ~= '' then
-      redis.call('LREM', recent_key, 0, kw)
-      redis.call('LPUSH', recent_key, kw)
-      redis.call('LTRIM', recent_key, 0, 9)
-      redis.call('EXPIRE', recent_key, recent_ttl)
-    end
   end
 end
 
-if #rows > 0 then
-  -- The durable buffer the flusher moves into PostgreSQL, and its length in events.
-  local entry = {}
-  for j = 1, #rows do
-    entry[#entry + 1] = 'r' .. (j - 1)
-    entry[#entry + 1] = rows[j]
-  end
-  redis.call('XADD', 'et:stream', '*', unpack(entry))
-  redis.call('INCRBY', 'et:backlog', #rows)
-end
--- Every command a script runs costs Redis microseconds beyond its own work, so when a
--- call brings many increments to one key, it reads all the values concerned with one
--- command and writes the sums with another instead of one HINCRBY / ZINCRBY each (in
--- chunks: unpack() has a limit on how many values it returns).
-local FEW, CHUNK = 4, 1000
-local function add_all(key, increments, ranking)  -- ranking: a sorted set, else a hash
-  local names = {}
-  for name in pairs(increments) do names[#names + 1] = name end
-  if #names <= FEW then
-    for _, name in ipairs(names) do
-      if ranking then redis.call('ZINCRBY', key, increments[name], name)
-      else redis.call('HINCRBY', key, name, increments[name]) end
-    end
-    return
-  end
-  for first = 1, #names, CHUNK do
-    local chunk = {unpack(names, first, math.min(first + CHUNK - 1, #names))}
-    local current = redis.call(ranking and 'ZMSCORE' or 'HMGET', key, unpack(chunk))
-    local sums = {}
-    for i, name in ipairs(chunk) do
-      local sum = string.format('%d', (tonumber(current[i]) or 0) + increments[name])
-      if ranking then sums[2 * i - 1], sums[2 * i] = sum, name  -- ZADD takes score, member
-      else sums[2 * i - 1], sums[2 * i] = name, sum end
-    end
-    redis.call(ranking and 'ZADD' or 'HSET', key, unpack(sums))
-  end
-end
-
+-- The summed events' effects, with the checked events' ones.
 -- All-time totals and per-minute counts for the query shapes of the statistics API. The
 -- minute hash is what the flusher moves to event_stats (snapshot-key separation).
-add_all('et:totals:live', totals, false)
-add_all('et:minutes:live', minutes, false)
+local names, increments = take_sums(totals)
+write_sums('et:totals:live', 'hash', names, increments)
+names, increments = take_sums(minutes)
+write_sums('et:minutes:live', 'hash', names, increments)
+for _ = 1, tonumber(take()) do note_minute(take()) end
+for _ = 1, tonumber(take()) do
+  local key = take()
+  add(counters, key, tonumber(take()))
+end
+for _ = 1, tonumber(take()) do
+  local key = take()
+  for _ = 1, tonumber(take()) do
+    local member = take()
+    zadd(key, member, tonumber(take()))
+  end
+end
+for _ = 1, tonumber(take()) do
+  local key = take()
+  local users = uniques[key]
+  if not users then users = {}; uniques[key] = users end
+  for _ = 1, tonumber(take()) do users[#users + 1] = take() end
+end
+-- Recent keywords, in the order the searches came (a repeated event changes nothing).
+for _ = 1, tonumber(take()) do
+  local checked_index, recent_key, kw = tonumber(take()), take(), take()
+  if not repeated[checked_index] then
+    redis.call('LREM', recent_key, 0, kw)
+    if redis.call('LPUSH', recent_key, kw) > 10 then redis.call('LTRIM', recent_key, 0, 9) end
+    redis.call('EXPIRE', recent_key, recent_ttl)
+  end
+end
+
+local stored = summed_count + #rows - (summed_count > 0 and 1 or 0)
+if stored > 0 then
+  -- The durable buffer the flusher moves into PostgreSQL, and its length in events.
+  redis.call('XADD', 'et:stream', '*', 'rows', table.concat(rows, '\n'))
+  redis.call('INCRBY', 'et:backlog', stored)
+end
 -- The minutes the minute hash holds, so that a read of a range looks up only those (one
 -- command per call; a late event in an old minute is listed like any other). Event times
 -- span about a day, so the list stays far below unpack()'s limit.
 if #minute_list > 0 then redis.call('SADD', 'et:minute-index:live', unpack(minute_list)) end
 -- Per-minute totals per type for dashboards; they expire on their own.
-for key, n in pairs(plain) do redis.call('INCRBY', key, n) end
+for key, n in pairs(counters) do redis.call('INCRBY', key, n) end
 -- Hourly rankings keep their 1,000 best members: a window's ranking sums up to 169 of
 -- them. Each change bumps the hour's version, so that readers keeping copies of the hours
 -- (app/ranking_board) fetch again only the hours that changed.
 for key, members in pairs(sorted) do
-  add_all(key, members, true)
+  write_map(key, 'ranking', members)
   redis.call('ZREMRANGEBYRANK', key, 0, -1001)
   redis.call('HINCRBY', 'et:rankings:versions', key, 1)
 end
 for key, users in pairs(uniques) do redis.call('PFADD', key, unpack(users)) end
-for e = a + 1, a + 2 * tonumber(ARGV[a]), 2 do
-  redis.call('EXPIRE', ARGV[e], ARGV[e + 1], 'NX')
+for _ = 1, tonumber(take()) do
+  local key, ttl = take(), take()
+  redis.call('EXPIRE', key, ttl, 'NX')
 end
 return result
