@@ -7,14 +7,20 @@
 namespace tracker::domain {
 
 void append_copy_escaped(std::string& out, std::string_view text) {
-  for (char c : text) {
-    switch (c) {
+  // Runs without a character to escape (nearly all text) are appended whole.
+  auto plain = [](char c) { return c != '\\' && c != '\t' && c != '\n' && c != '\r'; };
+  while (!text.empty()) {
+    std::size_t run = 0;
+    while (run < text.size() && plain(text[run])) ++run;
+    out.append(text.data(), run);
+    if (run == text.size()) break;
+    switch (text[run]) {
       case '\\': out += "\\\\"; break;
       case '\t': out += "\\t"; break;
       case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      default: out.push_back(c);
+      default: out += "\\r"; break;
     }
+    text.remove_prefix(run + 1);
   }
 }
 

@@ -4,6 +4,8 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+
 namespace tracker::http {
 
 namespace json = boost::json;
@@ -14,6 +16,13 @@ Response validation_error(const domain::FieldError& error) {
   return error_response(Status::bad_request, error.code, error.message, error.field);
 }
 
+// The parsed body lives only as long as its request (validation copies what it keeps
+// onto the heap), so its memory comes from one arena sized for it: a batch of a hundred
+// events is one allocation instead of about a thousand.
+std::size_t request_scratch_size(const Request& request) {
+  return std::max<std::size_t>(1024, 2 * request.body().size());
+}
+
 json::value error_json(const domain::FieldError& error) {
   return error_body(error.code, error.message, error.field).at("error");
 }
@@ -22,7 +31,8 @@ json::value error_json(const domain::FieldError& error) {
 
 void add_ingest_routes(Router& router, app::IngestService& ingest) {
   Handler single = [&ingest](const Request& request, const PathParams&) -> boost::asio::awaitable<Response> {
-    json::value body;
+    json::monotonic_resource scratch(request_scratch_size(request));
+    json::value body(&scratch);
     Response error;
     if (!parse_json_body(request, body, error)) co_return error;
     try {
@@ -41,7 +51,8 @@ void add_ingest_routes(Router& router, app::IngestService& ingest) {
 
   router.add(beast_http::verb::post, "/api/events/batch",
              [&ingest](const Request& request, const PathParams&) -> boost::asio::awaitable<Response> {
-               json::value body;
+               json::monotonic_resource scratch(request_scratch_size(request));
+               json::value body(&scratch);
                Response error;
                if (!parse_json_body(request, body, error)) co_return error;
                try {

@@ -59,7 +59,7 @@ bool parse_json_body(const Request& request, json::value& out, Response& error) 
   boost::system::error_code ec;
   json::parse_options options;
   options.max_depth = 16;
-  out = json::parse(request.body(), ec, {}, options);
+  out = json::parse(request.body(), ec, out.storage(), options);
   if (ec) {
     error = error_response(Status::bad_request, "MALFORMED_JSON",
                            "the body is not valid JSON: " + ec.message());

@@ -23,6 +23,7 @@ Response error_response(Status status, std::string_view code, std::string_view m
 
 // Parses a JSON request body after checking that it is there and declared as JSON.
 // On failure returns false and fills `error` with the 411/415/400 answer.
+// The parsed value takes its memory from `out`'s memory resource.
 bool parse_json_body(const Request& request, boost::json::value& out, Response& error);
 
 }  // namespace tracker::http
