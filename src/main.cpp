@@ -5,6 +5,7 @@
 #include "app/ingest_service.hpp"
 #include "app/post_service.hpp"
 #include "app/ranking_board.hpp"
+#include "app/search_ranking_upkeep.hpp"
 #include "app/search_service.hpp"
 #include "app/statistics_service.hpp"
 #include "config/config.hpp"
@@ -20,6 +21,7 @@
 #include "postgres/health_probe.hpp"
 #include "postgres/pool.hpp"
 #include "postgres/post_repository.hpp"
+#include "postgres/ranking_upkeep.hpp"
 #include "redis/connection.hpp"
 #include "redis/counter_source.hpp"
 #include "redis/event_backlog.hpp"
@@ -31,6 +33,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -65,6 +68,8 @@ struct Worker {
   std::unique_ptr<redis::SearchCache> search_cache;
   std::unique_ptr<app::PostService> posts;
   std::unique_ptr<app::SearchService> search;
+  std::unique_ptr<postgres::RankingUpkeep> ranking_upkeep;
+  std::unique_ptr<app::SearchRankingUpkeep> search_ranking_upkeep;  // on the first worker only
   http::Router router;
   std::unique_ptr<http::Listener> listener;
   std::thread thread;
@@ -266,6 +271,16 @@ int main(int argc, char** argv) {
     spdlog::critical("cannot listen on {}:{}: {}", config.listen_address, config.port, error.what());
     return 1;
   }
+  if (config.search_ranking_lag_ms > 0) {
+    Worker& first = *workers.front();
+    first.ranking_upkeep = std::make_unique<postgres::RankingUpkeep>(
+        *first.pg_pool, std::chrono::milliseconds(config.pg_timeout_ms));
+    app::SearchRankingUpkeepOptions upkeep_options;
+    upkeep_options.interval = std::chrono::milliseconds(config.search_ranking_lag_ms);
+    first.search_ranking_upkeep =
+        std::make_unique<app::SearchRankingUpkeep>(*first.ranking_upkeep, upkeep_options, metrics);
+    asio::co_spawn(first.io, first.search_ranking_upkeep->run(), asio::detached);
+  }
   for (auto& worker : workers) {
     worker->redis->start();
     worker->thread = std::thread([&io = worker->io] {
@@ -311,6 +326,9 @@ int main(int argc, char** argv) {
 
   if (flusher) flusher->stop();
   rankings.stop();
+  if (auto& upkeep = workers.front()->search_ranking_upkeep) {
+    asio::post(workers.front()->io, [&upkeep] { upkeep->stop(); });
+  }
   for (auto& worker : workers) worker->redis->stop();
   for (auto& worker : workers) {
     worker->io.stop();

@@ -8,6 +8,7 @@
 #include "postgres/connection.hpp"
 #include "postgres/pool.hpp"
 #include "postgres/post_repository.hpp"
+#include "postgres/ranking_upkeep.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -93,7 +94,8 @@ class PostRepositoryTest : public ::testing::Test {
   PostRepositoryTest()
       : random_(std::random_device{}()),
         pool_(io_.get_executor(), ConnectionOptions{.dsn = dsn()}, 50, 256, metrics_),
-        posts_(io_.get_executor(), pool_, 20s, metrics_) {
+        posts_(io_.get_executor(), pool_, 20s, metrics_),
+        upkeep_(pool_, 20s) {
     tag_ = "pgtest-" + std::to_string(::getpid()) + "-" + std::to_string(random_() % 1'000'000'000);
   }
 
@@ -134,8 +136,27 @@ class PostRepositoryTest : public ::testing::Test {
                               {tag_}))
         .as_int64(0, 0);
   }
-  // post_hashtags holds exactly one row per hashtag of each PUBLIC post of this test.
+  // Takes every noted change of posts into the search ranking, as the server's upkeep does
+  // every --search-ranking-lag-ms; returns the number of posts.
+  std::size_t apply_ranking() {
+    std::size_t total = 0;
+    for (std::size_t applied = 1; applied > 0;) {
+      applied = await(io_, upkeep_.apply_changes(1000));
+      total += applied;
+    }
+    return total;
+  }
+  // The ranking like count of `post_id`'s rows (-1: none).
+  std::int64_t ranking_likes(std::int64_t post_id) {
+    return await(io_, execute("select coalesce(max(like_count), -1) from post_hashtags"
+                              " where hashtag >= $1 and hashtag < $1 || '~' and post_id = $2::bigint",
+                              {tag_, std::to_string(post_id)}))
+        .as_int64(0, 0);
+  }
+  // Once the upkeep has taken the changes in, post_hashtags holds exactly one row per
+  // hashtag of each PUBLIC post of this test.
   void expect_ranking_follows_posts() {
+    apply_ranking();
     auto differences = await(
         io_, execute("with expected as ("
                      "  select t.tag, p.like_count, p.created_at, p.id from posts p, unnest(p.hashtags) t(tag)"
@@ -178,6 +199,7 @@ class PostRepositoryTest : public ::testing::Test {
   std::mt19937_64 random_;
   Pool pool_;
   PostRepository posts_;
+  tracker::postgres::RankingUpkeep upkeep_;
   std::string tag_;
   std::vector<std::int64_t> created_;
 };
@@ -352,6 +374,10 @@ TEST_F(PostRepositoryTest, SearchOrdersByLikesThenNewest) {
   for (int i = 0; i < 3; ++i) toggle(user(), private_id);
   std::vector<std::int64_t> expected{ids[3], ids[1], ids[2], ids[0]};
 
+  // Before the upkeep has taken the likes in, an answer that holds every post already
+  // shows them in the order of their current counts.
+  EXPECT_EQ(search_ids(wanted, 10), expected);
+  apply_ranking();
   EXPECT_EQ(search_ids(wanted, 10), expected);
   EXPECT_EQ(search_ids(wanted, 2), (std::vector<std::int64_t>{ids[3], ids[1]}));
   EXPECT_EQ(search_ids(wanted, 3), (std::vector<std::int64_t>{ids[3], ids[1], ids[2]}));
@@ -441,6 +467,53 @@ TEST_F(PostRepositoryTest, RankingFollowsEveryChangeOfPosts) {
   EXPECT_EQ(ranking_rows(), 3);
 }
 
+// The ranking takes a change in when the upkeep runs, not before; a post that a
+// transaction is changing at that moment is left for the next run, which takes it in.
+TEST_F(PostRepositoryTest, RankingTakesChangesInAtTheUpkeepAndSkipsPostsBeingChanged) {
+  std::int64_t a = create(new_post(user(), {tag("-1")}));
+  std::int64_t b = create(new_post(user(), {tag("-2")}));
+  apply_ranking();
+  toggle(user(), a);
+  toggle(user(), b);
+  toggle(user(), b);
+  EXPECT_EQ(ranking_likes(a), 0);
+  EXPECT_EQ(ranking_likes(b), 0);
+
+  // A transaction holds b's row (an update that changes nothing the ranking shows) while
+  // the upkeep runs: a is taken in, b waits for the next run.
+  struct Seen {
+    std::int64_t a_likes = 0, b_likes = 0;
+  };
+  auto held_while_applying = [&]() -> asio::awaitable<Seen> {
+    ConnectionOptions options;
+    options.dsn = dsn();
+    auto holder = co_await Connection::connect(co_await asio::this_coro::executor, options);
+    co_await holder->execute("begin");
+    const std::optional<std::string> held[] = {std::to_string(b)};
+    co_await holder->execute("update posts set content = content where id = $1::bigint", held);
+    for (std::size_t applied = 1; applied > 0;) applied = co_await upkeep_.apply_changes(1000);
+    Seen seen;
+    auto likes = [&](std::int64_t post) -> asio::awaitable<std::int64_t> {
+      const std::optional<std::string> params[] = {tag_, std::to_string(post)};
+      auto result = co_await holder->execute(
+          "select coalesce(max(like_count), -1) from post_hashtags"
+          " where hashtag >= $1 and hashtag < $1 || '~' and post_id = $2::bigint",
+          params);
+      co_return result.as_int64(0, 0);
+    };
+    seen.a_likes = co_await likes(a);
+    seen.b_likes = co_await likes(b);
+    co_await holder->execute("commit");
+    co_return seen;
+  };
+  Seen seen = await(io_, held_while_applying());
+  EXPECT_EQ(seen.a_likes, 1);
+  EXPECT_EQ(seen.b_likes, 0);
+  EXPECT_GE(apply_ranking(), 1u);
+  EXPECT_EQ(ranking_likes(b), 2);
+  expect_ranking_follows_posts();
+}
+
 // Toggles read posts, likes and the ranking by key, even with plans made while those
 // tables were small: PL/pgSQL keeps a generic plan per connection while likes grows from
 // nothing, faster than autovacuum's statistics follow, so a plan that scans a small
@@ -456,16 +529,17 @@ TEST_F(PostRepositoryTest, TogglesNeverScanTables) {
       {"set plan_cache_mode = force_generic_plan", {}},
       {"select count(*) from toggle_likes($1::bigint[], $2::bigint[])", {users, posts}},
       {"select count(*) from toggle_likes($1::bigint[], $2::bigint[])", {users, posts}},
+      {"select count(*) >= 0 from apply_post_ranking(1000)", {}},
       {"select relname || '=' || seq_scan from pg_stat_xact_user_tables"
-       " where relname in ('posts', 'likes', 'post_hashtags') and seq_scan > 0",
+       " where relname in ('posts', 'likes', 'post_hashtags', 'post_ranking_pending') and seq_scan > 0",
        {}},
       {"rollback", {}}};
   auto scans = await(io_, pipeline(std::move(statements)));
-  ASSERT_EQ(scans.size(), 6u);
+  ASSERT_EQ(scans.size(), 7u);
   EXPECT_EQ(scans[2].as_int64(0, 0), 4);  // one answer per toggle, the unknown post's too
   EXPECT_EQ(scans[3].as_int64(0, 0), 4);
   std::string scanned;
-  for (int row = 0; row < scans[4].rows(); ++row) scanned += std::string(scans[4].text(row, 0)) + " ";
+  for (int row = 0; row < scans[5].rows(); ++row) scanned += std::string(scans[5].text(row, 0)) + " ";
   EXPECT_EQ(scanned, "");
 }
 

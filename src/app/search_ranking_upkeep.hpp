@@ -1,0 +1,44 @@
+#pragma once
+#include "metrics/metrics.hpp"
+#include "ports/ranking_upkeep.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+
+namespace tracker::app {
+
+struct SearchRankingUpkeepOptions {
+  // How far the search ranking may lag behind like counts: a toggle's change is taken in
+  // within about this long.
+  std::chrono::milliseconds interval{200};
+  std::size_t batch = 2000;  // posts per call of the upkeep
+};
+
+// Keeps the search ranking following posts (sql/008_ranking_upkeep.sql): every interval,
+// takes in every post changed meanwhile, in batches. Several servers may run it at once.
+class SearchRankingUpkeep {
+ public:
+  SearchRankingUpkeep(ports::RankingUpkeep& ranking, SearchRankingUpkeepOptions options,
+                      metrics::Registry& metrics);
+
+  // Runs until stop() (called on the same executor). A failed round is logged, counted
+  // and tried again after the interval.
+  boost::asio::awaitable<void> run();
+  void stop();
+  // Takes in everything changed so far; returns the number of posts.
+  boost::asio::awaitable<std::size_t> catch_up();
+
+ private:
+  ports::RankingUpkeep& ranking_;
+  SearchRankingUpkeepOptions options_;
+  metrics::Counter& posts_applied_;
+  metrics::Counter& failures_;
+  std::unique_ptr<boost::asio::steady_timer> timer_;
+  bool stopped_ = false;
+};
+
+}  // namespace tracker::app
