@@ -140,6 +140,9 @@ begin
     added as (
         insert into post_hashtags (tag_hash, like_count, created_at, post_id, hashtag)
         select * from (select * from current except all select * from shown) c
+        -- A row there already (the table edited by hand): one upkeep call failing on it
+        -- would stop the upkeep of every post after it.
+        on conflict do nothing
         returning 1
     )
     select count(*) into v_taken from taken;
