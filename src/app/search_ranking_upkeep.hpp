@@ -14,8 +14,8 @@ namespace tracker::app {
 struct SearchRankingUpkeepOptions {
   // How far the search ranking may lag behind like counts: a toggle's change is taken in
   // within about this long.
-  std::chrono::milliseconds interval{200};
-  std::size_t batch = 2000;  // posts per call of the upkeep
+  std::chrono::milliseconds interval{1000};
+  std::size_t batch = 200;  // posts per call of the upkeep
 };
 
 // Keeps the search ranking following posts (sql/008_ranking_upkeep.sql): every interval,

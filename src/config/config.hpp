@@ -41,7 +41,7 @@ struct Config {
   std::size_t backlog_high_water = 5'000'000;
   std::size_t ingest_groups_in_flight = 2;  // per I/O thread; see redis::EventStore
   std::size_t ingest_group_limit = 256;      // events per ingest script call, at most
-  std::int64_t search_ranking_lag_ms = 200;  // upkeep interval of the search ranking (0 = not here)
+  std::int64_t search_ranking_lag_ms = 1000; // upkeep interval of the search ranking (0 = not here)
   std::int64_t flush_interval_ms = 200;
   std::int64_t counter_flush_interval_ms = 1000;
   std::size_t flush_batch_size = 20'000;
