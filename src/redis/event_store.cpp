@@ -33,9 +33,7 @@ constexpr std::int64_t kMinuteCountTtl = 7200;
 constexpr std::int64_t kRankingTtl = 8 * 86400;  // a week's windows and one more day
 constexpr std::int64_t kUniqueUsersTtl = 40 * 86400;
 constexpr auto kExpiryRefresh = std::chrono::seconds(60);
-}  // namespace
 
-namespace {
 // The keys and names an event's effects touch ('' = none), made here, where string work
 // is cheap, rather than in Redis's single thread.
 struct EventKeys {
@@ -161,17 +159,17 @@ std::vector<std::string> EventStore::script_arguments(Group& group, const EventS
   values.push_back(std::to_string(group.summed_events));
   if (!group.summed_rows.empty()) group.summed_rows.pop_back();  // the last line's '\n'
   values.push_back(std::move(group.summed_rows));
-  auto push_pairs = [&values](Sums& sums) {  // n, then n (name, increment) pairs
+  auto push_pairs = [&values](const Sums& sums) {  // n, then n (name, increment) pairs
     values.push_back(std::to_string(sums.size()));
-    for (auto& [name, n] : sums) {
+    for (const auto& [name, n] : sums) {
       values.push_back(name);
       values.push_back(std::to_string(n));
     }
   };
-  auto push_columns = [&values](Sums& sums) {  // n, then the n names, then their increments
+  auto push_columns = [&values](const Sums& sums) {  // n, then the n names, then their increments
     values.push_back(std::to_string(sums.size()));
-    for (auto& entry : sums) values.push_back(entry.first);
-    for (auto& entry : sums) values.push_back(std::to_string(entry.second));
+    for (const auto& entry : sums) values.push_back(entry.first);
+    for (const auto& entry : sums) values.push_back(std::to_string(entry.second));
   };
   push_columns(group.like_balances);
   for (std::string& value : group.checked) values.push_back(std::move(value));
