@@ -147,6 +147,9 @@ bool load(Config& config, int argc, char** argv) {
   if (config.ingest_group_limit < 1 || config.ingest_group_limit > kMaxIngestGroup) {
     throw std::invalid_argument("--ingest-group-limit: expected 1.." + std::to_string(kMaxIngestGroup));
   }
+  if (config.search_ranking_lag_ms < 0) {
+    throw std::invalid_argument("--search-ranking-lag-ms: expected 0 or more (0: another server keeps the ranking)");
+  }
   return true;
 }
 

@@ -199,6 +199,28 @@ TEST_F(ConfigTest, StatisticsCacheStaysBelowTheReadSpan) {
   }
 }
 
+TEST_F(ConfigTest, IngestGroupsStayWithinWhatTheScriptCanUnpack) {
+  Config config;
+  EXPECT_EQ(config.ingest_group_limit, 256u);
+  ASSERT_TRUE(load(config, {"--ingest-group-limit=1"}));
+  EXPECT_EQ(config.ingest_group_limit, 1u);
+  ASSERT_TRUE(load(config, {"--ingest-group-limit=2000"}));
+  EXPECT_EQ(config.ingest_group_limit, 2000u);
+  for (const char* arg : {"--ingest-group-limit=0", "--ingest-group-limit=2001"}) {
+    SCOPED_TRACE(arg);
+    EXPECT_NE(load_error({arg}).find("--ingest-group-limit: expected 1..2000"), std::string::npos);
+  }
+}
+
+TEST_F(ConfigTest, SearchRankingLagIsOffOrPositive) {
+  Config config;
+  EXPECT_EQ(config.search_ranking_lag_ms, 1000);
+  ASSERT_TRUE(load(config, {"--search-ranking-lag-ms=0"}));
+  EXPECT_EQ(config.search_ranking_lag_ms, 0);
+  EXPECT_NE(load_error({"--search-ranking-lag-ms=-1"}).find("--search-ranking-lag-ms: expected 0 or more"),
+            std::string::npos);
+}
+
 TEST_F(ConfigTest, RejectsUnknownOptions) {
   EXPECT_NE(load_error({"--prot=80"}).find("unknown option --prot"), std::string::npos);
   EXPECT_NE(load_error({"--=80"}).find("unknown option"), std::string::npos);
