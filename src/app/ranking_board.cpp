@@ -2,10 +2,7 @@
 
 #include "domain/time_format.hpp"
 
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <set>
@@ -31,10 +28,11 @@ RankingBoard::RankingBoard(ports::HourlyRankings& source, RankingBoardOptions op
       options_(options),
       clock_(std::move(clock)),
       refreshes_(metrics.counter("tracker_ranking_refreshes_total", "Refreshes of the window rankings")),
-      failures_(metrics.counter("tracker_ranking_refresh_failures_total",
-                                "Refreshes of the window rankings that failed (retried at the next interval)")),
       hours_fetched_(metrics.counter("tracker_ranking_hours_fetched_total",
-                                     "Hourly rankings read again because their version changed")) {
+                                     "Hourly rankings read again because their version changed")),
+      task_("rankings: refresh", options_.refresh_interval,
+            metrics.counter("tracker_ranking_refresh_failures_total",
+                            "Refreshes of the window rankings that failed (retried at the next interval)")) {
   for (std::string_view name : kRankings) rankings_.emplace(std::string(name), Ranking{});
 }
 
@@ -129,34 +127,10 @@ asio::awaitable<void> RankingBoard::refresh() {
 }
 
 asio::awaitable<void> RankingBoard::run() {
-  timer_ = std::make_unique<asio::steady_timer>(co_await asio::this_coro::executor);
-  while (!stopped_) {
-    std::exception_ptr failure;
-    try {
-      co_await refresh();
-    } catch (...) {
-      failure = std::current_exception();
-    }
-    if (failure) {
-      failures_.inc();
-      try {
-        std::rethrow_exception(failure);
-      } catch (const std::exception& error) {
-        spdlog::warn("rankings: refresh failed ({}); trying again in {} ms", error.what(),
-                     options_.refresh_interval.count());
-      }
-    }
-    if (stopped_) break;
-    timer_->expires_after(options_.refresh_interval);
-    boost::system::error_code ignored;
-    co_await timer_->async_wait(asio::redirect_error(asio::use_awaitable, ignored));
-  }
+  co_await task_.run([this] { return refresh(); });
 }
 
-void RankingBoard::stop() {
-  stopped_ = true;
-  if (timer_) timer_->cancel();
-}
+void RankingBoard::stop() { task_.stop(); }
 
 std::optional<Standing> RankingBoard::top(std::string_view ranking, domain::Window window, std::size_t limit) const {
   std::shared_ptr<const Published> published;

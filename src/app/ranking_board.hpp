@@ -1,12 +1,12 @@
 #pragma once
 #include "app/ingest_service.hpp"
+#include "app/periodic_task.hpp"
 #include "domain/ranking.hpp"
 #include "domain/statistics_query.hpp"
 #include "metrics/metrics.hpp"
 #include "ports/hourly_rankings.hpp"
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include <array>
 #include <chrono>
@@ -74,12 +74,10 @@ class RankingBoard {
   RankingBoardOptions options_;
   Clock clock_;
   metrics::Counter& refreshes_;
-  metrics::Counter& failures_;
   metrics::Counter& hours_fetched_;
   std::map<std::string, Ranking, std::less<>> rankings_;
   std::int64_t current_hour_ = 0;
-  std::unique_ptr<boost::asio::steady_timer> timer_;
-  bool stopped_ = false;
+  PeriodicTask task_;
 
   mutable std::mutex published_mutex_;
   std::shared_ptr<const Published> published_;

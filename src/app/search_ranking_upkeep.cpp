@@ -1,9 +1,6 @@
 #include "app/search_ranking_upkeep.hpp"
 
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 
@@ -17,8 +14,9 @@ SearchRankingUpkeep::SearchRankingUpkeep(ports::RankingUpkeep& ranking, SearchRa
       options_(options),
       posts_applied_(metrics.counter("tracker_search_ranking_posts_applied_total",
                                      "Changed posts the search ranking has taken in")),
-      failures_(metrics.counter("tracker_search_ranking_upkeep_failures_total",
-                                "Rounds of the search ranking's upkeep that failed (tried again later)")) {}
+      task_("search ranking: upkeep", options_.interval,
+            metrics.counter("tracker_search_ranking_upkeep_failures_total",
+                            "Rounds of the search ranking's upkeep that failed (tried again later)")) {}
 
 asio::awaitable<std::size_t> SearchRankingUpkeep::catch_up() {
   const std::size_t batch = std::max<std::size_t>(options_.batch, 1);
@@ -28,38 +26,14 @@ asio::awaitable<std::size_t> SearchRankingUpkeep::catch_up() {
     posts_applied_.inc(applied);
     total += applied;
     // A short batch: nothing more is waiting, or only posts being changed right now.
-    if (applied < batch || stopped_) co_return total;
+    if (applied < batch || task_.stopped()) co_return total;
   }
 }
 
 asio::awaitable<void> SearchRankingUpkeep::run() {
-  timer_ = std::make_unique<asio::steady_timer>(co_await asio::this_coro::executor);
-  while (!stopped_) {
-    std::exception_ptr failure;
-    try {
-      co_await catch_up();
-    } catch (...) {
-      failure = std::current_exception();
-    }
-    if (failure) {
-      failures_.inc();
-      try {
-        std::rethrow_exception(failure);
-      } catch (const std::exception& error) {
-        spdlog::warn("search ranking: upkeep failed ({}); trying again in {} ms", error.what(),
-                     options_.interval.count());
-      }
-    }
-    if (stopped_) break;
-    timer_->expires_after(options_.interval);
-    boost::system::error_code ignored;
-    co_await timer_->async_wait(asio::redirect_error(asio::use_awaitable, ignored));
-  }
+  co_await task_.run([this]() -> asio::awaitable<void> { co_await catch_up(); });
 }
 
-void SearchRankingUpkeep::stop() {
-  stopped_ = true;
-  if (timer_) timer_->cancel();
-}
+void SearchRankingUpkeep::stop() { task_.stop(); }
 
 }  // namespace tracker::app

@@ -1,13 +1,12 @@
 #pragma once
+#include "app/periodic_task.hpp"
 #include "metrics/metrics.hpp"
 #include "ports/ranking_upkeep.hpp"
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
 #include <cstddef>
-#include <memory>
 
 namespace tracker::app {
 
@@ -36,9 +35,7 @@ class SearchRankingUpkeep {
   ports::RankingUpkeep& ranking_;
   SearchRankingUpkeepOptions options_;
   metrics::Counter& posts_applied_;
-  metrics::Counter& failures_;
-  std::unique_ptr<boost::asio::steady_timer> timer_;
-  bool stopped_ = false;
+  PeriodicTask task_;
 };
 
 }  // namespace tracker::app

@@ -30,10 +30,7 @@ using domain::EventType;
 using tracker::redis::Connection;
 using tracker::redis::Reply;
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+using tracker::testing::now_ms;
 
 // Ids no other run uses, so that every count, balance and list read is this test's only.
 std::int64_t unique_number(std::int64_t base) {

@@ -31,6 +31,11 @@ inline ConnectionOptions options() {
   return options;
 }
 
+inline std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 inline std::string unique_key(const std::string& name) {
   return "test:" + name + ":" + std::to_string(::getpid()) + ":" +
          std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());

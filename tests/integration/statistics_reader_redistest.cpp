@@ -10,6 +10,7 @@
 #include "redis/event_store.hpp"
 #include "redis/keys.hpp"
 #include "redis/statistics_reader.hpp"
+#include "redis_support.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -35,19 +36,8 @@ using domain::kMinuteMs;
 using tracker::redis::Connection;
 using tracker::redis::Reply;
 
-tracker::redis::ConnectionOptions options() {
-  tracker::redis::ConnectionOptions options;
-  const char* host = std::getenv("TRACKER_REDIS_HOST");
-  const char* port = std::getenv("TRACKER_REDIS_PORT");
-  options.host = host && *host ? host : "127.0.0.1";
-  options.port = static_cast<std::uint16_t>(port && *port ? std::atoi(port) : 56379);
-  return options;
-}
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+using tracker::testing::now_ms;
+using tracker::testing::options;
 
 // A component no other run uses, so that the counts read are this test's only.
 std::int64_t unique_component() {
