@@ -31,11 +31,7 @@ using tracker::redis::Connection;
 using tracker::redis::Reply;
 
 using tracker::testing::now_ms;
-
-// Ids no other run uses, so that every count, balance and list read is this test's only.
-std::int64_t unique_number(std::int64_t base) {
-  return base + (::getpid() % 100'000) * 1000 + (now_ms() / 7) % 1000;
-}
+using tracker::testing::unique_number;
 
 struct Events {
   domain::EventIdGenerator ids;

@@ -36,6 +36,12 @@ inline std::int64_t now_ms() {
       .count();
 }
 
+// A number above `base` that no other run uses at the same time (by process and time), for
+// ids whose counts, balances or lists a test reads as its own.
+inline std::int64_t unique_number(std::int64_t base) {
+  return base + (::getpid() % 100'000) * 1000 + (now_ms() / 7) % 1000;
+}
+
 inline std::string unique_key(const std::string& name) {
   return "test:" + name + ":" + std::to_string(::getpid()) + ":" +
          std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());

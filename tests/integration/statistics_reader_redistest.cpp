@@ -40,9 +40,7 @@ using tracker::testing::now_ms;
 using tracker::testing::options;
 
 // A component no other run uses, so that the counts read are this test's only.
-std::int64_t unique_component() {
-  return 700'000'000 + (::getpid() % 100'000) * 1000 + (now_ms() / 7) % 1000;
-}
+std::int64_t unique_component() { return tracker::testing::unique_number(700'000'000); }
 
 struct Fixture {
   tracker::metrics::Registry& metrics;
