@@ -6,6 +6,9 @@
 #   tools/dev.sh services     start Redis + PostgreSQL and migrate (no build)
 #   tools/dev.sh run [ARGS]   setup, then run the server in the foreground
 #   tools/dev.sh test [ARGS]  setup, then ctest --preset release (extra ARGS go to ctest)
+#                             against a Redis and a database of the tests' own
+#                             (port TRACKER_REDIS_PORT+1 under .data/test/, database
+#                             tracker_test made anew), so the development data is untouched
 #   tools/dev.sh stop         stop Redis and PostgreSQL
 #   tools/dev.sh redis-start | redis-stop | pg-start | pg-stop
 #                             start/stop one service (fast; for fault-injection tests)
@@ -94,8 +97,25 @@ services_up() {
 }
 
 services_down() {
+    TRACKER_DATA_DIR="${TRACKER_DATA_DIR}/test" TRACKER_REDIS_PORT="${TEST_REDIS_PORT}" \
+        "${REPO_ROOT}/tools/dev.sh" redis-stop
     redis_stop
     pg_stop
+}
+
+# The tests' own stores: a Redis beside the development one and a fresh database in the
+# same PostgreSQL cluster. The suite fills them with hundreds of thousands of events that
+# `tools/dev.sh run` must not show as real data.
+TEST_REDIS_PORT=$((TRACKER_REDIS_PORT + 1))
+TEST_PG_DSN="$(printf '%s\n' ${TRACKER_PG_DSN} | grep -v '^dbname=' | tr '\n' ' ')dbname=tracker_test"
+
+test_services_up() {
+    TRACKER_DATA_DIR="${TRACKER_DATA_DIR}/test" TRACKER_REDIS_PORT="${TEST_REDIS_PORT}" \
+        "${REPO_ROOT}/tools/dev.sh" redis-start
+    svc_log "creating a fresh database tracker_test"
+    _psql_local -d postgres -c "drop database if exists tracker_test with (force)" \
+        -c "create database tracker_test"
+    TRACKER_PG_DSN="${TEST_PG_DSN}" migrate
 }
 
 do_setup() {
@@ -140,6 +160,8 @@ case "$cmd" in
         ;;
     test)
         do_setup
+        with_lock test_services_up
+        export TRACKER_REDIS_PORT="${TEST_REDIS_PORT}" TRACKER_PG_DSN="${TEST_PG_DSN}"
         exec ctest --preset release --output-on-failure "$@"
         ;;
     stop)        with_lock services_down ;;
