@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fills the posts data set with the PostgreSQL functions of sql/006_seed_in_parts.sql, in
+# Fills the posts data set with the PostgreSQL functions of sql/functions/seed_*.sql, in
 # stages, printing the time of each stage and the table sizes after it.
 #
 #   tools/seed_dataset.sh                  100,000 users; 100k -> 500k -> 1M -> 2M posts

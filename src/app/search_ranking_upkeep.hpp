@@ -17,7 +17,7 @@ struct SearchRankingUpkeepOptions {
   std::size_t batch = 200;  // posts per call of the upkeep
 };
 
-// Keeps the search ranking following posts (sql/008_ranking_upkeep.sql): every interval,
+// Keeps the search ranking following posts (sql/functions/apply_post_ranking.sql): every interval,
 // takes in every post changed meanwhile, in batches. Several servers may run it at once.
 class SearchRankingUpkeep {
  public:

@@ -6,7 +6,7 @@
 namespace tracker::ports {
 
 // The search ranking takes in changes of posts in batches, a moment after they happen
-// (sql/008_ranking_upkeep.sql). Failures are ports::StoreError subclasses.
+// (sql/008_ranking_upkeep.sql, sql/functions/apply_post_ranking.sql). Failures are ports::StoreError subclasses.
 class RankingUpkeep {
  public:
   virtual ~RankingUpkeep() = default;

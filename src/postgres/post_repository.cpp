@@ -94,18 +94,9 @@ asio::awaitable<std::int64_t> PostRepository::create(const domain::NewPost& post
                                                text_array(post.image_urls), text_array(post.hashtags),
                                                std::string(domain::to_string(post.visibility))};
   Lease db = co_await pool_.acquire(timeout_);
-  // Posts per hashtag (hashtag_stats; 003's search_posts() chose its plan by them, the
-  // ranking table of 005 needs them no more). Counted in sorted order, so that concurrent
-  // posts sharing hashtags lock their rows in the same order.
   Result result = co_await db->execute(
-      "with created as ("
-      "  insert into posts (user_id, content, image_urls, hashtags, visibility)"
-      "  values ($1::bigint, $2, $3::text[], $4::text[], $5) returning id, hashtags),"
-      " counted as ("
-      "  insert into hashtag_stats (hashtag, post_count)"
-      "  select tag, 1 from created, unnest(created.hashtags) as tag order by tag"
-      "  on conflict (hashtag) do update set post_count = hashtag_stats.post_count + 1)"
-      " select id from created",
+      "insert into posts (user_id, content, image_urls, hashtags, visibility)"
+      " values ($1::bigint, $2, $3::text[], $4::text[], $5) returning id",
       params, timeout_);
   co_return result.as_int64(0, 0);
 }

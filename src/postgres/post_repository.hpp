@@ -10,7 +10,7 @@
 
 namespace tracker::postgres {
 
-// Posts and likes in PostgreSQL (sql/003_posts.sql, 005_search_ranking.sql): one
+// Posts and likes in PostgreSQL (tables: sql/003_posts.sql, 005, 008; functions: sql/functions/): one
 // statement, one round trip per operation; searches through the function search_posts,
 // toggles through toggle_likes. The statements of reads, searches and toggles are
 // prepared once per pooled connection.

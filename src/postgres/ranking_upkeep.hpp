@@ -4,7 +4,7 @@
 
 namespace tracker::postgres {
 
-// apply_post_ranking() (sql/008_ranking_upkeep.sql) through a pooled connection.
+// apply_post_ranking() (sql/functions/apply_post_ranking.sql) through a pooled connection.
 class RankingUpkeep final : public ports::RankingUpkeep {
  public:
   RankingUpkeep(Pool& pool, milliseconds timeout) : pool_(pool), timeout_(timeout) {}

@@ -102,7 +102,6 @@ class PostRepositoryTest : public ::testing::Test {
   void TearDown() override {
     await(io_, execute("delete from posts where id = any($1::bigint[])", {created_ids()}));
     EXPECT_EQ(ranking_rows(), 0);  // deleting the posts took their ranking rows along
-    await(io_, execute("delete from hashtag_stats where hashtag like $1", {tag_ + "%"}));
   }
 
   std::string tag(const std::string& suffix = "") const { return tag_ + suffix; }
@@ -541,15 +540,6 @@ TEST_F(PostRepositoryTest, TogglesNeverScanTables) {
   std::string scanned;
   for (int row = 0; row < scans[5].rows(); ++row) scanned += std::string(scans[5].text(row, 0)) + " ";
   EXPECT_EQ(scanned, "");
-}
-
-TEST_F(PostRepositoryTest, CreateCountsHashtags) {
-  create(new_post(user(), {tag("-x"), tag("-y")}));
-  create(new_post(user(), {tag("-y")}));
-  auto result = await(io_, execute("select string_agg(hashtag || '=' || post_count, ',' order by hashtag) "
-                                   "from hashtag_stats where hashtag like $1",
-                                   {tag("-%")}));
-  EXPECT_EQ(result.text(0, 0), tag("-x") + "=1," + tag("-y") + "=2");
 }
 
 }  // namespace

@@ -458,7 +458,8 @@ pg_stop() {
 }
 
 # ---------------------------------------------------------------------------
-# Migrations: sql/NNN_name.sql, applied once each, in lexical order.
+# Migrations: sql/NNN_name.sql (tables), applied once each, in lexical order; then
+# sql/functions/*.sql (functions and triggers), applied every time.
 # ---------------------------------------------------------------------------
 migrate() {
     local sql_dir="${TRACKER_REPO_ROOT}/sql"
@@ -493,4 +494,17 @@ migrate() {
         n=$((n + 1))
     done
     svc_log "migrations: ${n} applied, database up to date"
+
+    # Functions, procedures and their triggers: one file each, defined once, applied on
+    # every run (create or replace), after the tables they use exist.
+    local -a functions=()
+    mapfile -t functions < <(LC_ALL=C ls "${sql_dir}"/functions/*.sql 2>/dev/null)
+    local -a function_args=()
+    for f in "${functions[@]}"; do function_args+=(-f "$f"); done
+    # Daily partitions for yesterday through six days ahead (UTC); the server keeps
+    # creating them ahead while it runs.
+    "${psql_cmd[@]}" --single-transaction -c "set client_min_messages = warning" "${function_args[@]}" \
+        -c "select ensure_event_partitions((now() at time zone 'UTC')::date - 1, 8)" >/dev/null ||
+        svc_die "applying sql/functions failed (rolled back)"
+    svc_log "functions: ${#functions[@]} files applied"
 }
