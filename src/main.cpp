@@ -15,6 +15,7 @@
 #include "http/post_routes.hpp"
 #include "http/server.hpp"
 #include "http/statistics_routes.hpp"
+#include "metrics/logging.hpp"
 #include "metrics/metrics.hpp"
 #include "postgres/counter_archive.hpp"
 #include "postgres/event_archive.hpp"
@@ -230,7 +231,7 @@ int main(int argc, char** argv) {
     std::cerr << "event-tracker: " << error.what() << '\n';
     return 2;
   }
-  spdlog::set_level(spdlog::level::from_str(config.log_level));
+  metrics::configure_logging(config.log_level, metrics::parse_log_format(config.log_format));
   unsigned threads = config.io_threads ? config.io_threads : std::max(1u, std::thread::hardware_concurrency());
   spdlog::info("event-tracker starting with {} I/O threads; configuration:\n{}", threads,
                config::describe(config));

@@ -93,6 +93,7 @@ const std::vector<Option>& options() {
       number("statistics-cache-ms", "how long exact counts reuse a PostgreSQL reading (0 = never, at most 1000)",
              &Config::statistics_cache_ms),
       text("log-level", "trace, debug, info, warn, error", &Config::log_level),
+      text("log-format", "text, or json (one object per line, for ELK or Loki)", &Config::log_format),
   };
   return all;
 }
@@ -146,6 +147,9 @@ bool load(Config& config, int argc, char** argv) {
   // Lua's unpack() takes at most about 8,000 values.
   if (config.ingest_group_limit < 1 || config.ingest_group_limit > kMaxIngestGroup) {
     throw std::invalid_argument("--ingest-group-limit: expected 1.." + std::to_string(kMaxIngestGroup));
+  }
+  if (config.log_format != "text" && config.log_format != "json") {
+    throw std::invalid_argument("--log-format: expected text or json");
   }
   if (config.search_ranking_lag_ms < 0) {
     throw std::invalid_argument("--search-ranking-lag-ms: expected 0 or more (0: another server keeps the ranking)");

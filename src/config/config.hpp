@@ -55,6 +55,7 @@ struct Config {
   // most 1000, below the statistics read span of 1.5 s, see app/cached_counter_archive.hpp)
   std::int64_t statistics_cache_ms = 1000;
   std::string log_level = "info";
+  std::string log_format = "text";  // or json: one object per line
 };
 
 // Reads the environment (TRACKER_*) and then the command line (--name=value), which

@@ -12,6 +12,15 @@ namespace tracker::flush {
 
 namespace asio = boost::asio;
 
+namespace {
+std::int64_t lag_seconds(const std::optional<ports::BacklogPosition>& oldest) {
+  if (!oldest) return 0;
+  auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch()).count();
+  return std::max<std::int64_t>(0, (now_ms - static_cast<std::int64_t>(oldest->ms)) / 1000);
+}
+}  // namespace
+
 Flusher::Flusher(asio::any_io_executor executor, ports::EventBacklog& backlog,
                  ports::CounterSource& counters, ports::EventArchive& archive,
                  FlusherOptions options, metrics::Registry& metrics)
@@ -28,6 +37,8 @@ Flusher::Flusher(asio::any_io_executor executor, ports::EventBacklog& backlog,
                                          "Counter snapshots applied to PostgreSQL")),
       failures_(metrics.counter("tracker_flush_failures_total", "Flush steps that failed and will be retried")),
       backlog_size_(metrics.gauge("tracker_backlog_events", "Accepted events not yet in PostgreSQL")),
+      flush_lag_(metrics.gauge("tracker_flush_lag_seconds",
+                               "Age of the oldest accepted event not yet in PostgreSQL (whole seconds; 0 when none waits)")),
       default_partition_rows_(metrics.gauge("tracker_events_default_partition_rows",
                                             "Rows in the default events partition (should be 0)")) {}
 
@@ -104,6 +115,13 @@ asio::awaitable<FlushReport> Flusher::flush_counters() {
   co_return report;
 }
 
+asio::awaitable<std::size_t> Flusher::observe_backlog() {
+  std::size_t waiting = co_await backlog_.size();
+  backlog_size_.set(static_cast<std::int64_t>(waiting));
+  flush_lag_.set(lag_seconds(co_await backlog_.oldest()));
+  co_return waiting;
+}
+
 asio::awaitable<void> Flusher::run() {
   milliseconds retry = options_.retry_min;
   auto next_counters = std::chrono::steady_clock::now();
@@ -124,8 +142,7 @@ asio::awaitable<void> Flusher::run() {
         co_await flush_counters();
         next_counters = now + options_.counter_interval;
       }
-      std::size_t waiting = co_await backlog_.size();
-      backlog_size_.set(static_cast<std::int64_t>(waiting));
+      std::size_t waiting = co_await observe_backlog();
       retry = options_.retry_min;
       // Nothing moved: wait. Little left: wait a moment so the next batch is bigger (fewer
       // commits). Otherwise more is waiting: go on at once.
@@ -147,6 +164,11 @@ asio::awaitable<void> Flusher::run() {
       failed = true;
     }
     if (failed) {
+      // While PostgreSQL is away the lag grows: keep showing it if Redis answers.
+      try {
+        co_await observe_backlog();
+      } catch (const std::exception&) {
+      }
       co_await pause(retry);
       retry = std::min(retry * 2, options_.retry_max);
     }

@@ -58,6 +58,8 @@ class Flusher {
 
  private:
   boost::asio::awaitable<void> pause(milliseconds duration);
+  // Sets the backlog's gauges (size, age of its oldest event); returns the size.
+  boost::asio::awaitable<std::size_t> observe_backlog();
 
   boost::asio::steady_timer timer_;
   ports::EventBacklog& backlog_;
@@ -77,6 +79,7 @@ class Flusher {
   metrics::Counter& snapshots_applied_;
   metrics::Counter& failures_;
   metrics::Gauge& backlog_size_;
+  metrics::Gauge& flush_lag_;
   metrics::Gauge& default_partition_rows_;
 };
 

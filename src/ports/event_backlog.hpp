@@ -3,6 +3,7 @@
 
 #include <charconv>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -48,6 +49,9 @@ class EventBacklog {
   // Removes the entries for good: call only once they are persisted.
   virtual boost::asio::awaitable<void> acknowledge(const std::vector<BacklogEntry>& entries) = 0;
   virtual boost::asio::awaitable<std::size_t> size() = 0;  // events not yet acknowledged
+  // Where the oldest entry not yet acknowledged stands (its ms is when it was stored);
+  // nothing when the backlog is empty.
+  virtual boost::asio::awaitable<std::optional<BacklogPosition>> oldest() = 0;
   // A name that stays the same as long as the positions do (for one Redis data set),
   // so that marks kept elsewhere are never compared with another backlog's positions.
   virtual boost::asio::awaitable<std::string> source() = 0;

@@ -62,7 +62,9 @@ Pool::Pool(asio::any_io_executor executor, ConnectionOptions options, std::size_
                                           "reason=\"pool_exhausted\"")),
       rejected_timeout_(metrics.counter("tracker_pg_acquire_rejected_total",
                                         "PostgreSQL connection requests refused",
-                                        "reason=\"timeout\"")) {}
+                                        "reason=\"timeout\"")),
+      waits_(metrics.histogram("tracker_pg_acquire_wait_seconds",
+                               "Time requests waited for a busy pool's next free PostgreSQL connection")) {}
 
 asio::awaitable<Lease> Pool::acquire(milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -100,8 +102,10 @@ asio::awaitable<Lease> Pool::acquire(milliseconds timeout) {
                               "all PostgreSQL connections are busy and too many requests wait");
     }
     Waiter waiter(*this, deadline);
+    auto waiting_since = std::chrono::steady_clock::now();
     boost::system::error_code ignored;
     co_await waiter.timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    waits_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - waiting_since).count());
     if (waiter.connection) co_return Lease(this, std::move(waiter.connection));
     if (!waiter.woken) {
       rejected_timeout_.inc();

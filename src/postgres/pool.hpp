@@ -75,6 +75,7 @@ class Pool {
   metrics::Counter& discarded_;
   metrics::Counter& rejected_exhausted_;
   metrics::Counter& rejected_timeout_;
+  metrics::Histogram& waits_;
 };
 
 }  // namespace tracker::postgres

@@ -128,4 +128,17 @@ asio::awaitable<std::size_t> EventBacklog::size() {
   co_return static_cast<std::size_t>(std::max<std::int64_t>(0, reply.as_int()));
 }
 
+// Acknowledged entries are deleted from the stream (lua/ack_entries.lua), so its first
+// entry is the oldest one not yet in PostgreSQL.
+asio::awaitable<std::optional<ports::BacklogPosition>> EventBacklog::oldest() {
+  const std::string_view command[] = {"XRANGE", keys::kStream, "-", "+", "COUNT", "1"};
+  Reply reply = co_await connection_->execute(command, timeout_);
+  if (reply.elements.empty() || reply.elements.front().elements.empty()) co_return std::nullopt;
+  try {
+    co_return ports::BacklogPosition::parse(reply.elements.front().elements.front().text);
+  } catch (const std::invalid_argument& error) {
+    throw ports::StoreRejected(error.what());
+  }
+}
+
 }  // namespace tracker::redis

@@ -14,6 +14,7 @@ class EventBacklog final : public ports::EventBacklog {
   asio::awaitable<std::vector<ports::BacklogEntry>> next_batch(std::size_t max) override;
   asio::awaitable<void> acknowledge(const std::vector<ports::BacklogEntry>& entries) override;
   asio::awaitable<std::size_t> size() override;
+  asio::awaitable<std::optional<ports::BacklogPosition>> oldest() override;
   // "et:stream@<id>": the id is made once per Redis data set and kept in et:instance.
   asio::awaitable<std::string> source() override;
 

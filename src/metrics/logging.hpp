@@ -1,0 +1,18 @@
+#pragma once
+#include <string>
+#include <string_view>
+
+namespace tracker::metrics {
+
+enum class LogFormat { Text, Json };
+// "text" or "json"; throws std::invalid_argument otherwise.
+LogFormat parse_log_format(std::string_view name);
+
+// Sets the default logger's level and line format. JSON lines are one object each:
+// {"time","level","thread","message"} for ELK or Loki; the time is UTC, RFC 3339.
+void configure_logging(const std::string& level, LogFormat format);
+
+// Appends `text` to `out` as the inside of a JSON string (quotes not included).
+void append_json_escaped(std::string& out, std::string_view text);
+
+}  // namespace tracker::metrics
