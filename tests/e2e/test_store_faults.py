@@ -76,7 +76,7 @@ def test_redis_loading_everything_is_503_on_every_route(server, proxy, uniq):
         requests.get(server.url(f"/api/statistics?eventType=CLICK&componentId={uniq.comp()}"),
                      timeout=HTTP_TIMEOUT),
         requests.get(server.url("/api/statistics/summary"), timeout=HTTP_TIMEOUT),
-        requests.get(server.url(f"/api/statistics/unique-users?eventType=CLICK"), timeout=HTTP_TIMEOUT),
+        requests.get(server.url("/api/statistics/unique-users?eventType=CLICK"), timeout=HTTP_TIMEOUT),
         requests.get(server.url(f"/api/search/recent/{uniq.user()}"), timeout=HTTP_TIMEOUT),
     ]
     proxy.clear()

@@ -4,6 +4,7 @@
 #include "http/store_errors.hpp"
 #include "postgres/result.hpp"
 #include "redis/errors.hpp"
+#include "redis/reply.hpp"
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -98,6 +99,18 @@ TEST(RedisErrorReplies, AnythingElseIsAReplyErrorNamedByItsFirstWord) {
       ADD_FAILURE() << "not a ReplyError";
     }
   }
+}
+
+TEST(RedisReplies, ANumberThatIsNotOneIsAStoreErrorNotAStdException) {
+  redis::Reply reply;
+  reply.type = redis::Reply::Type::String;
+  reply.text = "42";
+  EXPECT_EQ(reply.as_int(), 42);
+  for (const char* text : {"not-a-number", "12abc", "99999999999999999999", " 1"}) {
+    reply.text = text;
+    EXPECT_THROW(reply.as_int(), ports::StoreRejected) << text;
+  }
+  EXPECT_EQ(redis::Reply{}.as_int(), 0) << "nil";
 }
 
 TEST(SqlStates, TransientStatesAreTheOnesRetryingMayFix) {
