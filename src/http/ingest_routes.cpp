@@ -1,7 +1,5 @@
 #include "http/ingest_routes.hpp"
 
-#include "http/store_errors.hpp"
-
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -35,16 +33,12 @@ void add_ingest_routes(Router& router, app::IngestService& ingest) {
     json::value body(&scratch);
     Response error;
     if (!parse_json_body(request, body, error)) co_return error;
-    try {
-      auto outcome = co_await ingest.ingest(body);
-      if (auto* invalid = std::get_if<domain::FieldError>(&outcome)) co_return validation_error(*invalid);
-      const auto& stored = std::get<ports::StoredEvent>(outcome);
-      json::object answer{{"eventId", stored.event_id}};
-      if (stored.duplicate) answer["duplicate"] = true;
-      co_return json_response(Status::accepted, answer);
-    } catch (const ports::StoreError& failure) {
-      co_return store_error_response(failure);
-    }
+    auto outcome = co_await ingest.ingest(body);
+    if (auto* invalid = std::get_if<domain::FieldError>(&outcome)) co_return validation_error(*invalid);
+    const auto& stored = std::get<ports::StoredEvent>(outcome);
+    json::object answer{{"eventId", stored.event_id}};
+    if (stored.duplicate) answer["duplicate"] = true;
+    co_return json_response(Status::accepted, answer);
   };
   router.add(beast_http::verb::post, "/api/events", single);
   router.add(beast_http::verb::post, "/api/users/events", single);
@@ -55,34 +49,30 @@ void add_ingest_routes(Router& router, app::IngestService& ingest) {
                json::value body(&scratch);
                Response error;
                if (!parse_json_body(request, body, error)) co_return error;
-               try {
-                 auto outcome = co_await ingest.ingest_batch(body);
-                 if (auto* invalid = std::get_if<domain::FieldError>(&outcome)) {
-                   co_return validation_error(*invalid);
-                 }
-                 const auto& batch = std::get<app::BatchOutcome>(outcome);
-                 json::array rejected;
-                 for (const auto& r : batch.rejected) {
-                   rejected.push_back(json::object{{"index", r.index}, {"error", error_json(r.error)}});
-                 }
-                 json::array ids;
-                 std::size_t duplicates = 0;
-                 for (const auto& stored : batch.stored) {
-                   ids.push_back(json::string(stored.event_id));
-                   if (stored.duplicate) ++duplicates;
-                 }
-                 json::object answer{{"accepted", batch.stored.size()},
-                                     {"duplicates", duplicates},
-                                     {"rejected", std::move(rejected)},
-                                     {"eventIds", std::move(ids)}};
-                 if (batch.stored.empty()) {
-                   answer["error"] = error_body("NO_VALID_EVENTS", "no event in the batch is valid").at("error");
-                   co_return json_response(Status::bad_request, answer);
-                 }
-                 co_return json_response(Status::accepted, answer);
-               } catch (const ports::StoreError& failure) {
-                 co_return store_error_response(failure);
+               auto outcome = co_await ingest.ingest_batch(body);
+               if (auto* invalid = std::get_if<domain::FieldError>(&outcome)) {
+                 co_return validation_error(*invalid);
                }
+               const auto& batch = std::get<app::BatchOutcome>(outcome);
+               json::array rejected;
+               for (const auto& r : batch.rejected) {
+                 rejected.push_back(json::object{{"index", r.index}, {"error", error_json(r.error)}});
+               }
+               json::array ids;
+               std::size_t duplicates = 0;
+               for (const auto& stored : batch.stored) {
+                 ids.push_back(json::string(stored.event_id));
+                 if (stored.duplicate) ++duplicates;
+               }
+               json::object answer{{"accepted", batch.stored.size()},
+                                   {"duplicates", duplicates},
+                                   {"rejected", std::move(rejected)},
+                                   {"eventIds", std::move(ids)}};
+               if (batch.stored.empty()) {
+                 answer["error"] = error_body("NO_VALID_EVENTS", "no event in the batch is valid").at("error");
+                 co_return json_response(Status::bad_request, answer);
+               }
+               co_return json_response(Status::accepted, answer);
              });
 }
 

@@ -1,7 +1,6 @@
 #include "http/post_routes.hpp"
 
 #include "http/statistics_routes.hpp"
-#include "http/store_errors.hpp"
 
 #include <boost/json.hpp>
 
@@ -20,24 +19,12 @@ Response bad_id(std::string_view field) {
   return error_response(Status::bad_request, "INVALID_VALUE", std::string(field) + " must be an integer >= 1", field);
 }
 
-// Runs a handler; store failures become 503 (or 500) answers.
-template <class Body>
-Handler guarded(Body body) {
-  return [body](const Request& request, const PathParams& path) -> awaitable<Response> {
-    try {
-      co_return co_await body(request, path);
-    } catch (const ports::StoreError& failure) {
-      co_return store_error_response(failure);
-    }
-  };
-}
-
 }  // namespace
 
 void add_post_routes(Router& router, app::PostService& posts, app::SearchService& search) {
   using beast_http::verb;
 
-  router.add(verb::post, "/api/posts", guarded([&posts](const Request& request, const PathParams&) -> awaitable<Response> {
+  router.add(verb::post, "/api/posts", [&posts](const Request& request, const PathParams&) -> awaitable<Response> {
     json::value body;
     Response error;
     if (!parse_json_body(request, body, error)) co_return error;
@@ -47,9 +34,9 @@ void add_post_routes(Router& router, app::PostService& posts, app::SearchService
     Response response = json_response(Status::created, json::object{{"id", id}});
     response.set(beast_http::field::location, "/api/posts/" + std::to_string(id));
     co_return response;
-  }));
+  });
 
-  router.add(verb::post, "/api/posts/like", guarded([&posts](const Request& request, const PathParams&) -> awaitable<Response> {
+  router.add(verb::post, "/api/posts/like", [&posts](const Request& request, const PathParams&) -> awaitable<Response> {
     json::value body;
     Response error;
     if (!parse_json_body(request, body, error)) co_return error;
@@ -75,18 +62,18 @@ void add_post_routes(Router& router, app::PostService& posts, app::SearchService
                                                      {"userId", like.user_id},
                                                      {"liked", outcome->state.liked},
                                                      {"likeCount", outcome->state.like_count}});
-  }));
+  });
 
-  router.add(verb::get, "/api/posts/{id}", guarded([&posts](const Request& request, const PathParams& path) -> awaitable<Response> {
+  router.add(verb::get, "/api/posts/{id}", [&posts](const Request& request, const PathParams& path) -> awaitable<Response> {
     if (auto problem = domain::reject_unknown(query_params(request), {})) co_return invalid(*problem);
     auto id = domain::parse_id(path.at("id"));
     if (!id) co_return bad_id("id");
     auto post = co_await posts.get(*id);
     if (!post) co_return error_response(Status::not_found, "NOT_FOUND", "no post with id " + std::to_string(*id));
     co_return json_response(Status::ok, domain::post_json(*post, true));
-  }));
+  });
 
-  router.add(verb::get, "/api/search", guarded([&search](const Request& request, const PathParams&) -> awaitable<Response> {
+  router.add(verb::get, "/api/search", [&search](const Request& request, const PathParams&) -> awaitable<Response> {
     auto query = domain::parse_search_query(query_params(request));
     if (auto* problem = std::get_if<domain::FieldError>(&query)) co_return invalid(*problem);
     const auto& search_query = std::get<domain::SearchQuery>(query);
@@ -100,9 +87,9 @@ void add_post_routes(Router& router, app::PostService& posts, app::SearchService
     body += found.json;
     body += '}';
     co_return json_text_response(Status::ok, std::move(body));
-  }));
+  }, Effects::changes_state);  // a search records a SEARCH event and the user's keyword
 
-  router.add(verb::get, "/api/search/recent/{userId}", guarded([&search](const Request& request, const PathParams& path) -> awaitable<Response> {
+  router.add(verb::get, "/api/search/recent/{userId}", [&search](const Request& request, const PathParams& path) -> awaitable<Response> {
     if (auto problem = domain::reject_unknown(query_params(request), {})) co_return invalid(*problem);
     auto user = domain::parse_id(path.at("userId"));
     if (!user) co_return bad_id("userId");
@@ -110,7 +97,7 @@ void add_post_routes(Router& router, app::PostService& posts, app::SearchService
     json::array items;
     for (const auto& keyword : keywords) items.emplace_back(keyword);
     co_return json_response(Status::ok, json::object{{"userId", *user}, {"keywords", std::move(items)}});
-  }));
+  });
 }
 
 }  // namespace tracker::http

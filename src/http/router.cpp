@@ -1,5 +1,7 @@
 #include "http/router.hpp"
 
+#include "http/store_errors.hpp"
+
 #include <boost/url/parse.hpp>
 
 namespace tracker::http {
@@ -32,11 +34,19 @@ bool match(const std::vector<std::string>& pattern, const std::vector<std::strin
 }
 }  // namespace
 
-void Router::add(beast_http::verb method, std::string pattern, Handler handler) {
-  routes_.push_back({method, split_path(pattern), std::move(handler)});
+void Router::add(beast_http::verb method, std::string pattern, Handler handler, Effects effects) {
+  routes_.push_back({method, split_path(pattern), std::move(handler), effects});
 }
 
 boost::asio::awaitable<Response> Router::handle(const Request& request) const {
+  try {
+    co_return co_await dispatch(request);
+  } catch (...) {
+    co_return failure_response(request, std::current_exception());
+  }
+}
+
+boost::asio::awaitable<Response> Router::dispatch(const Request& request) const {
   auto target = boost::urls::parse_origin_form(request.target());
   if (!target) {
     co_return error_response(Status::bad_request, "BAD_TARGET", "the request target is not valid");
@@ -47,7 +57,8 @@ boost::asio::awaitable<Response> Router::handle(const Request& request) const {
     PathParams params;
     if (!match(route.segments, path, params)) continue;
     if (route.method == request.method() ||
-        (route.method == beast_http::verb::get && request.method() == beast_http::verb::head)) {
+        (route.method == beast_http::verb::get && request.method() == beast_http::verb::head &&
+         route.effects == Effects::none)) {
       co_return co_await route.handler(request, params);
     }
     if (!allowed.empty()) allowed += ", ";

@@ -14,11 +14,19 @@ namespace tracker::http {
 using PathParams = std::map<std::string, std::string, std::less<>>;
 using Handler = std::function<boost::asio::awaitable<Response>(const Request&, const PathParams&)>;
 
+// Whether a route changes anything. HEAD is GET without the body, so it runs only a GET
+// route that changes nothing; a GET that records something (a search records a SEARCH
+// event) answers HEAD 405.
+enum class Effects { none, changes_state };
+
 // Maps method + path to handlers. Patterns are literal segments and {name} segments.
 // An unknown path is a 404, a known path with another method a 405 with Allow.
+//
+// Handlers throw what they cannot answer; handle() catches it, the one place where
+// failures become answers (failure_response in store_errors.hpp).
 class Router {
  public:
-  void add(beast_http::verb method, std::string pattern, Handler handler);
+  void add(beast_http::verb method, std::string pattern, Handler handler, Effects effects = Effects::none);
   boost::asio::awaitable<Response> handle(const Request& request) const;
 
  private:
@@ -26,7 +34,9 @@ class Router {
     beast_http::verb method;
     std::vector<std::string> segments;
     Handler handler;
+    Effects effects;
   };
+  boost::asio::awaitable<Response> dispatch(const Request& request) const;
   std::vector<Route> routes_;
 };
 

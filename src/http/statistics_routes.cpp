@@ -1,7 +1,6 @@
 #include "http/statistics_routes.hpp"
 
 #include "domain/time_format.hpp"
-#include "http/store_errors.hpp"
 
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
@@ -28,15 +27,11 @@ Response invalid(const domain::FieldError& error) {
   return error_response(Status::bad_request, error.code, error.message, error.field);
 }
 
-// Runs a statistics handler: parse errors are 400s, store failures 503s.
+// A statistics handler reads only the query parameters.
 template <class Body>
 Handler statistics_handler(Body body) {
   return [body](const Request& request, const PathParams&) -> awaitable<Response> {
-    try {
-      co_return co_await body(query_params(request));
-    } catch (const ports::StoreError& failure) {
-      co_return store_error_response(failure);
-    }
+    co_return co_await body(query_params(request));
   };
 }
 

@@ -18,6 +18,14 @@ class StoreUnavailable : public StoreError {
   using StoreError::StoreError;
 };
 
+// The store is up but refuses for now: it is loading its data, busy with a script, failing
+// over, read-only, out of memory or connections, or a transaction lost a race with another.
+// Retrying later may work.
+class StoreBusy : public StoreUnavailable {
+ public:
+  using StoreUnavailable::StoreUnavailable;
+};
+
 // The store did not answer in time.
 class StoreTimeout : public StoreUnavailable {
  public:
@@ -36,7 +44,8 @@ class Overloaded : public StoreError {
   std::string reason_;
 };
 
-// The store answered with an error that retrying will not fix (a bug, a bad script).
+// The store answered with an error that retrying will not fix (a bug, a bad script, data it
+// refuses). Its text may carry the store's internals (SQL, Redis error text): for logs only.
 class StoreRejected : public StoreError {
  public:
   using StoreError::StoreError;

@@ -26,12 +26,6 @@ std::string trimmed(const char* message) {
   return out;
 }
 
-// SQLSTATEs that mean the session is over: connection exceptions (class 08) and
-// operator intervention (57P01 admin shutdown, 57P02 crash shutdown, ...).
-bool ends_session(std::string_view sqlstate) {
-  return sqlstate.starts_with("08") || sqlstate.starts_with("57P");
-}
-
 void log_notice(void*, const PGresult* notice) {
   const char* severity = PQresultErrorField(notice, PG_DIAG_SEVERITY_NONLOCALIZED);
   std::string message = trimmed(PQresultErrorMessage(notice));
@@ -386,7 +380,8 @@ std::exception_ptr Connection::error_from(const pg_result* result) {
   std::string message =
       trimmed(result != nullptr ? PQresultErrorMessage(result) : PQerrorMessage(conn_));
   if (message.empty()) message = "unexpected protocol state";
-  if (!sqlstate.empty() && !ends_session(sqlstate) && PQstatus(conn_) == CONNECTION_OK) {
+  if (!sqlstate.empty() && !sqlstate::ends_session(sqlstate) && PQstatus(conn_) == CONNECTION_OK) {
+    if (sqlstate::is_transient(sqlstate)) return std::make_exception_ptr(SqlBusy(sqlstate, "postgres: " + message));
     return std::make_exception_ptr(SqlError(sqlstate, "postgres: " + message));
   }
   // Refused, lost, or an error the server did not send (libpq's own, e.g. a protocol

@@ -45,7 +45,8 @@ struct Statement {
 // thread (not thread-safe) and runs one operation at a time.
 //
 // Errors are ports::StoreError subclasses (see errors.hpp): SqlError when the server
-// rejects a statement (the connection stays usable), StoreUnavailable when the
+// rejects a statement and SqlBusy when it refuses one for now (read-only, serialization
+// failure, deadlock; the connection stays usable either way), StoreUnavailable when the
 // connection is refused or lost, StoreTimeout when an operation outlives its timeout
 // (the server is sent a cancel request). After Unavailable or Timeout the connection
 // is broken() and the owner replaces it.

@@ -47,10 +47,6 @@ std::string delta_rows(const std::vector<ports::CounterDelta>& deltas) {
   return out;
 }
 
-bool is_data_error(const SqlError& error) {
-  // Class 22 (data exception) and 23 (integrity violation): this data, not the database.
-  return error.sqlstate().starts_with("22") || error.sqlstate().starts_with("23");
-}
 
 }  // namespace
 
@@ -138,7 +134,7 @@ asio::awaitable<void> EventArchive::store_events(const std::string& source,
     co_await db.copy_in(copy_events_sql(), data);
     co_await db.pipeline(finish);
   } catch (const SqlError& error) {
-    if (!is_data_error(error)) throw;
+    if (!error.is_data_error()) throw;
     spdlog::error("flusher: PostgreSQL refused a batch ({}); storing it row by row", error.what());
     fall_back = true;
   } catch (...) {

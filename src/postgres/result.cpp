@@ -3,9 +3,21 @@
 #include <libpq-fe.h>
 
 #include <charconv>
-#include <stdexcept>
 
 namespace tracker::postgres {
+
+namespace sqlstate {
+
+bool is_data_error(std::string_view code) { return code.starts_with("22") || code.starts_with("23"); }
+
+bool ends_session(std::string_view code) { return code.starts_with("08") || code.starts_with("57P"); }
+
+bool is_transient(std::string_view code) {
+  return ends_session(code) || code.starts_with("53") || code == "25006" || code == "40001" ||
+         code == "40P01" || code == "55P03" || code == "57014";
+}
+
+}  // namespace sqlstate
 
 void Result::Clear::operator()(pg_result* result) const { PQclear(result); }
 
@@ -17,7 +29,7 @@ int Result::columns() const { return result_ ? PQnfields(result_.get()) : 0; }
 
 void Result::check(int row, int column) const {
   if (row < 0 || row >= rows() || column < 0 || column >= columns()) {
-    throw std::out_of_range("postgres result has no cell (" + std::to_string(row) + ", " +
+    throw ports::StoreRejected("postgres: the result has no cell (" + std::to_string(row) + ", " +
                             std::to_string(column) + ")");
   }
 }

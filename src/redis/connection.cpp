@@ -1,6 +1,7 @@
 #include "redis/connection.hpp"
 
 #include "ports/errors.hpp"
+#include "redis/errors.hpp"
 
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -19,8 +20,13 @@ namespace tracker::redis {
 
 std::int64_t Reply::as_int() const {
   if (type == Type::Integer) return integer;
-  if (type == Type::String && !text.empty()) return std::stoll(text);
-  return 0;
+  if (type != Type::String || text.empty()) return 0;
+  std::int64_t value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc{} || end != text.data() + text.size()) {
+    throw ports::StoreRejected("redis: expected an integer, got '" + text.substr(0, 64) + "'");
+  }
+  return value;
 }
 
 namespace {
@@ -275,7 +281,11 @@ asio::awaitable<void> Connection::read_replies() {
       if (pending_.empty()) throw ports::StoreRejected("redis sent a reply nobody asked for");
       Pending pending = std::move(pending_.front());
       pending_.pop_front();
-      complete(std::move(pending.handler), nullptr, std::move(reply));
+      if (reply.is_error()) {
+        complete(std::move(pending.handler), error_from_reply(reply.text), {});
+      } else {
+        complete(std::move(pending.handler), nullptr, std::move(reply));
+      }
     }
   }
 }

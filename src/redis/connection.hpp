@@ -39,8 +39,9 @@ struct ConnectionOptions {
 // connection is re-established in the background with exponential back-off.
 //
 // Errors are thrown as ports::StoreError subclasses (see errors.hpp): Unavailable while
-// disconnected, Timeout, Overloaded when max_pending is reached. Error replies are
-// returned as Reply::Type::Error, for the caller to interpret.
+// disconnected, Timeout, Overloaded when max_pending is reached. An error reply is thrown
+// as what error_from_reply() (redis/errors.hpp) makes of it, so no caller reads error
+// text itself; only errors nested in an array reply stay Reply::Type::Error.
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   static std::shared_ptr<Connection> create(asio::any_io_executor executor,

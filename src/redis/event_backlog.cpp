@@ -5,6 +5,7 @@
 #include <random>
 
 #include "ports/errors.hpp"
+#include "redis/errors.hpp"
 #include "redis/keys.hpp"
 #include "redis/lua_scripts.hpp"
 
@@ -29,9 +30,10 @@ EventBacklog::EventBacklog(std::shared_ptr<Connection> connection, milliseconds 
 asio::awaitable<void> EventBacklog::ensure_group() {
   if (group_ready_) co_return;
   const std::string_view create[] = {"XGROUP", "CREATE", keys::kStream, keys::kStreamGroup, "0", "MKSTREAM"};
-  Reply reply = co_await connection_->execute(create, timeout_);
-  if (reply.is_error() && !reply.text.starts_with("BUSYGROUP")) {
-    throw ports::StoreRejected("cannot create the stream consumer group: " + reply.text);
+  try {
+    co_await connection_->execute(create, timeout_);
+  } catch (const ReplyError& error) {
+    if (error.prefix() != "BUSYGROUP") throw;  // created before: what we wanted
   }
   group_ready_ = true;
 }
@@ -41,10 +43,12 @@ asio::awaitable<std::vector<ports::BacklogEntry>> EventBacklog::read_group(std::
   std::string count = std::to_string(max);
   const std::string_view command[] = {"XREADGROUP", "GROUP", keys::kStreamGroup, kConsumer, "COUNT",
                                       count, "STREAMS", keys::kStream, from};
-  Reply reply = co_await connection_->execute(command, timeout_);
-  if (reply.is_error()) {
-    if (reply.text.starts_with("NOGROUP")) group_ready_ = false;  // the stream was deleted
-    throw ports::StoreRejected("XREADGROUP failed: " + reply.text);
+  Reply reply;
+  try {
+    reply = co_await connection_->execute(command, timeout_);
+  } catch (const ReplyError& error) {
+    if (error.prefix() == "NOGROUP") group_ready_ = false;  // the stream was deleted
+    throw;
   }
   std::vector<ports::BacklogEntry> entries;
   if (reply.is_nil() || reply.elements.empty()) co_return entries;
@@ -104,8 +108,7 @@ asio::awaitable<void> EventBacklog::acknowledge(const std::vector<ports::Backlog
   ids.push_back(std::to_string(events));
   for (const auto& entry : entries) ids.push_back(entry.position.to_string());
   std::vector<std::string_view> args(ids.begin(), ids.end());
-  Reply reply = co_await ack_script_.run(*connection_, {}, args, timeout_);
-  if (reply.is_error()) throw ports::StoreRejected("acknowledging stream entries failed: " + reply.text);
+  co_await ack_script_.run(*connection_, {}, args, timeout_);
   // Batches are acknowledged whole and in order, so nothing handed out is left over.
   maybe_unacknowledged_ = more_after_this_batch_;
 }

@@ -4,6 +4,7 @@
 #include "domain/time_format.hpp"
 #include "ports/errors.hpp"
 #include "redis/counter_source.hpp"
+#include "redis/errors.hpp"
 #include "redis/keys.hpp"
 #include "redis/lua_scripts.hpp"
 
@@ -283,14 +284,12 @@ asio::awaitable<void> EventStore::send(Group group) {
   std::exception_ptr failure;
   Reply reply;
   try {
-    reply = co_await script_.run(*connection_, {}, args, options_.timeout);
-    if (reply.is_error()) {
-      if (reply.text.starts_with("BACKLOG")) {
-        backlog_rejections_.inc(group.events());
-        throw ports::Overloaded("backlog_high_water",
-                                "too many events are waiting to be persisted; retry later");
-      }
-      throw ports::StoreRejected("redis rejected the ingest script: " + reply.text);
+    try {
+      reply = co_await script_.run(*connection_, {}, args, options_.timeout);
+    } catch (const ReplyError& error) {
+      if (error.prefix() != "BACKLOG") throw;
+      backlog_rejections_.inc(group.events());
+      throw ports::Overloaded("backlog_high_water", "too many events are waiting to be persisted; retry later");
     }
     if (reply.type != Reply::Type::Array || reply.elements.size() != group.checked_events) {
       throw ports::StoreRejected("unexpected reply from the ingest script");

@@ -11,10 +11,6 @@ namespace tracker::redis {
 
 namespace {
 
-void check(const Reply& reply, std::string_view what) {
-  if (reply.is_error()) throw ports::StoreRejected(std::string(what) + ": " + reply.text);
-}
-
 // The ranking hour a key of keys::ranking_hour() names; nullopt for anything else.
 std::optional<ports::RankingHour> parse_ranking_key(std::string_view key) {
   std::string ranking;
@@ -45,7 +41,6 @@ HourlyRankings::HourlyRankings(std::shared_ptr<Connection> connection, milliseco
 asio::awaitable<std::vector<ports::RankingHourVersion>> HourlyRankings::versions() {
   const std::string_view command[] = {"HGETALL", keys::kRankingVersions};
   Reply reply = co_await connection_->execute(command, timeout_);
-  check(reply, "reading ranking versions");
   std::vector<ports::RankingHourVersion> versions;
   versions.reserve(reply.elements.size() / 2);
   for (std::size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
@@ -63,13 +58,17 @@ asio::awaitable<std::vector<std::vector<domain::Ranked>>> HourlyRankings::member
     std::string key = keys::ranking_hour(hour.ranking, hour.hour_ms);
     const std::string_view command[] = {"ZRANGE", key, "0", "-1", "WITHSCORES"};
     Reply reply = co_await connection_->execute(command, timeout_);
-    check(reply, "reading a ranking hour");
     std::vector<domain::Ranked> members;
     members.reserve(reply.elements.size() / 2);
     for (std::size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
       // Scores are sums of +1/-1 increments, so always whole numbers.
-      auto score = static_cast<std::int64_t>(std::llround(std::stod(reply.elements[i + 1].text)));
-      members.push_back({std::move(reply.elements[i].text), score});
+      const std::string& text = reply.elements[i + 1].text;
+      double score = 0;
+      auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), score);
+      if (error != std::errc{} || end != text.data() + text.size() || !std::isfinite(score)) {
+        throw ports::StoreRejected("redis: a ranking score is not a number: '" + text.substr(0, 64) + "'");
+      }
+      members.push_back({std::move(reply.elements[i].text), static_cast<std::int64_t>(std::llround(score))});
     }
     all.push_back(std::move(members));
   }
@@ -83,8 +82,7 @@ asio::awaitable<void> HourlyRankings::forget(std::span<const ports::RankingHour>
   for (const auto& hour : hours) fields.push_back(keys::ranking_hour(hour.ranking, hour.hour_ms));
   std::vector<std::string_view> command{"HDEL", keys::kRankingVersions};
   command.insert(command.end(), fields.begin(), fields.end());
-  Reply reply = co_await connection_->execute(command, timeout_);
-  check(reply, "forgetting ranking versions");
+  co_await connection_->execute(command, timeout_);
 }
 
 }  // namespace tracker::redis

@@ -1,5 +1,7 @@
 #include "redis/script.hpp"
 
+#include "redis/errors.hpp"
+
 #include <boost/uuid/detail/sha1.hpp>
 
 #include <cstdio>
@@ -44,13 +46,14 @@ asio::awaitable<Reply> Script::run(Connection& connection, std::span<const std::
   auto send = [&]() {
     return timeout.count() > 0 ? connection.execute(command, timeout) : connection.execute(command);
   };
-  Reply reply = co_await send();
-  if (reply.is_error() && reply.text.starts_with("NOSCRIPT")) {
-    command[0] = "EVAL";
-    command[1] = body_;
-    reply = co_await send();
+  try {
+    co_return co_await send();
+  } catch (const ScriptMissing&) {
+    // Unknown to the server (first use, a restart, SCRIPT FLUSH): its text caches it again.
   }
-  co_return reply;
+  command[0] = "EVAL";
+  command[1] = body_;
+  co_return co_await send();
 }
 
 }  // namespace tracker::redis

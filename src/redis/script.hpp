@@ -6,9 +6,9 @@
 
 namespace tracker::redis {
 
-// A Lua script called by its SHA1 (EVALSHA); when the server does not know it yet
-// (first use, or after a restart) the full text is sent once with EVAL, which also
-// caches it.
+// A Lua script called by its SHA1 (EVALSHA); when the server does not know it (first
+// use, a restart, SCRIPT FLUSH: a NOSCRIPT error) its text is sent once with EVAL, which
+// caches it again.
 class Script {
  public:
   explicit Script(std::string_view body);

@@ -15,10 +15,6 @@ namespace json = boost::json;
 
 namespace {
 
-void check(const Reply& reply, std::string_view what) {
-  if (reply.is_error()) throw ports::StoreRejected(std::string(what) + ": " + reply.text);
-}
-
 std::optional<std::int64_t> integer_of(const json::value& value) {
   if (value.is_int64()) return value.get_int64();
   if (value.is_uint64()) return static_cast<std::int64_t>(value.get_uint64());
@@ -143,7 +139,6 @@ asio::awaitable<std::optional<ports::CachedSearch>> SearchCache::get(const std::
   std::string key = keys::search_result(limit, keyword);
   const std::string_view command[] = {"GET", key};
   Reply reply = co_await connection_->execute(command, timeout_);
-  check(reply, "reading a cached search");
   if (reply.is_nil()) co_return std::nullopt;
   co_return decode_cached_search(std::move(reply.text));
 }
@@ -156,7 +151,6 @@ asio::awaitable<std::optional<std::string>> SearchCache::try_lock(const std::str
   std::string hold_ms = std::to_string(std::max<std::int64_t>(hold.count(), 1));
   const std::string_view command[] = {"SET", key, token, "NX", "PX", hold_ms};
   Reply reply = co_await connection_->execute(command, timeout_);
-  check(reply, "taking a search rebuild lock");
   if (reply.is_nil()) co_return std::nullopt;
   co_return std::string(token);
 }
@@ -170,23 +164,20 @@ asio::awaitable<void> SearchCache::store(const std::string& keyword, std::size_t
   std::string keep_ms = std::to_string(std::max<std::int64_t>(keep.count(), 1));
   const std::string_view script_keys[] = {result_key, lock_key};
   const std::string_view args[] = {value, keep_ms, token};
-  Reply reply = co_await store_script_.run(*connection_, script_keys, args, timeout_);
-  check(reply, "storing a search result");
+  co_await store_script_.run(*connection_, script_keys, args, timeout_);
 }
 
 asio::awaitable<void> SearchCache::unlock(const std::string& keyword, std::size_t limit, const std::string& token) {
   std::string lock_key = keys::search_lock(limit, keyword);
   const std::string_view script_keys[] = {lock_key};
   const std::string_view args[] = {token};
-  Reply reply = co_await release_script_.run(*connection_, script_keys, args, timeout_);
-  check(reply, "releasing a search rebuild lock");
+  co_await release_script_.run(*connection_, script_keys, args, timeout_);
 }
 
 asio::awaitable<std::vector<std::string>> SearchCache::recent_keywords(std::int64_t user_id) {
   std::string key = keys::recent_keywords(user_id);
   const std::string_view command[] = {"LRANGE", key, "0", "9"};
   Reply reply = co_await connection_->execute(command, timeout_);
-  check(reply, "reading recent keywords");
   std::vector<std::string> keywords;
   for (const Reply& element : reply.elements) keywords.push_back(element.text);
   co_return keywords;

@@ -25,10 +25,6 @@ std::string field_of(const ports::CounterKey& key) {
                      key.keyword.empty() ? std::nullopt : std::optional<std::string>(key.keyword));
 }
 
-void check(const Reply& reply, std::string_view what) {
-  if (reply.is_error()) throw ports::StoreRejected(std::string(what) + ": " + reply.text);
-}
-
 metrics::Counter& snapshot_reads(metrics::Registry& metrics, std::string_view result) {
   return metrics.counter("tracker_statistics_snapshot_reads_total",
                          "Counter snapshots a statistics read met: read from Redis, remembered from an "
@@ -62,7 +58,6 @@ asio::awaitable<StatisticsReader::Counts> StatisticsReader::read(const std::stri
   args.insert(args.end(), skip.begin(), skip.end());
   args.insert(args.end(), arguments.begin(), arguments.end());
   Reply reply = co_await read_counts_.run(*connection_, {}, args, timeout_);
-  check(reply, "reading counters");
   if (reply.elements.empty()) throw ports::StoreRejected("reading counters: empty reply");
   Counts counts;
   counts.live = numbers(reply.elements[0]);
@@ -133,7 +128,6 @@ asio::awaitable<std::int64_t> StatisticsReader::unique_users(const std::string& 
   std::string key = "et:uu:" + event_type + ":" + day;
   const std::string_view command[] = {"PFCOUNT", key};
   Reply reply = co_await connection_->execute(command, timeout_);
-  check(reply, "PFCOUNT");
   co_return reply.as_int();
 }
 
@@ -144,14 +138,12 @@ asio::awaitable<std::vector<std::int64_t>> StatisticsReader::events_in_minute(
   std::vector<std::string_view> command{"MGET"};
   command.insert(command.end(), keys.begin(), keys.end());
   Reply reply = co_await connection_->execute(command, timeout_);
-  check(reply, "MGET");
   co_return numbers(reply);
 }
 
 asio::awaitable<std::int64_t> StatisticsReader::backlog() {
   const std::string_view command[] = {"GET", keys::kBacklog};
   Reply reply = co_await connection_->execute(command, timeout_);
-  check(reply, "GET");
   co_return std::max<std::int64_t>(0, reply.as_int());
 }
 

@@ -350,6 +350,34 @@ def test_wrong_method(server, redis_client, uniq, method, path, allow):
     assert response.headers.get("Allow") == allow
 
 
+# Every GET route, with parameters naming the test's user and keyword where it takes them.
+GET_ROUTES = [
+    "/api/statistics?eventType=SEARCH&componentId=1001&keyword={kw}",
+    "/api/statistics/series?eventType=SEARCH&componentId=1001&keyword={kw}",
+    "/api/statistics/top-posts", "/api/statistics/keywords",
+    "/api/statistics/unique-users?eventType=SEARCH", "/api/statistics/summary",
+    "/api/posts/1", "/api/search?keyword={kw}&userId={user}", "/api/search/recent/{user}",
+    "/health/live", "/health/ready", "/metrics",
+]
+
+
+@pytest.mark.parametrize("path", GET_ROUTES)
+def test_head_changes_nothing(server, redis_client, uniq, path):
+    user, kw = uniq.user(), uniq.keyword()
+    mark, length = stream_mark(redis_client), redis_client.xlen(STREAM)
+    response = requests.head(server.url(path.format(user=user, kw=kw)), timeout=HTTP_TIMEOUT)
+    assert response.status_code < 500 and response.content == b""
+    if path.startswith("/api/search?"):
+        # Searching records a SEARCH event: HEAD cannot run it, and says which method can.
+        assert response.status_code == 405 and response.headers.get("Allow") == "GET"
+    rows = stream_rows_since(redis_client, mark)
+    assert rows_with(rows, kw) == [] and rows_with(rows, str(user)) == []
+    assert redis_client.lrange(f"et:recent:{user}", 0, -1) == []
+    assert totals(redis_client, 1001, kw=kw)["SEARCH"] == 0
+    if not redis_is_shared():
+        assert redis_client.xlen(STREAM) == length
+
+
 @pytest.mark.parametrize("request_line", [
     b"GARBAGE\r\n\r\n",
     b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n",

@@ -141,7 +141,7 @@ TEST_F(PostgresTest, QueryWithParamsAndNulls) {
     EXPECT_TRUE(result.is_null(0, 3));
     EXPECT_THROW(result.as_int64(0, 3), ports::StoreRejected);
     EXPECT_THROW(result.as_int64(0, 2), ports::StoreRejected);
-    EXPECT_THROW(result.text(1, 0), std::out_of_range);
+    EXPECT_THROW(result.text(1, 0), ports::StoreRejected);  // answered 503, not 500
 
     Result series = co_await connection->execute("select g from generate_series(1, 3) g");
     EXPECT_EQ(series.rows(), 3);
@@ -191,6 +191,36 @@ TEST_F(PostgresTest, SqlErrorKeepsConnectionUsable) {
     EXPECT_FALSE(connection->broken());
     Result result = co_await connection->execute("select 7");
     EXPECT_EQ(result.as_int64(0, 0), 7);
+  });
+}
+
+// A refusal that passes (read-only, serialization failure, deadlock) is SqlBusy, an
+// unavailable store (503), and the connection stays usable; a data error stays an SqlError.
+TEST_F(PostgresTest, TransientRefusalsAreSqlBusy) {
+  std::string name = table("busy");
+  run([&]() -> asio::awaitable<void> {
+    auto connection = co_await connect();
+    co_await connection->execute("create table " + name + " (i int)");
+    co_await connection->execute("set default_transaction_read_only = on");
+    auto read_only = co_await error_of(connection->execute("insert into " + name + " values (1)"));
+    auto busy = as<tracker::postgres::SqlBusy>(read_only);
+    EXPECT_TRUE(busy.has_value()) << sqlstate_of(read_only);
+    EXPECT_EQ(busy ? busy->sqlstate() : "", "25006");
+    EXPECT_TRUE(as<ports::StoreUnavailable>(read_only));
+    EXPECT_FALSE(as<SqlError>(read_only));
+    EXPECT_FALSE(connection->broken());
+    co_await connection->execute("set default_transaction_read_only = off");
+
+    co_await connection->execute("begin isolation level serializable");
+    auto serialization = co_await error_of(
+        connection->execute("do $$ begin raise exception using errcode = 'serialization_failure'; end $$"));
+    co_await connection->execute("rollback");
+    EXPECT_TRUE(as<tracker::postgres::SqlBusy>(serialization));
+
+    auto data = co_await error_of(connection->execute("insert into " + name + " values ('x')"));
+    EXPECT_EQ(sqlstate_of(data), "22P02");
+    EXPECT_TRUE(as<SqlError>(data)->is_data_error());
+    EXPECT_EQ((co_await connection->execute("select 7")).as_int64(0, 0), 7);
   });
 }
 

@@ -3,6 +3,7 @@
 #include "metrics/metrics.hpp"
 #include "ports/errors.hpp"
 #include "redis/connection.hpp"
+#include "redis/errors.hpp"
 #include "redis/script.hpp"
 #include "redis_support.hpp"
 
@@ -27,6 +28,8 @@ using namespace std::chrono_literals;
 using tracker::redis::Connection;
 using tracker::redis::ConnectionOptions;
 using tracker::redis::Reply;
+using tracker::redis::ReplyError;
+using tracker::redis::ScriptMissing;
 using tracker::redis::Script;
 using tracker::testing::options;
 using tracker::testing::unique_key;
@@ -83,11 +86,23 @@ TEST(RedisConnection, ArgumentsAreBinarySafe) {
   });
 }
 
-TEST(RedisConnection, ErrorRepliesAreRepliesNotExceptions) {
+TEST(RedisConnection, ErrorRepliesAreThrownClassifiedAndTheConnectionGoesOn) {
   with_connection(options(), [](Connection& redis) -> asio::awaitable<void> {
     const std::string_view bad[] = {"NOSUCHCOMMAND"};
-    Reply reply = co_await redis.execute(bad);
-    EXPECT_TRUE(reply.is_error());
+    try {
+      co_await redis.execute(bad);
+      ADD_FAILURE() << "an error reply was returned";
+    } catch (const ReplyError& error) {
+      EXPECT_EQ(error.prefix(), "ERR");
+    }
+    const std::string_view noscript[] = {"EVALSHA", "0000000000000000000000000000000000000000", "0"};
+    bool missing = false;
+    try {
+      co_await redis.execute(noscript);
+    } catch (const ScriptMissing&) {
+      missing = true;
+    }
+    EXPECT_TRUE(missing);
     const std::string_view ping[] = {"PING"};
     EXPECT_EQ((co_await redis.execute(ping)).text, "PONG");
   });

@@ -1,5 +1,9 @@
-// Method + path dispatch: literal and {param} segments, 404, 405 with Allow, HEAD as GET.
+// Method + path dispatch: literal and {param} segments, 404, 405 with Allow, HEAD as GET
+// (when the GET changes nothing), and the one place where a handler's exception is answered.
 #include "http/router.hpp"
+
+#include "domain/event_validation.hpp"
+#include "ports/errors.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -214,13 +218,47 @@ TEST_F(RouterTest, EmptyRouterAnswers404) {
   EXPECT_EQ(dispatch(empty, verb::get, "/").result(), Status::not_found);
 }
 
-TEST_F(RouterTest, HandlerExceptionsPropagate) {
-  Router failing;
-  failing.add(verb::get, "/boom", [](const Request&, const PathParams&) -> asio::awaitable<Response> {
-    throw std::runtime_error("handler failed");
+// A handler that throws `failure`.
+template <class Failure>
+Handler throwing(Failure failure) {
+  return [failure](const Request&, const PathParams&) -> asio::awaitable<Response> {
+    throw failure;
     co_return Response{};
-  });
-  EXPECT_THROW(dispatch(failing, verb::get, "/boom"), std::runtime_error);
+  };
+}
+
+TEST_F(RouterTest, WhatAHandlerThrowsIsAnsweredInOnePlace) {
+  Router failing;
+  failing.add(verb::get, "/bug", throwing(std::runtime_error("vector::at sekrit")));
+  failing.add(verb::get, "/store", throwing(tracker::ports::StoreRejected("postgres: ERROR: sekrit")));
+  failing.add(verb::get, "/loading", throwing(tracker::ports::StoreBusy("redis: LOADING sekrit")));
+  failing.add(verb::get, "/field",
+              throwing(tracker::domain::FieldError{"INVALID_VALUE", "limit must be 1..100", "limit"}));
+
+  Response bug = dispatch(failing, verb::get, "/bug");
+  EXPECT_EQ(bug.result(), Status::internal_server_error);
+  EXPECT_EQ(code_of(bug), "INTERNAL");
+  for (const char* target : {"/store", "/loading"}) {
+    Response store = dispatch(failing, verb::get, target);
+    EXPECT_EQ(store.result(), Status::service_unavailable) << target;
+    EXPECT_EQ(store[tracker::http::beast_http::field::retry_after], "1") << target;
+    EXPECT_EQ(store.body().find("sekrit"), std::string::npos) << store.body();
+  }
+  EXPECT_EQ(bug.body().find("sekrit"), std::string::npos) << bug.body();
+  Response field = dispatch(failing, verb::get, "/field");
+  EXPECT_EQ(field.result(), Status::bad_request);
+  EXPECT_EQ(error_of(field).at("field"), "limit");
+}
+
+TEST_F(RouterTest, HeadOfAGetThatChangesStateIs405AndRunsNothing) {
+  Router search;
+  std::vector<Call> seen;
+  search.add(verb::get, "/api/search", recorder("search", seen), tracker::http::Effects::changes_state);
+  Response response = dispatch(search, verb::head, "/api/search?keyword=zz&userId=5");
+  EXPECT_EQ(response.result(), Status::method_not_allowed);
+  EXPECT_EQ(response[tracker::http::beast_http::field::allow], "GET");
+  EXPECT_TRUE(seen.empty());
+  EXPECT_EQ(dispatch(search, verb::get, "/api/search?keyword=zz&userId=5").body(), "search");
 }
 
 }  // namespace
