@@ -34,24 +34,24 @@ for round in $(seq 1 "$ROUNDS"); do
       rate=$(echo "$rps * $((batch == 0 ? 1 : batch))" | bc)
       echo "$setting $batch $rate $p50 $p99 $bad" >> "$out"
       printf 'round %d %-8s %-8s %9.0f events/s  p50 %7.2f ms  p99 %7.2f ms  non-2xx %d\n' "$round" "$setting" \
-        "$([[ $batch == 0 ]] && echo single || echo batch100)" "$rate" "$p50" "$p99" "$bad"
+        "$(batch_label "$batch")" "$rate" "$p50" "$p99" "$bad"
     done
     stack_stop
   done
 done
 
-col() { awk -v s="$1" -v b="$2" -v c="$3" '$1 == s && $2 == b { print $c }' "$out" | median; }
+col() { median_where "$out" "$@"; }
 echo
 echo "== appendfsync: medians of $ROUNDS rounds x ${SECONDS_PER_RUN}s, $CONNECTIONS connections, $(nproc) cores shared with wrk =="
 printf '%-9s %-8s %10s %10s %10s\n' setting events "events/s" "p50 ms" "p99 ms"
 for setting in "${SETTINGS[@]}"; do
   for batch in 0 100; do
-    printf '%-9s %-8s %10.0f %10.2f %10.2f\n' "$setting" "$([[ $batch == 0 ]] && echo single || echo batch100)" \
+    printf '%-9s %-8s %10.0f %10.2f %10.2f\n' "$setting" "$(batch_label "$batch")" \
       "$(col "$setting" "$batch" 3)" "$(col "$setting" "$batch" 4)" "$(col "$setting" "$batch" 5)"
   done
 done
 for batch in 0 100; do
   awk -v a="$(col always "$batch" 3)" -v e="$(col everysec "$batch" 3)" -v pa="$(col always "$batch" 5)" \
-      -v pe="$(col everysec "$batch" 5)" -v label="$([[ $batch == 0 ]] && echo single || echo batch100)" \
+      -v pe="$(col everysec "$batch" 5)" -v label="$(batch_label "$batch")" \
       'BEGIN { printf "%-8s always / everysec: %.2fx the events/s, %.2fx the p99\n", label, a / e, pa / pe }'
 done
