@@ -53,25 +53,25 @@ for round in $(seq 1 "$ROUNDS"); do
       read -r rate redis_us server_us < <(measure "$batch")
       echo "$build $batch $rate $redis_us $server_us" >> "$BENCH_OUT/ingest_cost.txt"
       printf 'round %d %-8s %-7s %8s events/s  Redis %6s us/event  server %6s us/event\n' "$round" "$build" \
-        "$([[ $batch == 0 ]] && echo single || echo batch$batch)" "$rate" "$redis_us" "$server_us"
+        "$(batch_label "$batch")" "$rate" "$redis_us" "$server_us"
     done
     stack_stop
   done
 done
 
-col() { awk -v b="$1" -v n="$2" -v c="$3" '$1 == b && $2 == n { print $c }' "$BENCH_OUT/ingest_cost.txt" | median; }
+col() { median_where "$BENCH_OUT/ingest_cost.txt" "$@"; }
 echo "== ingestion cost per event: medians of $ROUNDS rounds x ${SECONDS_PER_RUN}s, $CONNECTIONS connections, $(nproc) cores shared with wrk =="
 printf '%-9s %-8s %10s %16s %17s\n' build events "events/s" "Redis us/event" "server us/event"
 for build in "${builds[@]}"; do
   for batch in 0 100; do
-    printf '%-9s %-8s %10.0f %16.2f %17.2f\n' "$build" "$([[ $batch == 0 ]] && echo single || echo batch100)" \
+    printf '%-9s %-8s %10.0f %16.2f %17.2f\n' "$build" "$(batch_label "$batch")" \
       "$(col "$build" "$batch" 3)" "$(col "$build" "$batch" 4)" "$(col "$build" "$batch" 5)"
   done
 done
 if [[ -n ${BASELINE_BIN:-} ]]; then
   for batch in 0 100; do
     awk -v a="$(col current "$batch" 4)" -v b="$(col baseline "$batch" 4)" -v c="$(col current "$batch" 5)" \
-        -v d="$(col baseline "$batch" 5)" -v label="$([[ $batch == 0 ]] && echo single || echo batch100)" \
+        -v d="$(col baseline "$batch" 5)" -v label="$(batch_label "$batch")" \
         'BEGIN { printf "%-8s Redis CPU per event: %.2fx the baseline; server CPU per event: %.2fx\n", label, a / b, c / d }'
   done
 fi

@@ -41,6 +41,7 @@ REQUIRED_PACKAGES=(
     libgtest-dev libgmock-dev libbenchmark-dev
     redis-server postgresql-15 postgresql-client-15
     python3-pytest python3-redis python3-psycopg2 python3-requests
+    python3-hypothesis python3-jsonschema
     wrk nginx-light procps bc curl python3-locust gnuplot-nox
 )
 
@@ -141,7 +142,7 @@ status() {
 print_env() {
     local v
     for v in TRACKER_REPO_ROOT TRACKER_DATA_DIR TRACKER_SERVER_BIN TRACKER_REDIS_HOST \
-             TRACKER_REDIS_PORT TRACKER_PG_PORT TRACKER_PG_DSN; do
+             TRACKER_REDIS_PORT TRACKER_REDIS_APPENDFSYNC TRACKER_PG_PORT TRACKER_PG_DSN; do
         printf 'export %s=%q\n' "$v" "${!v}"
     done
 }

@@ -6,6 +6,13 @@ mkdir -p "$BENCH_OUT"
 
 median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print "nan"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
+# median_where FILE A B COLUMN: the median of COLUMN over the lines whose first two fields
+# are A and B (rounds written as "variant batch value...").
+median_where() { awk -v a="$2" -v b="$3" -v c="$4" '$1 == a && $2 == b { print $c }' "$1" | median; }
+
+# batch_label 0 -> single, N -> batchN (the BATCH of bench/lib/events.lua).
+batch_label() { if [[ $1 == 0 ]]; then echo single; else echo "batch$1"; fi; }
+
 rss_mb() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 peak_rss_mb() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 

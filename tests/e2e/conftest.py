@@ -70,15 +70,24 @@ def module_server_factory(tmp_path_factory, redis_service):
     factory.stop_all()
 
 
-@pytest.fixture
-def private_database():
-    """A database of the test's own, migrated, dropped afterwards; yields its DSN."""
-    name = f"et_e2e_{uuid.uuid4().hex[:12]}"
+def run_admin(sql):
+    """One statement in the `postgres` database, on a connection of its own (a test may have
+    restarted PostgreSQL since the last one)."""
     admin = psycopg2.connect(dsn_with_database("postgres"), connect_timeout=10)
     admin.autocommit = True
     try:
         with admin.cursor() as cursor:
-            cursor.execute(f"create database {name}")
+            cursor.execute(sql)
+    finally:
+        admin.close()
+
+
+@pytest.fixture
+def private_database():
+    """A database of the test's own, migrated, dropped afterwards; yields its DSN."""
+    name = f"et_e2e_{uuid.uuid4().hex[:12]}"
+    run_admin(f"create database {name}")
+    try:
         dsn = dsn_with_database(name)
         env = dict(os.environ, TRACKER_PG_DSN=dsn)
         migrate = subprocess.run([str(REPO_ROOT / "tools/dev.sh"), "migrate"], capture_output=True, text=True,
@@ -86,9 +95,7 @@ def private_database():
         assert migrate.returncode == 0, f"migrations failed on {name}:\n{migrate.stderr}"
         yield dsn
     finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f"drop database if exists {name} with (force)")
-        admin.close()
+        run_admin(f"drop database if exists {name} with (force)")
 
 
 @pytest.fixture

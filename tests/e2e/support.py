@@ -59,6 +59,7 @@ class Server:
         self.port = None
         self.log_path = None
         self.stopped_rc = None
+        self.crashed = False
 
     @property
     def base(self):
@@ -122,7 +123,7 @@ class Server:
 
     def stop(self):
         """SIGTERM, then asserts a clean exit (code 0) within the grace time plus slack."""
-        if self.proc is None:
+        if self.proc is None or self.crashed:
             return
         if self.proc.poll() is None:
             self.terminate()
@@ -137,6 +138,11 @@ class Server:
         if self.alive():
             self.proc.kill()
             self.proc.wait(timeout=10)
+
+    def crash(self):
+        """kill -9 on purpose: stop() then expects no clean exit of this process."""
+        self.crashed = True
+        self.kill()
 
     def log_text(self):
         try:
@@ -214,6 +220,7 @@ class RedisService:
 
     def __init__(self, data_dir):
         self.shared = redis_is_shared()
+        self.data_dir = Path(data_dir)
         self.env = dict(os.environ)
         if self.shared:
             self.port = int(os.environ.get("TRACKER_REDIS_PORT", "56379"))
@@ -248,6 +255,17 @@ class RedisService:
 
     def stop(self):
         self.dev_sh("redis-stop")
+
+    def crash(self, timeout=10):
+        """kill -9 of the private Redis (pid from tools/lib/services.sh's redis.pid); the
+        next start() replays its AOF."""
+        assert not self.shared, "the shared development Redis is not killed by tests"
+        pid = int((self.data_dir / "redis/redis.pid").read_text().split()[0])
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + timeout
+        while self.running():
+            assert time.monotonic() < deadline, f"Redis (pid {pid}) still answers after SIGKILL"
+            time.sleep(0.02)
 
     def running(self):
         try:
@@ -294,6 +312,15 @@ def totals(r, comp, post="*", kw="*"):
     """All-time live totals per event type for (component, post, keyword)."""
     fields = [f"{t}|{comp}|{post}|{kw}" for t in EVENT_TYPES]
     return {t: int(v or 0) for t, v in zip(EVENT_TYPES, r.hmget(TOTALS, fields))}
+
+
+def wait_until(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 # ---------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import psycopg2
 import pytest
 import requests
 
-from support import LOOPBACK, REPO_ROOT, SERVER_BIN, STREAM, assert_error, free_port, post
+from support import LOOPBACK, REPO_ROOT, SERVER_BIN, STREAM, assert_error, free_port, post, wait_until
 
 PG_DSN = os.environ.get("TRACKER_PG_DSN", "host=127.0.0.1 port=55432 user=tracker dbname=tracker")
 FLUSHER_ON = ("--flusher=true", "--flush-interval-ms=50")
@@ -67,15 +67,6 @@ def dev_sh(command):
     result = subprocess.run([str(REPO_ROOT / "tools/dev.sh"), command], capture_output=True, text=True,
                             timeout=120, stdin=subprocess.DEVNULL)
     assert result.returncode == 0, f"tools/dev.sh {command} failed:\n{result.stderr}"
-
-
-def wait_until(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 class Workload:

@@ -25,10 +25,12 @@ fi
 : "${TRACKER_REDIS_HOST:=127.0.0.1}"
 : "${TRACKER_REDIS_PORT:=56379}"
 : "${TRACKER_PG_PORT:=55432}"
+# When Redis fsyncs its AOF: everysec (the default) or always. See docs/DURABILITY.md.
+: "${TRACKER_REDIS_APPENDFSYNC:=everysec}"
 : "${TRACKER_PG_DSN:=host=127.0.0.1 port=${TRACKER_PG_PORT} user=tracker dbname=tracker}"
 : "${TRACKER_SERVER_BIN:=${TRACKER_REPO_ROOT}/build/release/event-tracker}"
 export TRACKER_REPO_ROOT TRACKER_DATA_DIR TRACKER_REDIS_HOST TRACKER_REDIS_PORT \
-       TRACKER_PG_PORT TRACKER_PG_DSN TRACKER_SERVER_BIN
+       TRACKER_REDIS_APPENDFSYNC TRACKER_PG_PORT TRACKER_PG_DSN TRACKER_SERVER_BIN
 
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 PG_USER_DB="tracker"                  # superuser created by initdb
@@ -54,6 +56,7 @@ TRACKER_DATA_DIR=${TRACKER_DATA_DIR}
 TRACKER_SERVER_BIN=${TRACKER_SERVER_BIN}
 TRACKER_REDIS_HOST=${TRACKER_REDIS_HOST}
 TRACKER_REDIS_PORT=${TRACKER_REDIS_PORT}
+TRACKER_REDIS_APPENDFSYNC=${TRACKER_REDIS_APPENDFSYNC}
 TRACKER_PG_DSN=${TRACKER_PG_DSN}
 EOF
 }
@@ -69,6 +72,15 @@ _redis_quote() {
     s=${s//\\/\\\\}
     s=${s//\"/\\\"}
     printf '"%s"' "$s"
+}
+
+# "no" is refused on purpose: it leaves the flush to the kernel (about 30 s), and what an
+# acknowledgement promises is written down for everysec and always only.
+_redis_check_appendfsync() {
+    case "${TRACKER_REDIS_APPENDFSYNC}" in
+        everysec | always) ;;
+        *) svc_die "TRACKER_REDIS_APPENDFSYNC must be everysec or always, not '${TRACKER_REDIS_APPENDFSYNC}'" ;;
+    esac
 }
 
 _redis_write_conf() {
@@ -87,10 +99,12 @@ loglevel notice
 dir $(_redis_quote "${REDIS_DIR}")
 
 # Durability: the event buffer lives here until it is flushed to PostgreSQL.
+# appendfsync comes from TRACKER_REDIS_APPENDFSYNC (docs/DURABILITY.md says what each
+# choice guarantees).
 appendonly yes
 appendfilename "appendonly.aof"
 appenddirname "appendonlydir"
-appendfsync everysec
+appendfsync ${TRACKER_REDIS_APPENDFSYNC}
 aof-use-rdb-preamble yes
 # The AOF grows fast under load (every event's row) while the data set stays small (the
 # stream is drained), so a rewrite is cheap (a 6 MB base took 0.1 s) and what it saves
@@ -120,13 +134,18 @@ redis_running() {
 }
 
 redis_start() {
+    _redis_check_appendfsync
     if redis_running; then
-        local dir
+        local dir fsync
         dir="$(_redis_cli config get dir 2>/dev/null | sed -n 2p)"
         if [[ -n "$dir" && "$dir" != "${REDIS_DIR}" ]]; then
             svc_warn "a Redis on port ${TRACKER_REDIS_PORT} is already running from ${dir}, not ${REDIS_DIR}; using it"
         else
             svc_log "Redis already running on 127.0.0.1:${TRACKER_REDIS_PORT}"
+        fi
+        fsync="$(_redis_cli config get appendfsync 2>/dev/null | sed -n 2p)"
+        if [[ -n "$fsync" && "$fsync" != "${TRACKER_REDIS_APPENDFSYNC}" ]]; then
+            svc_warn "that Redis runs appendfsync ${fsync}, not ${TRACKER_REDIS_APPENDFSYNC}; restart it to change (tools/dev.sh redis-stop)"
         fi
         return 0
     fi
