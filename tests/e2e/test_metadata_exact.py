@@ -116,10 +116,10 @@ def test_metadata_is_stored_exactly_as_sent_and_every_counted_event_is_a_row(sta
     assert click_count(server, comp) == len(EXACT) + 1 == len(rows)
 
 
-def test_lone_surrogates_and_nul_escapes_are_refused(start_server, uniq):
+def test_lone_surrogates_nul_escapes_and_deep_nesting_are_refused(start_server, uniq):
     server = start_server()
     comp = uniq.comp()
-    for x in ['"\\ud800"', '"\\udc00x"', '"a\\u0000b"', '{"\\u0000":1}', '["\\ud83d"]']:
+    for x in ['"\\ud800"', '"\\udc00x"', '"a\\u0000b"', '{"\\u0000":1}', '["\\ud83d"]', "[" * 20 + "]" * 20]:
         response = send(server, "/api/events", event_text(uniq, comp, x))
         assert response.status_code == 400, (x, response.text)
         assert response.json()["error"]["code"] in ("INVALID_VALUE", "MALFORMED_JSON"), response.text
