@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -116,6 +117,91 @@ TEST(MetadataText, LoneSurrogatesNeverGetThisFar) {
     boost::system::error_code ec;
     json::parse(click_with(x), ec);
     EXPECT_TRUE(ec) << x;
+  }
+}
+
+// Random JSON texts (random spacing, escapes, repeated keys, nesting): every member and
+// element found reads back as exactly the value Boost.JSON parsed for it.
+class RandomJson {
+ public:
+  explicit RandomJson(unsigned seed) : rng_(seed) {}
+
+  std::string value(int depth) {
+    switch (pick(depth > 3 ? 4 : 6)) {
+      case 0: return number();
+      case 1: return string();
+      case 2: return std::vector<std::string>{"true", "false", "null"}[pick(3)];
+      case 3: return number();
+      case 4: return object(depth + 1);
+      default: return array(depth + 1);
+    }
+  }
+  std::string object(int depth) {
+    std::string out = "{";
+    out += space();
+    const int members = static_cast<int>(pick(5));
+    for (int i = 0; i < members; ++i) {
+      if (i > 0) {
+        out += ",";
+        out += space();
+      }
+      out += key();
+      out += space();
+      out += ":";
+      out += space();
+      out += value(depth);
+      out += space();
+    }
+    out += "}";
+    return out;
+  }
+  std::string array(int depth) {
+    std::string out = "[";
+    out += space();
+    const int elements = static_cast<int>(pick(5));
+    for (int i = 0; i < elements; ++i) {
+      if (i > 0) {
+        out += ",";
+        out += space();
+      }
+      out += value(depth);
+      out += space();
+    }
+    out += "]";
+    return out;
+  }
+
+ private:
+  std::size_t pick(std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng_); }
+  std::string space() { return std::vector<std::string>{"", "", " ", "\n", "\t ", "\r\n  "}[pick(6)]; }
+  std::string key() { return std::vector<std::string>{R"("a")", R"("b")", R"("\u0061")", R"("a\"]}")", R"("")"}[pick(5)]; }
+  std::string string() {
+    return std::vector<std::string>{R"("x")", R"("]},\"[{")", R"("\\")", R"("caf\u00e9 \ud83c\udf89")", R"("")"}[pick(5)];
+  }
+  std::string number() {
+    return std::vector<std::string>{"0", "-1", "1.0", "2.50E+2", "-9223372036854775809", "1e-400", "3.14"}[pick(7)];
+  }
+  std::mt19937 rng_;
+};
+
+TEST(MetadataText, RandomTextsFindExactlyTheParsedValues) {
+  RandomJson random(20261204);
+  for (int round = 0; round < 2000; ++round) {
+    const std::string text = random.object(0);
+    const json::value parsed = json::parse(text);
+    for (std::string_view key : {"a", "b", "a\"]}", ""}) {
+      auto found = json_text::member(text, key);
+      const auto* expected = parsed.as_object().if_contains(key);
+      ASSERT_EQ(found.has_value(), expected != nullptr) << text << " key " << key;
+      if (!expected) continue;
+      EXPECT_EQ(json::parse(*found), *expected) << text << " key " << key;
+      if (expected->is_array()) {
+        auto texts = json_text::elements(*found);
+        ASSERT_EQ(texts.size(), expected->as_array().size()) << *found;
+        for (std::size_t i = 0; i < texts.size(); ++i) EXPECT_EQ(json::parse(texts[i]), expected->as_array()[i]);
+      }
+    }
+    EXPECT_EQ(json_text::unstorable(text), std::nullopt) << text;
   }
 }
 
