@@ -137,41 +137,36 @@ class RandomJson {
     }
   }
   std::string object(int depth) {
-    std::string out = "{";
-    out += space();
-    const int members = static_cast<int>(pick(5));
-    for (int i = 0; i < members; ++i) {
-      if (i > 0) {
-        out += ",";
-        out += space();
-      }
-      out += key();
-      out += space();
-      out += ":";
-      out += space();
-      out += value(depth);
-      out += space();
-    }
-    out += "}";
-    return out;
+    return container('{', '}', [&] {
+      std::string member = key();
+      member += space();
+      member += ":";
+      member += space();
+      member += value(depth);
+      return member;
+    });
   }
   std::string array(int depth) {
-    std::string out = "[";
-    out += space();
-    const int elements = static_cast<int>(pick(5));
-    for (int i = 0; i < elements; ++i) {
-      if (i > 0) {
-        out += ",";
-        out += space();
-      }
-      out += value(depth);
-      out += space();
-    }
-    out += "]";
-    return out;
+    return container('[', ']', [&] { return value(depth); });
   }
 
  private:
+  template <class Item>
+  std::string container(char open, char close, Item item) {
+    std::string out(1, open);
+    out += space();
+    const std::size_t count = pick(5);
+    for (std::size_t i = 0; i < count; ++i) {
+      if (i > 0) {
+        out += ",";
+        out += space();
+      }
+      out += item();
+      out += space();
+    }
+    out += close;
+    return out;
+  }
   std::size_t pick(std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng_); }
   std::string space() { return std::vector<std::string>{"", "", " ", "\n", "\t ", "\r\n  "}[pick(6)]; }
   std::string key() { return std::vector<std::string>{R"("a")", R"("b")", R"("\u0061")", R"("a\"]}")", R"("")"}[pick(5)]; }
