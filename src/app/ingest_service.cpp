@@ -1,5 +1,7 @@
 #include "app/ingest_service.hpp"
 
+#include "domain/json_text.hpp"
+
 #include <boost/json/array.hpp>
 
 #include <chrono>
@@ -21,8 +23,8 @@ IngestService::IngestService(ports::EventStore& store, metrics::Registry& metric
       invalid_(metrics.counter("tracker_events_invalid_total", "Events rejected by validation")) {}
 
 boost::asio::awaitable<std::variant<domain::FieldError, ports::StoredEvent>> IngestService::ingest(
-    const boost::json::value& body) {
-  auto validated = domain::validate_event(body, clock_(), limits_);
+    const boost::json::value& body, std::string_view source) {
+  auto validated = domain::validate_event(body, source, clock_(), limits_);
   if (auto* error = std::get_if<domain::FieldError>(&validated)) {
     invalid_.inc();
     co_return *error;
@@ -38,19 +40,22 @@ boost::asio::awaitable<ports::StoredEvent> IngestService::record(domain::Event e
 }
 
 boost::asio::awaitable<std::variant<domain::FieldError, BatchOutcome>> IngestService::ingest_batch(
-    const boost::json::value& body) {
+    const boost::json::value& body, std::string_view source) {
   auto envelope = domain::validate_batch_envelope(body, limits_);
   if (auto* error = std::get_if<domain::FieldError>(&envelope)) {
     invalid_.inc();
     co_return *error;
   }
   const boost::json::array& items = *std::get<const boost::json::array*>(envelope);
+  const std::vector<std::string_view> texts =
+      domain::json_text::elements(domain::json_text::member(source, "events").value_or(""));
   std::int64_t now = clock_();
   BatchOutcome outcome;
   std::vector<domain::Event> events;
   events.reserve(items.size());
   for (std::size_t i = 0; i < items.size(); ++i) {
-    auto validated = domain::validate_event(items[i], now, limits_);
+    // The texts always match the array; if they ever did not, validation refuses the event.
+    auto validated = domain::validate_event(items[i], i < texts.size() ? texts[i] : std::string_view(), now, limits_);
     if (auto* error = std::get_if<domain::FieldError>(&validated)) {
       outcome.rejected.push_back({i, std::move(*error)});
       continue;

@@ -32,11 +32,12 @@ class IngestService {
   IngestService(ports::EventStore& store, metrics::Registry& metrics,
                 domain::ValidationLimits limits = {}, Clock clock = system_now_ms);
 
-  // Store failures propagate as ports::StoreError.
+  // Store failures propagate as ports::StoreError. `source`: the text `body` was parsed
+  // from (metadata is stored as written there).
   boost::asio::awaitable<std::variant<domain::FieldError, ports::StoredEvent>> ingest(
-      const boost::json::value& body);
+      const boost::json::value& body, std::string_view source);
   boost::asio::awaitable<std::variant<domain::FieldError, BatchOutcome>> ingest_batch(
-      const boost::json::value& body);
+      const boost::json::value& body, std::string_view source);
   // For events the server itself produces (like toggles, searches): already valid.
   boost::asio::awaitable<ports::StoredEvent> record(domain::Event event);
 

@@ -81,23 +81,18 @@ asio::awaitable<std::vector<std::int64_t>> StatisticsService::exact_totals(std::
 asio::awaitable<std::vector<std::int64_t>> StatisticsService::exact_buckets(const ports::CounterKey& key,
                                                                             std::int64_t from_ms, std::int64_t to_ms,
                                                                             std::int64_t width_ms) {
-  // Redis holds only minutes an event could still be counted in: event times are at most
-  // 24 hours old (older client times are replaced) and a few minutes ahead.
-  std::int64_t now = clock_();
-  std::int64_t live_from = std::max(from_ms, domain::bucket_start(now - domain::kDayMs - kMinuteMs, kMinuteMs));
-  std::int64_t live_to = std::min(to_ms, domain::bucket_start(now, kMinuteMs) + 10 * kMinuteMs);
-  std::vector<std::size_t> minute_to_bucket;
-  for (std::int64_t minute = live_from; minute < live_to; minute += kMinuteMs) {
-    minute_to_bucket.push_back(static_cast<std::size_t>((minute - from_ms) / width_ms));
-  }
+  // Redis is read over the whole range, in the same buckets: most of its minutes are the
+  // last day's, but an UNLIKE takes back a like in that like's minute, however old (the
+  // read script looks up only the minutes each hash lists, so a long range costs nothing).
+  std::vector<std::size_t> identity(static_cast<std::size_t>((to_ms - from_ms + width_ms - 1) / width_ms));
+  std::iota(identity.begin(), identity.end(), 0);
   for (int attempt = 1;; ++attempt) {
     auto started = steady_clock_();
     auto archived = co_await archive_.buckets(key, from_ms, to_ms, width_ms);
-    ports::LiveReading live;
     const std::vector<std::string> skip = archive_.known_applied(archived.snapshot);
-    if (!minute_to_bucket.empty()) live = co_await live_.minutes(key, live_from, live_to, skip);
+    auto live = co_await live_.buckets(key, from_ms, to_ms, width_ms, skip);
     if (within_span(started, archived)) {
-      co_return co_await merge(archived, live, minute_to_bucket);
+      co_return co_await merge(archived, live, identity);
     }
     if (attempt == options_.max_attempts) throw ports::StoreTimeout("statistics read took too long");
   }
@@ -118,7 +113,9 @@ asio::awaitable<std::int64_t> StatisticsService::count(const domain::CountQuery&
     auto buckets = co_await exact_buckets(key, from, to, to - from);
     total = buckets.front();
   }
-  co_return std::max<std::int64_t>(total, 0);  // LIKE counts net of UNLIKEs never go below zero
+  // Not clamped at zero: no bucket goes below zero (an UNLIKE takes back only a standing
+  // like, in its minute; lua/ingest.lua), and a count must equal the series' sum.
+  co_return total;
 }
 
 asio::awaitable<std::vector<SeriesPoint>> StatisticsService::series(const domain::SeriesQuery& query) {

@@ -33,6 +33,9 @@ struct Event {
   std::optional<std::int64_t> post_id;
   std::optional<std::string> keyword;
   boost::json::object metadata;           // everything the client sent under "metadata"
+  // The metadata's JSON text as stored: the client's own (numbers exactly as written);
+  // empty for an event built in memory, whose `metadata` is then serialized.
+  std::string metadata_text;
   std::optional<std::string> client_event_id;  // for 24 h de-duplication
   std::optional<std::int64_t> client_time_ms;  // as sent, when it parsed
   std::int64_t server_time_ms = 0;             // when the server received it

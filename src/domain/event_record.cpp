@@ -56,7 +56,8 @@ std::string to_copy_row(const Event& event) {
   row.push_back('\t');
   append_optional_text(row, event.keyword);
   row.push_back('\t');
-  append_copy_escaped(row, boost::json::serialize(event.metadata));
+  if (!event.metadata_text.empty()) append_copy_escaped(row, event.metadata_text);
+  else append_copy_escaped(row, boost::json::serialize(event.metadata));
   row.push_back('\t');
   if (event.client_time_ms) row += format_rfc3339_ms(*event.client_time_ms);
   else row += kNull;

@@ -1,6 +1,7 @@
 #include "domain/event_validation.hpp"
 
 #include "domain/event_id.hpp"
+#include "domain/json_text.hpp"
 #include "domain/time_format.hpp"
 
 #include <boost/json.hpp>
@@ -113,6 +114,11 @@ bool failed(const std::variant<T, FieldError>& result) {
 
 std::variant<Event, FieldError> validate_event(const json::value& body, std::int64_t now_ms,
                                                const ValidationLimits& limits) {
+  return validate_event(body, json::serialize(body), now_ms, limits);
+}
+
+std::variant<Event, FieldError> validate_event(const json::value& body, std::string_view source,
+                                               std::int64_t now_ms, const ValidationLimits& limits) {
   if (!body.is_object()) return FieldError{"INVALID_BODY", "the event must be a JSON object", ""};
   const json::object& root = body.get_object();
   for (const auto& entry : root) {
@@ -190,7 +196,18 @@ std::variant<Event, FieldError> validate_event(const json::value& body, std::int
   if (contains_nul(*metadata)) {
     return invalid("metadata", "metadata must not contain the character U+0000");
   }
+  // Stored as the client wrote it, so numbers keep their digits (a double would not), but
+  // only what jsonb takes as written: an acknowledged event must never be refused later.
+  std::optional<std::string_view> metadata_text = json_text::member(source, "metadata");
+  if (!metadata_text) return invalid("metadata", "metadata could not be read");
+  if (auto unstorable = json_text::unstorable(*metadata_text)) {
+    return invalid("metadata", "metadata holds '" + std::string(unstorable->substr(0, 40)) +
+                                   "', which cannot be stored: numbers must be finite (below 1.8e308 in "
+                                   "magnitude) with at most 16383 digits after the point and an exponent "
+                                   "within +-16383; strings must not contain U+0000");
+  }
   event.metadata = meta;
+  event.metadata_text = *metadata_text;
 
   if (const json::value* id = find_present(root, "eventId")) {
     if (!id->is_string()) return wrong_type("eventId", "a UUID string");

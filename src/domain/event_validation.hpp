@@ -27,6 +27,10 @@ struct ValidationLimits {
 
 // Checks one event object against the ingestion rules of the API contract. On success
 // the event carries everything but its id. `now_ms` is the server's receive time.
+// `source` is the text `body` was parsed from: the metadata is stored as written there
+// (and refused where PostgreSQL could not store it so). Without it, `body` serialized.
+std::variant<Event, FieldError> validate_event(const boost::json::value& body, std::string_view source,
+                                               std::int64_t now_ms, const ValidationLimits& limits = {});
 std::variant<Event, FieldError> validate_event(const boost::json::value& body,
                                                std::int64_t now_ms,
                                                const ValidationLimits& limits = {});

@@ -33,7 +33,7 @@ void add_ingest_routes(Router& router, app::IngestService& ingest) {
     json::value body(&scratch);
     Response error;
     if (!parse_json_body(request, body, error)) co_return error;
-    auto outcome = co_await ingest.ingest(body);
+    auto outcome = co_await ingest.ingest(body, request.body());
     if (auto* invalid = std::get_if<domain::FieldError>(&outcome)) co_return validation_error(*invalid);
     const auto& stored = std::get<ports::StoredEvent>(outcome);
     json::object answer{{"eventId", stored.event_id}};
@@ -49,7 +49,7 @@ void add_ingest_routes(Router& router, app::IngestService& ingest) {
                json::value body(&scratch);
                Response error;
                if (!parse_json_body(request, body, error)) co_return error;
-               auto outcome = co_await ingest.ingest_batch(body);
+               auto outcome = co_await ingest.ingest_batch(body, request.body());
                if (auto* invalid = std::get_if<domain::FieldError>(&outcome)) {
                  co_return validation_error(*invalid);
                }

@@ -37,10 +37,13 @@ class LiveCounters {
   // PostgreSQL reading); they may be left out of the answer.
   virtual boost::asio::awaitable<LiveReading> totals(std::span<const CounterKey> keys,
                                                      std::span<const std::string> skip) = 0;
-  // Per-minute counts of one key over the minutes in [from_ms, to_ms) (Unix ms, both
-  // minute-aligned): values[i] is the minute starting at from_ms + i * 60,000.
-  virtual boost::asio::awaitable<LiveReading> minutes(const CounterKey& key, std::int64_t from_ms,
-                                                      std::int64_t to_ms, std::span<const std::string> skip) = 0;
+  // Counts of one key per bucket of `width_ms` over [from_ms, to_ms) (Unix ms; from_ms and
+  // width_ms whole minutes): values[i] sums the minutes of the bucket starting at
+  // from_ms + i * width_ms. Any minute of the range may hold counts (an UNLIKE takes back
+  // a like in the like's minute, however old), not only the last day's.
+  virtual boost::asio::awaitable<LiveReading> buckets(const CounterKey& key, std::int64_t from_ms,
+                                                      std::int64_t to_ms, std::int64_t width_ms,
+                                                      std::span<const std::string> skip) = 0;
 };
 
 // Counts in PostgreSQL, each read with the database snapshot it was read in.

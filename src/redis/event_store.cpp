@@ -64,14 +64,14 @@ struct EventKeys {
     return event.type == domain::EventType::Like || event.type == domain::EventType::Unlike;
   }
   static std::string likes_key_of(const domain::Event& event) {
-    return "et:likes:" + std::to_string(event.component_id) + ":" + optional_number(event.post_id);
+    return "et:liked:" + std::to_string(event.component_id) + ":" + optional_number(event.post_id);
   }
 };
 }  // namespace
 
 std::uint32_t EventStore::append_event(Group& group, const domain::Event& event) {
-  // A LIKE's balance increment is applied before every checked event of the call, so it
-  // may be summed only while no checked event on the same balance has come before it.
+  // A summed LIKE's standing like is added before every checked event of the call, so it
+  // may be summed only while no checked event on the same post has come before it.
   const bool checked =
       event.client_event_id || event.type == domain::EventType::Unlike ||
       (event.type == domain::EventType::Like && group.checked_like_keys.contains(EventKeys::likes_key_of(event)));
@@ -108,11 +108,14 @@ void EventStore::append_checked(Group& group, const domain::Event& event) {
   values.push_back(keys.minute);
   push_shapes(values, keys.shapes, keys.minute);
   if (event.type == domain::EventType::Unlike) {
-    // What an UNLIKE takes back from the post's LIKE counters, when it undoes a like.
+    // What an UNLIKE takes back from the post's LIKE counters, when it undoes a like. The
+    // script adds the minute: the one of the like it takes back, known only there.
     const bool ranked = EventKeys::ranked(event, domain::EventType::Like);
     values.push_back(ranked ? "et:top:LIKE:" + keys.hour : "");
     if (ranked) expire(group, values.back(), kRankingTtl);
-    push_shapes(values, event_shapes("LIKE", event.component_id, event.post_id, event.keyword), keys.minute);
+    const auto like_shapes = event_shapes("LIKE", event.component_id, event.post_id, event.keyword);
+    values.push_back(std::to_string(like_shapes.size()));
+    values.insert(values.end(), like_shapes.begin(), like_shapes.end());
   }
   if (!keys.recent_key.empty()) {
     group.recent.push_back({static_cast<std::uint32_t>(group.checked_events), keys.recent_key, *event.keyword});
@@ -131,7 +134,7 @@ void EventStore::append_summed(Group& group, const domain::Event& event) {
     ++group.minutes[shape + "|" + keys.minute];
   }
   group.minute_list.insert(keys.minute);
-  if (!keys.likes_key.empty()) ++group.like_balances[keys.likes_key];
+  if (!keys.likes_key.empty()) group.standing_likes.emplace_back(keys.likes_key, keys.minute);
   ++group.counters[keys.minute_key];
   expire(group, keys.minute_key, kMinuteCountTtl);
   if (!keys.users_key.empty()) {
@@ -172,7 +175,11 @@ std::vector<std::string> EventStore::script_arguments(Group& group, const EventS
     for (const auto& entry : sums) values.push_back(entry.first);
     for (const auto& entry : sums) values.push_back(std::to_string(entry.second));
   };
-  push_columns(group.like_balances);
+  values.push_back(std::to_string(group.standing_likes.size()));
+  for (auto& [key, minute] : group.standing_likes) {
+    values.push_back(std::move(key));
+    values.push_back(std::move(minute));
+  }
   for (std::string& value : group.checked) values.push_back(std::move(value));
   push_columns(group.totals);
   push_columns(group.minutes);

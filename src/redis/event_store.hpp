@@ -61,8 +61,10 @@ class EventStore final : public ports::EventStore {
     std::size_t checked_events = 0;
     std::string summed_rows;  // the summed events' COPY rows, one per line
     std::size_t summed_events = 0;
-    Sums totals, minutes, counters, like_balances;  // the summed events' increments
-    // Like balances a checked event moves: a LIKE of them that comes later is checked too.
+    Sums totals, minutes, counters;  // the summed events' increments
+    // The summed LIKEs' (likes key, minute), in order: the standing likes they add.
+    std::vector<std::pair<std::string, std::string>> standing_likes;
+    // Standing likes a checked event moves: a LIKE of them that comes later is checked too.
     std::unordered_set<std::string> checked_like_keys;
     std::unordered_set<std::string> minute_list;
     std::unordered_map<std::string, Sums> rankings;  // key -> member -> increment

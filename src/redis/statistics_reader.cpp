@@ -98,8 +98,9 @@ asio::awaitable<ports::LiveReading> StatisticsReader::totals(std::span<const por
   co_return reading;
 }
 
-asio::awaitable<ports::LiveReading> StatisticsReader::minutes(const ports::CounterKey& key, std::int64_t from_ms,
-                                                              std::int64_t to_ms, std::span<const std::string> skip) {
+asio::awaitable<ports::LiveReading> StatisticsReader::buckets(const ports::CounterKey& key, std::int64_t from_ms,
+                                                              std::int64_t to_ms, std::int64_t width_ms,
+                                                              std::span<const std::string> skip) {
   // The script answers only the minutes each hash holds, as (minute, value) pairs.
   std::string prefix = field_of(key) + "|";
   std::string from = std::to_string(from_ms);
@@ -108,12 +109,14 @@ asio::awaitable<ports::LiveReading> StatisticsReader::minutes(const ports::Count
   std::string request = "minutes\n" + prefix + "\n" + from + "\n" + to;
   Counts counts = co_await read(request, "minutes", arguments, skip);
   const std::int64_t span = std::max<std::int64_t>(0, to_ms - from_ms);
-  const auto minutes = static_cast<std::size_t>((span + domain::kMinuteMs - 1) / domain::kMinuteMs);
+  const std::int64_t width = std::max<std::int64_t>(width_ms, domain::kMinuteMs);
+  const auto buckets = static_cast<std::size_t>((span + width - 1) / width);
   auto dense = [&](const SnapshotMemo::Values& pairs) {
-    std::vector<std::int64_t> values(minutes, 0);
+    std::vector<std::int64_t> values(buckets, 0);
     for (std::size_t i = 0; i + 1 < pairs.size(); i += 2) {
-      std::int64_t index = (pairs[i] - from_ms) / domain::kMinuteMs;
-      if (index >= 0 && static_cast<std::size_t>(index) < minutes) values[index] += pairs[i + 1];
+      if (pairs[i] < from_ms) continue;
+      const auto index = static_cast<std::size_t>((pairs[i] - from_ms) / width);
+      if (index < buckets) values[index] += pairs[i + 1];
     }
     return values;
   };

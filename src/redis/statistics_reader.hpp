@@ -16,8 +16,8 @@ class StatisticsReader final : public ports::LiveCounters, public ports::Trends 
 
   asio::awaitable<ports::LiveReading> totals(std::span<const ports::CounterKey> keys,
                                              std::span<const std::string> skip) override;
-  asio::awaitable<ports::LiveReading> minutes(const ports::CounterKey& key, std::int64_t from_ms, std::int64_t to_ms,
-                                              std::span<const std::string> skip) override;
+  asio::awaitable<ports::LiveReading> buckets(const ports::CounterKey& key, std::int64_t from_ms, std::int64_t to_ms,
+                                              std::int64_t width_ms, std::span<const std::string> skip) override;
 
   asio::awaitable<std::int64_t> unique_users(const std::string& event_type, const std::string& day) override;
   asio::awaitable<std::vector<std::int64_t>> events_in_minute(const std::vector<std::string>& event_types,

@@ -135,7 +135,7 @@ void with_store(Body body) {
   if (error) std::rethrow_exception(error);
 }
 
-// Posts of the mixed call (the like balances are per component and post).
+// Posts of the mixed call (standing likes are per component and post).
 constexpr std::int64_t liked = 1, unliked_first = 2, liked_twice = 3;
 
 // Built outside the coroutine: GCC 12 miscompiles initializer lists inside one.
@@ -202,11 +202,11 @@ TEST(EventStore, OneCallMixingSummedAndCheckedEventsKeepsTheirOrderAndCountsEach
       EXPECT_EQ(found, i == 5 ? 0 : 1) << i;
     }
 
-    // Like balances, in the order the events came.
+    // Standing likes, in the order the events came.
     auto balance = [&](std::int64_t post) -> asio::awaitable<std::int64_t> {
-      auto value_command = words("GET", "et:likes:" + std::to_string(e.component) + ":" + std::to_string(post));
-      Reply value = co_await run(redis, std::move(value_command));
-      co_return value.is_nil() ? 0 : std::stoll(value.text);
+      auto length_command = words("LLEN", "et:liked:" + std::to_string(e.component) + ":" + std::to_string(post));
+      Reply length = co_await run(redis, std::move(length_command));
+      co_return length.as_int();
     };
     EXPECT_EQ(co_await balance(liked), 1);
     EXPECT_EQ(co_await balance(unliked_first), 1);
@@ -283,6 +283,84 @@ TEST(EventStore, ConcurrentRequestsStoredTogetherEachGetTheirOwnAnswers) {
     auto counted = co_await counts(reader, std::move(wanted));
     EXPECT_EQ(counted["LIKE|7|"], kRequests / 2);
     EXPECT_EQ(counted["PAGE_VIEW|7|"], kRequests / 2 - repeats);
+  });
+}
+
+// The LIKE series of one post per minute over [from, to), live hash and snapshots summed.
+asio::awaitable<std::vector<std::int64_t>> like_minutes(tracker::redis::StatisticsReader& reader, const Events& e,
+                                                        std::int64_t post, std::int64_t from, std::int64_t to) {
+  const std::vector<std::string> none;
+  ports::CounterKey key;
+  key.event_type = "LIKE";
+  key.component_id = e.component;
+  key.post_id = post;
+  auto reading = co_await reader.buckets(key, from, to, domain::kMinuteMs, none);
+  std::vector<std::int64_t> sums = reading.live;
+  for (const auto& snapshot : reading.snapshots) {
+    for (std::size_t i = 0; i < sums.size() && i < snapshot.values.size(); ++i) sums[i] += snapshot.values[i];
+  }
+  co_return sums;
+}
+
+std::vector<ports::CounterKey> like_counters(const Events& e, std::int64_t post) {
+  return {{"LIKE", e.component, post, ""}, {"LIKE", e.component, 0, ""}};
+}
+
+domain::Event at(domain::Event event, std::int64_t time_ms) {
+  event.event_time_ms = time_ms;
+  event.client_time_ms = time_ms;
+  return event;
+}
+
+// An UNLIKE takes back the post's most recent standing LIKE in the minute that LIKE was
+// counted in (not in its own): no minute goes below zero, whichever minutes they are in.
+TEST(EventStore, AnUnlikeTakesBackTheLatestStandingLikeInThatLikesMinute) {
+  with_store([](Connection&, tracker::redis::EventStore& store,
+                tracker::redis::StatisticsReader& reader) -> asio::awaitable<void> {
+    Events e;
+    constexpr std::int64_t post = 4;
+    const std::int64_t now = now_ms();
+    const std::int64_t current = domain::bucket_start(now, domain::kMinuteMs);
+    const std::int64_t two_hours_ago = current - 120 * domain::kMinuteMs;
+    const std::int64_t hour_ago = current - 60 * domain::kMinuteMs;
+    const std::int64_t from = current - 180 * domain::kMinuteMs, to = current + 2 * domain::kMinuteMs;
+    auto minute = [&](std::int64_t start) { return static_cast<std::size_t>((start - from) / domain::kMinuteMs); };
+
+    std::vector<domain::Event> likes;
+    likes.push_back(at(e.make(EventType::Like, post), two_hours_ago + 5'000));  // summed
+    co_await store.append(likes);
+    likes.clear();
+    likes.push_back(at(e.make(EventType::Like, post), hour_ago + 5'000));
+    co_await store.append(likes);
+    std::vector<domain::Event> unlike;
+    unlike.push_back(e.make(EventType::Unlike, post));
+    co_await store.append(unlike);
+
+    auto series = co_await like_minutes(reader, e, post, from, to);
+    EXPECT_EQ(series.at(minute(two_hours_ago)), 1);
+    EXPECT_EQ(series.at(minute(hour_ago)), 0);  // the latest like, taken back
+    EXPECT_EQ(series.at(minute(current)), 0);   // not where the UNLIKE came
+    EXPECT_TRUE(std::all_of(series.begin(), series.end(), [](std::int64_t n) { return n >= 0; }));
+
+    // The second UNLIKE takes back the older like; the third finds none.
+    unlike.clear();
+    unlike.push_back(e.make(EventType::Unlike, post));
+    unlike.push_back(e.make(EventType::Unlike, post));
+    co_await store.append(unlike);
+    series = co_await like_minutes(reader, e, post, from, to);
+    EXPECT_TRUE(std::all_of(series.begin(), series.end(), [](std::int64_t n) { return n == 0; }));
+    std::vector<ports::CounterKey> wanted = like_counters(e, post);
+    auto counted = co_await counts(reader, std::move(wanted));
+    EXPECT_EQ(counted["LIKE|4|"], 0);
+    EXPECT_EQ(counted["LIKE|0|"], 0);
+
+    // A summed LIKE and a checked UNLIKE of it in one call: taken back in the LIKE's minute.
+    std::vector<domain::Event> both;
+    both.push_back(at(e.make(EventType::Like, post), two_hours_ago + 5'000));
+    both.push_back(e.make(EventType::Unlike, post));
+    co_await store.append(both);
+    series = co_await like_minutes(reader, e, post, from, to);
+    EXPECT_TRUE(std::all_of(series.begin(), series.end(), [](std::int64_t n) { return n == 0; }));
   });
 }
 

@@ -143,7 +143,7 @@ TEST(MinuteIndex, LateEventInAnOldMinuteIsCountedAndSnapshotsTakeTheIndexAlong) 
     EXPECT_NE(std::find(listed.begin(), listed.end(), std::to_string(current)), listed.end());
     EXPECT_NE(std::find(listed.begin(), listed.end(), std::to_string(late)), listed.end());
 
-    auto reading = co_await t.reader.minutes(key, from, to, t.none);
+    auto reading = co_await t.reader.buckets(key, from, to, kMinuteMs, t.none);
     EXPECT_EQ(reading.live.size(), static_cast<std::size_t>((to - from) / kMinuteMs));
     EXPECT_EQ(sum_at(reading, index_of(current)), 2);
     EXPECT_EQ(sum_at(reading, index_of(late)), 1);
@@ -152,7 +152,7 @@ TEST(MinuteIndex, LateEventInAnOldMinuteIsCountedAndSnapshotsTakeTheIndexAlong) 
     EXPECT_EQ(total, 3);
 
     // A range that leaves out the late minute does not count it.
-    auto recent = co_await t.reader.minutes(key, late + kMinuteMs, to, t.none);
+    auto recent = co_await t.reader.buckets(key, late + kMinuteMs, to, kMinuteMs, t.none);
     std::int64_t recent_total = 0;
     for (std::size_t i = 0; i < recent.live.size(); ++i) recent_total += sum_at(recent, i);
     EXPECT_EQ(recent_total, 2);
@@ -168,7 +168,7 @@ TEST(MinuteIndex, LateEventInAnOldMinuteIsCountedAndSnapshotsTakeTheIndexAlong) 
     auto frozen = co_await t.members(keys::snapshot_minute_index(*flush_id));
     EXPECT_EQ(frozen, listed);
     co_await t.click(component, now);  // goes to the fresh live hash and index
-    auto after = co_await t.reader.minutes(key, from, to, t.none);
+    auto after = co_await t.reader.buckets(key, from, to, kMinuteMs, t.none);
     auto snapshot = std::find_if(after.snapshots.begin(), after.snapshots.end(),
                                  [&](const ports::LiveReading::Snapshot& s) { return s.flush_id == *flush_id; });
     EXPECT_NE(snapshot, after.snapshots.end());
@@ -230,14 +230,14 @@ TEST(MinuteIndex, AMinuteHashWithoutIndexIsReadInFull) {
     }
 
     const std::int64_t from = current - 120 * kMinuteMs;
-    auto reading = co_await t.reader.minutes(key, from, current + kMinuteMs, t.none);
+    auto reading = co_await t.reader.buckets(key, from, current + kMinuteMs, kMinuteMs, t.none);
     EXPECT_EQ(reading.live[static_cast<std::size_t>((late - from) / kMinuteMs)], 4);
 
     // Taken as a snapshot without an index, and read from there the same way.
     auto flush_id = co_await t.counters.take_snapshot();
     EXPECT_TRUE(flush_id.has_value());
     if (!flush_id) co_return;
-    auto frozen = co_await t.reader.minutes(key, from, current + kMinuteMs, t.none);
+    auto frozen = co_await t.reader.buckets(key, from, current + kMinuteMs, kMinuteMs, t.none);
     std::int64_t total = 0;
     for (const auto& snapshot : frozen.snapshots) {
       if (snapshot.flush_id == *flush_id) total += snapshot.values[static_cast<std::size_t>((late - from) / kMinuteMs)];
@@ -279,11 +279,11 @@ TEST(SnapshotMemo, ASnapshotIsReadOnceAndRememberedUntilItIsDropped) {
     std::uint64_t read_before = t.snapshot_reads("read"), remembered_before = t.snapshot_reads("remembered");
     // Other runs' snapshots may be listed too, and may come and go: each is read once per
     // series shape and remembered after that. Totals reads are not remembered.
-    auto first = co_await t.reader.minutes(key, from, to, t.none);
+    auto first = co_await t.reader.buckets(key, from, to, kMinuteMs, t.none);
     auto first_totals = co_await t.reader.totals(keys_asked, t.none);
     EXPECT_EQ(t.snapshot_reads("read") - read_before, first.snapshots.size() + first_totals.snapshots.size());
     EXPECT_EQ(t.snapshot_reads("remembered"), remembered_before);
-    auto second = co_await t.reader.minutes(key, from, to, t.none);
+    auto second = co_await t.reader.buckets(key, from, to, kMinuteMs, t.none);
     auto second_totals = co_await t.reader.totals(keys_asked, t.none);
     std::size_t remembered = 0;
     for (const auto& snapshot : second.snapshots) {
@@ -315,7 +315,7 @@ TEST(SnapshotMemo, ASnapshotIsReadOnceAndRememberedUntilItIsDropped) {
     check_totals(second_totals);
     // Another range is another shape: read from Redis.
     std::uint64_t read_so_far = t.snapshot_reads("read");
-    auto other = co_await t.reader.minutes(key, from - kMinuteMs, to, t.none);
+    auto other = co_await t.reader.buckets(key, from - kMinuteMs, to, kMinuteMs, t.none);
     EXPECT_EQ(t.snapshot_reads("read") - read_so_far, other.snapshots.size());
     auto other_values = snapshot_of(other);
     EXPECT_TRUE(other_values.has_value());
@@ -325,7 +325,7 @@ TEST(SnapshotMemo, ASnapshotIsReadOnceAndRememberedUntilItIsDropped) {
 
     // Once dropped, the snapshot is neither listed nor remembered.
     co_await t.counters.drop_snapshot(*flush_id);
-    auto after = co_await t.reader.minutes(key, from, to, t.none);
+    auto after = co_await t.reader.buckets(key, from, to, kMinuteMs, t.none);
     EXPECT_FALSE(snapshot_of(after).has_value());
     EXPECT_EQ(after.live[at_current], 1);
 
@@ -359,7 +359,7 @@ TEST(SnapshotMemo, SnapshotsToSkipAreLeftOut) {
     auto totals = co_await t.reader.totals(keys_asked, skip);
     EXPECT_FALSE(has(totals, *applied));
     EXPECT_TRUE(has(totals, *pending));
-    auto series = co_await t.reader.minutes(key, current - kMinuteMs, current + kMinuteMs, skip);
+    auto series = co_await t.reader.buckets(key, current - kMinuteMs, current + kMinuteMs, kMinuteMs, skip);
     EXPECT_FALSE(has(series, *applied));
     EXPECT_TRUE(has(series, *pending));
     for (const auto& snapshot : totals.snapshots) {

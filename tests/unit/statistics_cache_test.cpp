@@ -353,12 +353,12 @@ class MemoryLive final : public ports::LiveCounters {
     }
     co_return reading;
   }
-  asio::awaitable<ports::LiveReading> minutes(const ports::CounterKey&, std::int64_t from_ms, std::int64_t to_ms,
-                                              std::span<const std::string>) override {
+  asio::awaitable<ports::LiveReading> buckets(const ports::CounterKey&, std::int64_t from_ms, std::int64_t to_ms,
+                                              std::int64_t width_ms, std::span<const std::string>) override {
     ++reads;
     clock.now += read_takes;
     ports::LiveReading reading;
-    reading.live.assign(static_cast<std::size_t>((to_ms - from_ms) / domain::kMinuteMs), 0);
+    reading.live.assign(static_cast<std::size_t>((to_ms - from_ms + width_ms - 1) / width_ms), 0);
     co_return reading;
   }
   explicit MemoryLive(ManualClock& clock) : clock(clock) {}

@@ -3,21 +3,22 @@
 -- key and field name itself, so this script only counts and writes. Most events need no
 -- decision here: the server sums their counter increments over the group in advance, and
 -- their rows arrive as one block ("summed" events). Only an event with a client eventId
--- (it may be a repeat), an UNLIKE (it depends on the like balance) and a LIKE that comes
+-- (it may be a repeat), an UNLIKE (it depends on the standing likes) and a LIKE that comes
 -- after one of those on the same post are looked at one by one, in order ("checked"
 -- events); their increments join the sums unless they are repeats. The summed LIKEs'
--- balance increments are applied first: each came before every checked event on its
--- post. Each field is written once, each TTL set once per call, and all stored events go
--- into one stream entry (field "rows", one COPY row per line).
+-- standing likes are added first: each came before every checked event on its post.
+-- Each field is written once, each TTL set once per call, and all stored events go into
+-- one stream entry (field "rows", one COPY row per line).
 --
 -- ARGV: recent_ttl_seconds, high_water_mark (0 = none), checked_count, summed_count,
--- summed_rows (COPY rows, '\n'-separated), like balance increments (n, then n keys, then
--- n increments), then per checked event:
+-- summed_rows (COPY rows, '\n'-separated), the summed LIKEs' standing likes (n, then n
+-- (likes_key, minute) pairs, in the order the LIKEs came), then per checked event:
 --   id, dedup_id, type, user_id, post_id, keyword, copy_row,
 --   likes_key, minute_key, users_key, keywords_key, top_key,
 --   minute (the event's minute, Unix ms), shape_count, then shape_count pairs
 --   (total_field, minute_field),
---   and for an UNLIKE: like_top_key, like_shape_count, then that many pairs,
+--   and for an UNLIKE: like_top_key, like_shape_count, then that many LIKE total fields
+--   (the minute fields are made here: they are the minute of the like taken back),
 -- ('' = not applicable); then the summed events' effects, each section a count n and
 -- then its items:
 --   totals (n fields, then their n increments), minute counts (the same), minutes (Unix
@@ -64,16 +65,14 @@ end
 -- Every command a script runs costs Redis microseconds beyond its own work, so when a
 -- call brings increments to many fields of one key, it reads all the values concerned
 -- with one command and writes the sums with another instead of one HINCRBY / ZINCRBY each
--- (in chunks: unpack() has a limit on how many values it returns). Key nil: `names` are
--- plain keys (without a TTL, which MSET would remove).
+-- (in chunks: unpack() has a limit on how many values it returns).
 local FEW, CHUNK = 4, 1000
-local function write_sums(key, kind, names, increments)  -- kind: 'hash', 'ranking', 'keys'
+local function write_sums(key, kind, names, increments)  -- kind: 'hash' or 'ranking'
   local n = #names
   if n <= FEW then
     for i = 1, n do
       if kind == 'ranking' then redis.call('ZINCRBY', key, increments[i], names[i])
-      elseif kind == 'hash' then redis.call('HINCRBY', key, names[i], increments[i])
-      else redis.call('INCRBY', names[i], increments[i]) end
+      else redis.call('HINCRBY', key, names[i], increments[i]) end
     end
     return
   end
@@ -81,8 +80,7 @@ local function write_sums(key, kind, names, increments)  -- kind: 'hash', 'ranki
     local last = math.min(first + CHUNK - 1, n)
     local current
     if kind == 'ranking' then current = redis.call('ZMSCORE', key, unpack(names, first, last))
-    elseif kind == 'hash' then current = redis.call('HMGET', key, unpack(names, first, last))
-    else current = redis.call('MGET', unpack(names, first, last)) end
+    else current = redis.call('HMGET', key, unpack(names, first, last)) end
     local sums = {}
     for i = first, last do
       local sum = (tonumber(current[i - first + 1]) or 0) + increments[i]
@@ -91,8 +89,7 @@ local function write_sums(key, kind, names, increments)  -- kind: 'hash', 'ranki
       else sums[j + 1], sums[j + 2] = names[i], sum end
     end
     if kind == 'ranking' then redis.call('ZADD', key, unpack(sums))
-    elseif kind == 'hash' then redis.call('HSET', key, unpack(sums))
-    else redis.call('MSET', unpack(sums)) end
+    else redis.call('HSET', key, unpack(sums)) end
   end
 end
 -- The next section of ARGV: n, then n names, then their n increments; `map` (name ->
@@ -125,9 +122,19 @@ local function write_map(key, kind, map)
   write_sums(key, kind, names, increments)
 end
 
--- The summed LIKEs' balances.
-local like_keys, like_increments = take_sums(nil)
-write_sums(nil, 'keys', like_keys, like_increments)
+-- Standing likes. An UNLIKE takes back the post's most recent standing LIKE (the last to
+-- arrive) in the minute that LIKE was counted in, never in its own: so each LIKE bucket counts the likes made in
+-- it that still stand, no bucket goes below zero, and a count over a range equals the sum
+-- of the series over it. et:liked:<component>:<post> lists the minutes of the post's
+-- standing likes, oldest first (its length is the post's like balance).
+local liked, liked_keys = {}, {}
+for _ = 1, tonumber(take()) do
+  local key, minute = take(), take()
+  local list = liked[key]
+  if not list then list = {}; liked[key] = list; liked_keys[#liked_keys + 1] = key end
+  list[#list + 1] = minute
+end
+for _, key in ipairs(liked_keys) do redis.call('RPUSH', key, unpack(liked[key])) end
 
 local rows = {}
 if summed_count > 0 then rows[1] = summed_rows end
@@ -141,7 +148,7 @@ for i = 1, checked_count do
   if etype == 'UNLIKE' then
     like_top_key, like_shape_count = ARGV[a], tonumber(ARGV[a + 1])
     like_shapes_at = a + 2
-    a = like_shapes_at + 2 * like_shape_count
+    a = like_shapes_at + like_shape_count
   end
 
   local first_id = false
@@ -166,17 +173,20 @@ for i = 1, checked_count do
       if not users then users = {}; uniques[users_key] = users end
       users[#users + 1] = user
     end
-    -- The like balance is applied at once: a later event of this call may depend on it.
+    -- Standing likes change at once: a later event of this call may depend on them.
     if etype == 'LIKE' then
-      redis.call('INCR', likes_key)
-    elseif etype == 'UNLIKE' and tonumber(redis.call('GET', likes_key) or '0') > 0 then
-      -- An UNLIKE that undoes a like lowers the post's LIKE counters (never below zero).
-      redis.call('DECR', likes_key)
-      for s = like_shapes_at, like_shapes_at + 2 * like_shape_count - 1, 2 do
-        add(totals, ARGV[s], -1)
-        add(minutes, ARGV[s + 1], -1)
+      redis.call('RPUSH', likes_key, minute)
+    elseif etype == 'UNLIKE' then
+      local taken = redis.call('RPOP', likes_key)
+      if taken then
+        -- It undoes a like: that like's minute loses it (see "Standing likes" above).
+        note_minute(taken)
+        for s = like_shapes_at, like_shapes_at + like_shape_count - 1 do
+          add(totals, ARGV[s], -1)
+          add(minutes, ARGV[s] .. '|' .. taken, -1)
+        end
+        if like_top_key ~= '' then zadd(like_top_key, post, -1) end
       end
-      if like_top_key ~= '' then zadd(like_top_key, post, -1) end
     end
     if keywords_key ~= '' then zadd(keywords_key, kw, 1) end
   end

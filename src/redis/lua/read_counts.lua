@@ -41,8 +41,12 @@ local function read_minutes(key, index_key)
   local minutes = {}
   local listed = redis.call('SMEMBERS', index_key)
   if #listed == 0 and redis.call('EXISTS', key) == 1 then
-    -- A hash written by a server that kept no index: every minute of the range.
-    for minute = from, to - 1, 60000 do minutes[#minutes + 1] = minute end
+    -- A hash written by a server that kept no index: every minute of the range such a
+    -- server wrote to (event times at most a day old and minutes ahead), not of a range
+    -- that may span centuries.
+    local now = tonumber(redis.call('TIME')[1]) * 1000
+    local first = math.max(from, now - (now % 60000) - 86400000 - 120000)
+    for minute = first, math.min(to, now + 660000) - 1, 60000 do minutes[#minutes + 1] = minute end
   else
     for _, text in ipairs(listed) do
       local minute = tonumber(text)
