@@ -55,6 +55,8 @@ struct Config {
   // most 1000, below the statistics read span of 1.5 s, see app/cached_counter_archive.hpp)
   std::int64_t statistics_cache_ms = 1000;
   std::string log_level = "info";
+  // --print-routes: print "METHOD /path" for every route and exit (a command, not a setting).
+  bool print_routes = false;
 };
 
 // Reads the environment (TRACKER_*) and then the command line (--name=value), which
