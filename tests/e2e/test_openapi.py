@@ -11,7 +11,7 @@ import pytest
 import requests
 import yaml
 
-from support import HTTP_TIMEOUT, REPO_ROOT, SERVER_BIN
+from support import HTTP_TIMEOUT, REPO_ROOT, SERVER_BIN, free_port
 
 SPEC_PATH = REPO_ROOT / "docs/openapi.yaml"
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
@@ -190,3 +190,16 @@ def test_answers_off_the_routes_have_the_error_shape(spec, server, method, path,
     jsonschema.validate(response.json(), schema, cls=jsonschema.Draft202012Validator)
     if status == 405:
         assert "POST" in response.headers["Allow"]
+
+
+def test_unavailable_answers_match_the_spec(spec, start_server, uniq):
+    """With Redis unreachable, the routes that need it answer the documented 503."""
+    server = start_server(f"--redis-port={free_port()}", "--redis-timeout-ms=300")
+    call = Client(spec, server)
+    comp = uniq.comp()
+    call("POST", "/api/events", 503, json=uniq.event("CLICK", comp))
+    call("POST", "/api/events/batch", 503, json={"events": [uniq.event("CLICK", comp)]})
+    call("GET", f"/api/statistics?eventType=CLICK&componentId={comp}", 503)
+    call("GET", "/api/statistics/summary", 503)
+    call("GET", "/health/ready", 503)
+    call("GET", "/health/live", 200)
