@@ -41,6 +41,22 @@ def resolve(spec, node):
     return node
 
 
+def schema_errors(spec, schema, value):
+    """The schema's complaints about value (local $refs resolve against the spec)."""
+    validator = jsonschema.Draft202012Validator(
+        dict(schema, components=spec["components"]), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    errors = sorted(validator.iter_errors(value), key=lambda e: list(e.path))
+    return "; ".join(f"{list(e.path)}: {e.message}" for e in errors[:5])
+
+
+def check_request(spec, method, path, body):
+    """A body the server accepted validates against the documented request schema."""
+    request = resolve(spec, spec["paths"][path][method.lower()].get("requestBody"))
+    assert request, f"{method} {path}: the server accepted a body the spec does not describe"
+    problems = schema_errors(spec, request["content"]["application/json"]["schema"], body)
+    assert not problems, f"{method} {path} request: {problems}"
+
+
 def check_answer(spec, method, path, response):
     """The answer's status is documented for the operation, its content type is the one
     documented, and a JSON body validates against the documented schema."""
@@ -54,17 +70,14 @@ def check_answer(spec, method, path, response):
     for header in documented.get("headers", {}):
         assert header in response.headers, f"{method} {path} {status}: no {header} header"
     if content_type == "application/json":
-        schema = dict(content[content_type]["schema"], components=spec["components"])
-        validator = jsonschema.Draft202012Validator(
-            schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
-        errors = sorted(validator.iter_errors(response.json()), key=lambda e: list(e.path))
-        assert not errors, f"{method} {path} {status}: " + "; ".join(
-            f"{list(e.path)}: {e.message}" for e in errors[:5])
+        problems = schema_errors(spec, content[content_type]["schema"], response.json())
+        assert not problems, f"{method} {path} {status}: {problems}"
 
 
 class Client:
-    """Sends requests to the server and checks every answer against the spec; remembers
-    which operations answered a 2xx."""
+    """Sends requests to the server and checks every answer against the spec, and every
+    body the server accepted against the spec's request schema; remembers which
+    operations answered a 2xx."""
 
     def __init__(self, spec, server):
         self.spec, self.server = spec, server
@@ -77,6 +90,8 @@ class Client:
         check_answer(self.spec, method, route, response)
         if response.status_code < 300:
             self.succeeded.add((method, route))
+            if "json" in kwargs:
+                check_request(self.spec, method, route, kwargs["json"])
         return response
 
 
@@ -186,8 +201,7 @@ def test_answers_off_the_routes_have_the_error_shape(spec, server, method, path,
     response = requests.request(method, server.url(path), timeout=HTTP_TIMEOUT)
     assert response.status_code == status
     assert response.headers["Content-Type"].startswith("application/json")
-    schema = dict(spec["components"]["schemas"]["Error"], components=spec["components"])
-    jsonschema.validate(response.json(), schema, cls=jsonschema.Draft202012Validator)
+    assert not schema_errors(spec, spec["components"]["schemas"]["Error"], response.json())
     if status == 405:
         assert "POST" in response.headers["Allow"]
 
