@@ -14,6 +14,7 @@
 #include "http/ops_routes.hpp"
 #include "http/post_routes.hpp"
 #include "http/server.hpp"
+#include "http/static_routes.hpp"
 #include "http/statistics_routes.hpp"
 #include "metrics/logging.hpp"
 #include "metrics/metrics.hpp"
@@ -141,6 +142,7 @@ std::unique_ptr<Worker> make_worker(const config::Config& config,
   http::add_statistics_routes(worker->router, *worker->statistics);
   http::add_post_routes(worker->router, *worker->posts, *worker->search);
   http::add_ops_routes(worker->router, {worker->redis_probe.get(), worker->pg_probe.get()}, metrics);
+  http::add_static_routes(worker->router);
   worker->listener = std::make_unique<http::Listener>(worker->io, server_options, worker->router,
                                                       server_state, metrics);
   return worker;
@@ -221,6 +223,20 @@ struct FlusherWorker {
   }
 };
 
+// --print-routes: the routes a worker serves, one "METHOD /pattern" a line, for the test
+// that holds docs/openapi.yaml to them. Building a worker connects and binds nothing.
+int print_routes(const config::Config& config) {
+  metrics::Registry metrics;
+  http::ServerOptions server_options;
+  http::ServerState server_state;
+  RankingWorker rankings(config, metrics);
+  auto worker = make_worker(config, server_options, server_state, *rankings.board, metrics);
+  for (const auto& route : worker->router.routes()) {
+    std::cout << http::beast_http::to_string(route.method) << ' ' << route.pattern << '\n';
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -231,6 +247,7 @@ int main(int argc, char** argv) {
     std::cerr << "event-tracker: " << error.what() << '\n';
     return 2;
   }
+  if (config.print_routes) return print_routes(config);
   metrics::configure_logging(config.log_level, metrics::parse_log_format(config.log_format));
   unsigned threads = config.io_threads ? config.io_threads : std::max(1u, std::thread::hardware_concurrency());
   spdlog::info("event-tracker starting with {} I/O threads; configuration:\n{}", threads,

@@ -41,7 +41,7 @@ REQUIRED_PACKAGES=(
     libgtest-dev libgmock-dev libbenchmark-dev
     redis-server postgresql-15 postgresql-client-15
     python3-pytest python3-redis python3-psycopg2 python3-requests
-    python3-hypothesis python3-jsonschema
+    python3-hypothesis python3-jsonschema python3-yaml
     wrk nginx-light procps bc curl python3-locust gnuplot-nox
 )
 

@@ -120,12 +120,16 @@ bool load(Config& config, int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
-      std::cout << "usage: event-tracker [--option=value ...]\n";
+      std::cout << "usage: event-tracker [--option=value ...] | --print-routes\n";
       for (const auto& option : options()) {
         std::cout << "  --" << option.flag << " (" << env_name(option.flag) << ", default "
                   << option.get(Config{}) << "): " << option.help << '\n';
       }
       return false;
+    }
+    if (arg == "--print-routes") {
+      config.print_routes = true;
+      continue;
     }
     if (!arg.starts_with("--")) throw std::invalid_argument("unexpected argument " + arg);
     auto equals = arg.find('=');

@@ -56,6 +56,8 @@ struct Config {
   std::int64_t statistics_cache_ms = 1000;
   std::string log_level = "info";
   std::string log_format = "text";  // or json: one object per line
+  // --print-routes: print "METHOD /path" for every route and exit (a command, not a setting).
+  bool print_routes = false;
 };
 
 // Reads the environment (TRACKER_*) and then the command line (--name=value), which

@@ -38,6 +38,16 @@ void Router::add(beast_http::verb method, std::string pattern, Handler handler, 
   routes_.push_back({method, split_path(pattern), std::move(handler), effects});
 }
 
+std::vector<Router::Entry> Router::routes() const {
+  std::vector<Entry> entries;
+  for (const Route& route : routes_) {
+    std::string pattern;
+    for (const std::string& segment : route.segments) pattern += "/" + segment;
+    entries.push_back({route.method, pattern.empty() ? "/" : pattern});
+  }
+  return entries;
+}
+
 boost::asio::awaitable<Response> Router::handle(const Request& request) const {
   try {
     co_return co_await dispatch(request);

@@ -29,6 +29,13 @@ class Router {
   void add(beast_http::verb method, std::string pattern, Handler handler, Effects effects = Effects::none);
   boost::asio::awaitable<Response> handle(const Request& request) const;
 
+  struct Entry {
+    beast_http::verb method;
+    std::string pattern;  // as given to add(), e.g. /api/posts/{id}
+  };
+  // The routes in the order they were added (for --print-routes and the contract test).
+  std::vector<Entry> routes() const;
+
  private:
   struct Route {
     beast_http::verb method;

@@ -128,6 +128,16 @@ TEST_F(ConfigTest, CommandLineWinsOverTheEnvironment) {
   EXPECT_EQ(config.log_level, "warn");
 }
 
+TEST_F(ConfigTest, PrintRoutesIsACommandThatTakesNoValue) {
+  Config config;
+  ASSERT_TRUE(load(config, {"--print-routes", "--port=9090"}));
+  EXPECT_TRUE(config.print_routes);
+  EXPECT_EQ(config.port, 9090);
+  Config plain;
+  ASSERT_TRUE(load(plain, {}));
+  EXPECT_FALSE(plain.print_routes);
+}
+
 TEST_F(ConfigTest, LaterArgumentsWin) {
   Config config;
   ASSERT_TRUE(load(config, {"--port=1", "--port=2"}));

@@ -261,4 +261,15 @@ TEST_F(RouterTest, HeadOfAGetThatChangesStateIs405AndRunsNothing) {
   EXPECT_EQ(dispatch(search, verb::get, "/api/search?keyword=zz&userId=5").body(), "search");
 }
 
+TEST_F(RouterTest, ListsItsRoutesAsAddedWithTheirPatterns) {
+  std::vector<std::string> listed;
+  for (const auto& route : router.routes()) {
+    listed.push_back(std::string(tracker::http::beast_http::to_string(route.method)) + " " + route.pattern);
+  }
+  EXPECT_EQ(listed, (std::vector<std::string>{
+                        "POST /api/events", "POST /api/users/events", "POST /api/events/batch",
+                        "GET /api/statistics", "GET /api/search/recent/{userId}",
+                        "GET /api/posts/{postId}/likes/{kind}", "GET /health/live", "PUT /health/live"}));
+}
+
 }  // namespace
