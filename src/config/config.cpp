@@ -141,6 +141,16 @@ const Option& find(const std::string& flag) {
   throw std::invalid_argument("unknown option --" + flag + " (see --help)");
 }
 
+// Checks between settings.
+void validate(const Config& config) {
+  // A request holds its body and a JSON arena of twice its size (http::request_memory) and
+  // gets at most half of what is free: the largest batch must fit into an idle budget.
+  if (config.request_memory_budget / 6 < config.batch_body_limit) {
+    throw std::invalid_argument("--request-memory-budget: expected at least 6 x --batch-body-limit = " +
+                                std::to_string(6 * config.batch_body_limit));
+  }
+}
+
 }  // namespace
 
 bool load(Config& config, int argc, char** argv) {
@@ -179,15 +189,10 @@ bool load(Config& config, int argc, char** argv) {
   if (config.ingest_group_limit < 1 || config.ingest_group_limit > kMaxIngestGroup) {
     throw std::invalid_argument("--ingest-group-limit: expected 1.." + std::to_string(kMaxIngestGroup));
   }
-  // A request holds its body and a JSON arena of twice its size, and gets at most half of
-  // what is free: the largest batch must fit into an idle budget.
-  if (config.request_memory_budget / 6 < config.batch_body_limit) {
-    throw std::invalid_argument("--request-memory-budget: expected at least 6 x --batch-body-limit = " +
-                                std::to_string(6 * config.batch_body_limit));
-  }
   if (config.search_ranking_lag_ms < 0) {
     throw std::invalid_argument("--search-ranking-lag-ms: expected 0 or more (0: another server keeps the ranking)");
   }
+  validate(config);
   return true;
 }
 
