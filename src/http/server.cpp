@@ -14,6 +14,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <limits>
 
 namespace tracker::http {
@@ -141,8 +142,10 @@ bool is_disconnect(const boost::system::error_code& ec) {
 // Set by the chunk callback when a chunk does not fit into the memory budget.
 const boost::system::error_code kBudgetSpent = make_error_code(boost::system::errc::not_enough_memory);
 
-// Buffers grown by a large request are given back once the connection is idle.
-constexpr std::size_t kIdleBufferBytes = 8192;
+// What a connection's read buffer may hold outside the memory budget: the whole of an
+// ordinary request's header. A longer header takes header_limit bytes from the budget
+// first; max_connections times this is part of the server's memory bound.
+constexpr std::size_t kConnectionBufferBytes = 4096;
 
 }  // namespace
 
@@ -174,10 +177,11 @@ asio::awaitable<bool> Listener::await_request(Session& session) {
   session.busy = false;
   if (state_.draining.load()) co_return false;
   if (session.buffer.size() == 0) {
-    if (session.buffer.capacity() > kIdleBufferBytes) session.buffer.shrink_to_fit();
+    // A buffer grown by a long header is given back once the connection is idle.
+    if (session.buffer.capacity() > kConnectionBufferBytes) session.buffer.shrink_to_fit();
     // Idle: a kept-alive connection may wait long for its next request...
     session.stream.expires_after(options_.idle_timeout);
-    auto [ec, n] = co_await session.stream.async_read_some(session.buffer.prepare(kIdleBufferBytes), kNoThrow);
+    auto [ec, n] = co_await session.stream.async_read_some(session.buffer.prepare(kConnectionBufferBytes), kNoThrow);
     if (ec) co_return false;
     session.buffer.commit(n);
   }
@@ -193,16 +197,28 @@ asio::awaitable<std::variant<Request, Listener::Close>> Listener::read_request(S
   parser.header_limit(static_cast<std::uint32_t>(options_.header_limit));
   // The limit depends on the path, known only once the header is in: no limit until then.
   parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+  // The header is read into the connection's own buffer; a longer one takes header_limit
+  // bytes from the budget before the buffer may grow to hold it.
+  session.buffer.max_size(std::max(kConnectionBufferBytes, session.buffer.size()));
   auto [header_ec, header_bytes] =
       co_await beast_http::async_read_header(session.stream, session.buffer, parser, kNoThrow);
+  if (header_ec == beast_http::error::buffer_overflow) {
+    if (!reservation.grow_to(options_.header_limit)) co_return memory_budget_spent();
+    session.buffer.max_size(session.buffer.max_size() + options_.header_limit);
+    auto [rest_ec, rest_bytes] =
+        co_await beast_http::async_read_header(session.stream, session.buffer, parser, kNoThrow);
+    header_ec = rest_ec;
+    header_bytes += rest_bytes;  // the first read may have taken the leading fields already
+  }
   if (header_ec) co_return closing_for(header_ec, parser);
   // Beast checks header_limit per read; a header that arrived in pieces is checked whole here.
   if (header_bytes > options_.header_limit) co_return closing_for(beast_http::error::header_limit, parser);
+  std::size_t for_header = reservation.bytes();
   if (auto refusal = check_limits(parser, reservation)) co_return std::move(*refusal);
 
   // A chunked body takes its budget chunk by chunk, before each chunk is read.
   auto reserve_chunk = [&](std::uint64_t size, beast::string_view, boost::system::error_code& ec) {
-    if (!reservation.grow_to(request_memory(parser.get().body().size() + size))) ec = kBudgetSpent;
+    if (!reservation.grow_to(for_header + request_memory(parser.get().body().size() + size))) ec = kBudgetSpent;
   };
   if (parser.chunked()) parser.on_chunk_header(reserve_chunk);
   if (beast::iequals(parser.get()[beast_http::field::expect], "100-continue")) {
@@ -225,7 +241,10 @@ std::optional<Listener::Close> Listener::check_limits(Parser& parser, Reservatio
   parser.body_limit(limit);
   std::uint64_t length = parser.content_length().value_or(0);
   if (length > limit) return closing_for(beast_http::error::body_limit, parser);
-  if (!reservation.grow_to(request_memory(static_cast<std::size_t>(length)))) return memory_budget_spent();
+  // On top of what a long header took.
+  if (!reservation.grow_to(reservation.bytes() + request_memory(static_cast<std::size_t>(length)))) {
+    return memory_budget_spent();
+  }
   return std::nullopt;
 }
 

@@ -26,7 +26,7 @@ struct ServerOptions {
   std::size_t max_connections = 10'000;
   std::size_t max_connections_per_address = 256;
   // Bytes requests in flight may hold (see MemoryBudget); a request that does not fit gets 503.
-  std::size_t request_memory_budget = 64 * 1024 * 1024;
+  std::size_t request_memory_budget = 32 * 1024 * 1024;
   milliseconds idle_timeout{60'000};  // waiting for the next request on a kept-alive connection
   milliseconds read_timeout{10'000};  // from a request's first byte to its last
   milliseconds write_timeout{10'000};

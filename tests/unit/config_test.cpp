@@ -224,7 +224,7 @@ TEST_F(ConfigTest, SearchRankingLagIsOffOrPositive) {
 TEST_F(ConfigTest, ConnectionAndMemoryLimitsAreBounded) {
   Config config;
   EXPECT_EQ(config.max_connections_per_ip, 256u);
-  EXPECT_EQ(config.request_memory_budget, 64u * 1024 * 1024);
+  EXPECT_EQ(config.request_memory_budget, 32u * 1024 * 1024);
   ASSERT_TRUE(load(config, {"--max-connections-per-ip=1", "--request-memory-budget=402653184"}));
   EXPECT_EQ(config.max_connections_per_ip, 1u);
   EXPECT_EQ(config.request_memory_budget, 402653184u);
