@@ -297,7 +297,7 @@ Listener::Close Listener::closing_for(const boost::system::error_code& ec, const
 Listener::Close Listener::memory_budget_spent() {
   refused_memory_budget_.inc();
   Response answer = error_response(Status::service_unavailable, "OVERLOADED",
-                                   "the server holds as many request bodies as it can; retry later");
+                                   "the server holds as many requests as its memory allows; retry later");
   answer.set(beast_http::field::retry_after, "1");
   return {std::move(answer)};
 }

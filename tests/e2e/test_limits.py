@@ -117,7 +117,10 @@ def collect_answers(socks, open_, received, wait):
     return [i for i, closed in zip(open_, closed_at) if closed is None]
 
 
-def test_ten_thousand_slow_4_mib_bodies_stay_within_the_memory_budget(start_server, uniq):
+def flood_slowly(start_server, uniq, first, pieces):
+    """FLOOD connections send `first`, then the `pieces` one by one, a second apart;
+    meanwhile the server must stay under the RSS budget and keep answering /health/live and
+    valid events from 127.0.0.1. Returns the server and the 503 answers the flood read."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard != resource.RLIM_INFINITY and hard < FLOOD + 1000:
         pytest.skip(f"needs {FLOOD + 1000} open files, the hard limit is {hard}")
@@ -129,10 +132,10 @@ def test_ten_thousand_slow_4_mib_bodies_stay_within_the_memory_budget(start_serv
     try:
         socks = open_flood(server, FLOOD)
         received = [b""] * FLOOD
-        open_ = send_to_all(socks, range(FLOOD), batch_head(BODY))
+        open_ = send_to_all(socks, range(FLOOD), first)
         open_ = collect_answers(socks, open_, received, wait=3)
-        for _ in range(ROUNDS):
-            open_ = send_to_all(socks, open_, b" " * PIECE)
+        for piece in pieces:
+            open_ = send_to_all(socks, open_, piece)
             open_ = collect_answers(socks, open_, received, wait=1)
             assert answers_live(server)
             assert accepts_event(server, uniq)
@@ -142,19 +145,27 @@ def test_ten_thousand_slow_4_mib_bodies_stay_within_the_memory_budget(start_serv
         print(f"peak RSS {peak:.1f} MB; {len(refused)} of {FLOOD} answered 503; "
               f"{len(open_)} still open")
         assert peak < RSS_BUDGET_MB
-        # The budget refuses nearly all of them at once, before their bodies are read (a
-        # refusal the client had not read before its next piece reset the connection is
-        # counted but not seen here).
-        assert metric(server, "tracker_http_requests_refused_total",
-                      'reason="memory_budget"') > FLOOD * 0.9
-        assert len(refused) > FLOOD / 2
-        head, _, body = refused[0].partition(b"\r\n\r\n")
-        assert b"\r\nRetry-After: 1\r\n" in head
-        assert json.loads(body)["error"]["code"] == "OVERLOADED"
     finally:
         for sock in socks:
             sock.close()
     assert answers_live(server)
+    return server, refused
+
+
+def assert_overloaded(answer):
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert b"\r\nRetry-After: 1\r\n" in head
+    assert json.loads(body)["error"]["code"] == "OVERLOADED"
+
+
+def test_ten_thousand_slow_4_mib_bodies_stay_within_the_memory_budget(start_server, uniq):
+    server, refused = flood_slowly(start_server, uniq, batch_head(BODY), [b" " * PIECE] * ROUNDS)
+    # The budget refuses nearly all of them at once, before their bodies are read (a
+    # refusal the client had not read before its next piece reset the connection is
+    # counted but not seen here).
+    assert metric(server, "tracker_http_requests_refused_total", 'reason="memory_budget"') > FLOOD * 0.9
+    assert len(refused) > FLOOD / 2
+    assert_overloaded(refused[0])
 
 
 HEADER_LINE = b"X-Padding: " + b"p" * 2000 + b"\r\n"
@@ -162,37 +173,13 @@ HEADER_LINES = 6  # 12 KiB of header each, below the 16 KiB limit: 120 MB if all
 
 
 def test_ten_thousand_slow_long_headers_stay_within_the_memory_budget(start_server, uniq):
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard != resource.RLIM_INFINITY and hard < FLOOD + 1000:
-        pytest.skip(f"needs {FLOOD + 1000} open files, the hard limit is {hard}")
-    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, FLOOD + 1000), hard))
-    server = start_server(f"--max-connections={FLOOD + 100}")
-    socks = []
-    try:
-        socks = open_flood(server, FLOOD)
-        received = [b""] * FLOOD
-        open_ = send_to_all(socks, range(FLOOD), b"POST /api/events HTTP/1.1\r\nHost: e2e\r\n")
-        for _ in range(HEADER_LINES):
-            open_ = send_to_all(socks, open_, HEADER_LINE)
-            open_ = collect_answers(socks, open_, received, wait=1)
-            assert answers_live(server)
-            assert accepts_event(server, uniq)
-            assert rss_mb(server) < RSS_BUDGET_MB
-        peak = rss_mb(server, "VmHWM")
-        refused = [r for r in received if r.startswith(b"HTTP/1.1 503")]
-        print(f"peak RSS {peak:.1f} MB; {len(refused)} of {FLOOD} answered 503; "
-              f"{len(open_)} still open")
-        assert peak < RSS_BUDGET_MB
-        # Headers past 4 KiB take 16 KiB of the budget each, until it is spent; the rest get
-        # 503 (or, the first ones, meet the read timeout of 10 s).
-        assert refused
-        assert json.loads(refused[0].partition(b"\r\n\r\n")[2])["error"]["code"] == "OVERLOADED"
-        assert metric(server, "tracker_http_requests_refused_total",
-                      'reason="memory_budget"') >= len(refused)
-    finally:
-        for sock in socks:
-            sock.close()
-    assert answers_live(server)
+    server, refused = flood_slowly(start_server, uniq, b"POST /api/events HTTP/1.1\r\nHost: e2e\r\n",
+                                   [HEADER_LINE] * HEADER_LINES)
+    # Headers past 4 KiB take 16 KiB of the budget each, until it is spent; the rest get
+    # 503 (or, the first ones, meet the read timeout of 10 s).
+    assert refused
+    assert_overloaded(refused[0])
+    assert metric(server, "tracker_http_requests_refused_total", 'reason="memory_budget"') >= len(refused)
 
 
 # ---------------------------------------------------------------------------------------
