@@ -262,13 +262,15 @@ int main(int argc, char** argv) {
   server_options.address = config.listen_address;
   server_options.port = config.port;
   server_options.max_connections = config.max_connections;
+  server_options.max_connections_per_address = config.max_connections_per_ip;
+  server_options.request_memory_budget = config.request_memory_budget;
   server_options.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
   server_options.read_timeout = std::chrono::milliseconds(config.read_timeout_ms);
   server_options.body_limit = [event = config.event_body_limit,
                                batch = config.batch_body_limit](std::string_view target) {
     return target.starts_with("/api/events/batch") ? batch : event;
   };
-  http::ServerState server_state;
+  http::ServerState server_state(server_options);
 
   RankingWorker rankings(config, metrics);
   std::vector<std::unique_ptr<Worker>> workers;

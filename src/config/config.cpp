@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <functional>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <vector>
@@ -17,6 +18,12 @@ struct Option {
   std::string help;
   std::function<void(Config&, const std::string&)> set;
   std::function<std::string(const Config&)> get;
+  std::string range;  // "min..max" of a bounded number, for --help
+};
+
+template <class T>
+struct Bounds {
+  T min, max;
 };
 
 template <class T>
@@ -30,15 +37,33 @@ T parse_number(const std::string& name, const std::string& text) {
 }
 
 template <class T>
-Option number(std::string flag, std::string help, T Config::*member) {
+Option number_option(std::string flag, std::string help, T Config::*member, std::optional<Bounds<T>> bounds) {
+  std::string range = bounds ? std::to_string(bounds->min) + ".." + std::to_string(bounds->max) : "";
   return {flag, std::move(help),
-          [flag, member](Config& c, const std::string& v) { c.*member = parse_number<T>(flag, v); },
-          [member](const Config& c) { return std::to_string(c.*member); }};
+          [flag, member, bounds, range](Config& c, const std::string& v) {
+            T value = parse_number<T>(flag, v);
+            if (bounds && (value < bounds->min || value > bounds->max)) {
+              throw std::invalid_argument("--" + flag + ": expected " + range + ", got " + v);
+            }
+            c.*member = value;
+          },
+          [member](const Config& c) { return std::to_string(c.*member); }, range};
+}
+
+template <class T>
+Option number(std::string flag, std::string help, T Config::*member) {
+  return number_option(std::move(flag), std::move(help), member, std::optional<Bounds<T>>{});
+}
+
+// A number that must lie within `bounds`; --help shows them.
+template <class T>
+Option number(std::string flag, std::string help, T Config::*member, Bounds<T> bounds) {
+  return number_option(std::move(flag), std::move(help), member, std::optional<Bounds<T>>{bounds});
 }
 
 Option text(std::string flag, std::string help, std::string Config::*member) {
   return {flag, std::move(help), [member](Config& c, const std::string& v) { c.*member = v; },
-          [member](const Config& c) { return c.*member; }};
+          [member](const Config& c) { return c.*member; }, {}};
 }
 
 Option flag_bool(std::string flag, std::string help, bool Config::*member) {
@@ -48,7 +73,7 @@ Option flag_bool(std::string flag, std::string help, bool Config::*member) {
             else if (v == "0" || v == "false" || v == "off") c.*member = false;
             else throw std::invalid_argument("--" + flag + ": expected true or false");
           },
-          [member](const Config& c) { return std::string(c.*member ? "true" : "false"); }};
+          [member](const Config& c) { return std::string(c.*member ? "true" : "false"); }, {}};
 }
 
 const std::vector<Option>& options() {
@@ -57,6 +82,12 @@ const std::vector<Option>& options() {
       number("port", "HTTP port", &Config::port),
       number("io-threads", "I/O threads (0 = one per core)", &Config::io_threads),
       number("max-connections", "open connections allowed", &Config::max_connections),
+      number("max-connections-per-ip", "open connections allowed from one client address",
+             &Config::max_connections_per_ip, Bounds<std::size_t>{1, 1'000'000}),
+      number("request-memory-budget",
+             "bytes all requests in flight may hold (bodies and their JSON arenas, 3x the body); "
+             "past it 503; at least 6x --batch-body-limit",
+             &Config::request_memory_budget, Bounds<std::size_t>{64 * 1024, std::size_t{1} << 40}),
       number("idle-timeout-ms", "keep-alive idle time before closing", &Config::idle_timeout_ms),
       number("read-timeout-ms", "time allowed to receive one request", &Config::read_timeout_ms),
       number("event-body-limit", "largest single-event body in bytes", &Config::event_body_limit),
@@ -111,6 +142,16 @@ const Option& find(const std::string& flag) {
   throw std::invalid_argument("unknown option --" + flag + " (see --help)");
 }
 
+// Checks between settings.
+void validate(const Config& config) {
+  // A request holds its body and a JSON arena of twice its size (http::request_memory) and
+  // gets at most half of what is free: the largest batch must fit into an idle budget.
+  if (config.request_memory_budget / 6 < config.batch_body_limit) {
+    throw std::invalid_argument("--request-memory-budget: expected at least 6 x --batch-body-limit = " +
+                                std::to_string(6 * config.batch_body_limit));
+  }
+}
+
 }  // namespace
 
 bool load(Config& config, int argc, char** argv) {
@@ -123,7 +164,8 @@ bool load(Config& config, int argc, char** argv) {
       std::cout << "usage: event-tracker [--option=value ...] | --print-routes\n";
       for (const auto& option : options()) {
         std::cout << "  --" << option.flag << " (" << env_name(option.flag) << ", default "
-                  << option.get(Config{}) << "): " << option.help << '\n';
+                  << option.get(Config{}) << (option.range.empty() ? "" : ", " + option.range)
+                  << "): " << option.help << '\n';
       }
       return false;
     }
@@ -158,6 +200,7 @@ bool load(Config& config, int argc, char** argv) {
   if (config.search_ranking_lag_ms < 0) {
     throw std::invalid_argument("--search-ranking-lag-ms: expected 0 or more (0: another server keeps the ranking)");
   }
+  validate(config);
   return true;
 }
 

@@ -18,6 +18,10 @@ struct Config {
   std::uint16_t port = 8080;
   unsigned io_threads = 0;  // 0 = one per core
   std::size_t max_connections = 10'000;
+  std::size_t max_connections_per_ip = 256;
+  // With max_connections open, each holding up to 4 KiB of its own, the server stays
+  // within 150 MB RSS (see README, "Limits").
+  std::size_t request_memory_budget = 32 * 1024 * 1024;
   std::int64_t idle_timeout_ms = 60'000;
   std::int64_t read_timeout_ms = 10'000;
   std::size_t event_body_limit = 64 * 1024;

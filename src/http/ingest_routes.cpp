@@ -16,10 +16,9 @@ Response validation_error(const domain::FieldError& error) {
 
 // The parsed body lives only as long as its request (validation copies what it keeps
 // onto the heap), so its memory comes from one arena sized for it: a batch of a hundred
-// events is one allocation instead of about a thousand.
-std::size_t request_scratch_size(const Request& request) {
-  return std::max<std::size_t>(1024, 2 * request.body().size());
-}
+// events is one allocation instead of about a thousand. The server's memory budget
+// counts this arena.
+std::size_t request_scratch_size(const Request& request) { return json_scratch_size(request.body().size()); }
 
 json::value error_json(const domain::FieldError& error) {
   return error_body(error.code, error.message, error.field).at("error");

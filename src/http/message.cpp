@@ -26,6 +26,10 @@ json::value error_body(std::string_view code, std::string_view message, std::str
   return json::object{{"error", std::move(error)}};
 }
 
+std::size_t json_scratch_size(std::size_t body_bytes) { return std::max<std::size_t>(1024, 2 * body_bytes); }
+
+std::size_t request_memory(std::size_t body_bytes) { return body_bytes + json_scratch_size(body_bytes); }
+
 Response error_response(Status status, std::string_view code, std::string_view message,
                         std::string_view field) {
   return json_response(status, error_body(code, message, field));

@@ -21,6 +21,13 @@ boost::json::value error_body(std::string_view code, std::string_view message,
 Response error_response(Status status, std::string_view code, std::string_view message,
                         std::string_view field = {});
 
+// The JSON arena of a request whose body has `body_bytes`: parsed values live only as
+// long as their request, so their memory comes from one block sized for the body.
+std::size_t json_scratch_size(std::size_t body_bytes);
+// What a request whose body has `body_bytes` may hold while it is served: the body and
+// its JSON arena. The server's memory budget counts requests by it.
+std::size_t request_memory(std::size_t body_bytes);
+
 // Parses a JSON request body after checking that it is there and declared as JSON.
 // On failure returns false and fills `error` with the 411/415/400 answer.
 // The parsed value takes its memory from `out`'s memory resource.

@@ -14,6 +14,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <limits>
 
 namespace tracker::http {
@@ -22,8 +23,11 @@ namespace beast = boost::beast;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
 struct Listener::Session {
-  explicit Session(asio::ip::tcp::socket socket) : stream(std::move(socket)) {}
+  Session(asio::ip::tcp::socket socket, asio::ip::address peer)
+      : stream(std::move(socket)), peer(std::move(peer)) {}
   beast::tcp_stream stream;
+  beast::flat_buffer buffer;  // bytes read ahead of the current request
+  asio::ip::address peer;
   bool busy = false;  // between the first byte of a request and the end of its answer
 };
 
@@ -35,8 +39,15 @@ Listener::Listener(asio::io_context& io, const ServerOptions& options, const Rou
       state_(state),
       acceptor_(io),
       requests_(metrics.counter("tracker_http_requests_total", "HTTP requests answered")),
-      refused_connections_(metrics.counter("tracker_http_connections_refused_total",
-                                           "Connections closed at once: over the connection cap")),
+      refused_over_max_(metrics.counter("tracker_http_connections_refused_total",
+                                        "Connections closed at once, by the cap they were over",
+                                        "reason=\"max_connections\"")),
+      refused_per_address_(metrics.counter("tracker_http_connections_refused_total",
+                                           "Connections closed at once, by the cap they were over",
+                                           "reason=\"per_ip\"")),
+      refused_memory_budget_(metrics.counter("tracker_http_requests_refused_total",
+                                             "Requests answered 503 before their body was read, by reason",
+                                             "reason=\"memory_budget\"")),
       open_connections_(metrics.gauge("tracker_http_connections", "Open HTTP connections")),
       latency_(metrics.histogram("tracker_http_request_duration_seconds",
                                  "Time from a complete request to its answer being written")) {}
@@ -74,15 +85,14 @@ asio::awaitable<void> Listener::accept_loop(std::function<asio::awaitable<void>(
       continue;
     }
     if (state_.draining.load()) break;
-    if (state_.connections.fetch_add(1) >= options_.max_connections) {
-      state_.connections.fetch_sub(1);
-      refused_connections_.inc();
+    auto peer = admit(socket);
+    if (!peer) {
       boost::system::error_code ignored;
       socket.close(ignored);
       continue;
     }
     socket.set_option(asio::ip::tcp::no_delay(true));
-    auto session = std::make_shared<Session>(std::move(socket));
+    auto session = std::make_shared<Session>(std::move(socket), *peer);
     sessions_.push_front(session);
     open_connections_.add(1);
     asio::co_spawn(io_, serve(session), [this, it = sessions_.begin()](std::exception_ptr error) {
@@ -93,6 +103,7 @@ asio::awaitable<void> Listener::accept_loop(std::function<asio::awaitable<void>(
           spdlog::error("http: session ended by an exception: {}", e.what());
         }
       }
+      state_.per_address.close((*it)->peer);
       sessions_.erase(it);
       open_connections_.add(-1);
       state_.connections.fetch_sub(1);
@@ -100,122 +111,195 @@ asio::awaitable<void> Listener::accept_loop(std::function<asio::awaitable<void>(
   }
 }
 
-namespace {
-// Answers that end the connection: the request stream can no longer be trusted.
-asio::awaitable<void> answer_and_close(beast::tcp_stream& stream, Response response,
-                                       milliseconds timeout) {
-  response.keep_alive(false);
-  stream.expires_after(timeout);
-  co_await beast_http::async_write(stream, response, kNoThrow);
+// Counts a new connection against both caps and returns its client's address; on
+// refusal nothing stays counted.
+std::optional<asio::ip::address> Listener::admit(const asio::ip::tcp::socket& socket) {
+  boost::system::error_code ec;
+  auto peer = socket.remote_endpoint(ec).address();
+  if (ec) return std::nullopt;  // already gone
+  if (state_.connections.fetch_add(1) >= options_.max_connections) {
+    state_.connections.fetch_sub(1);
+    refused_over_max_.inc();
+    return std::nullopt;
+  }
+  if (!state_.per_address.try_open(peer)) {
+    state_.connections.fetch_sub(1);
+    refused_per_address_.inc();
+    return std::nullopt;
+  }
+  return peer;
 }
+
+namespace {
+
+// The peer went away or was too slow: there is nobody to answer.
+bool is_disconnect(const boost::system::error_code& ec) {
+  return ec == beast::error::timeout || ec == beast_http::error::end_of_stream ||
+         ec == beast_http::error::partial_message || ec == asio::error::eof ||
+         ec == asio::error::connection_reset || ec == asio::error::operation_aborted;
+}
+
+// Set by the chunk callback when a chunk does not fit into the memory budget.
+const boost::system::error_code kBudgetSpent = make_error_code(boost::system::errc::not_enough_memory);
+
+// What a connection's read buffer may hold outside the memory budget: the whole of an
+// ordinary request's header. A longer header takes header_limit bytes from the budget
+// first; max_connections times this is part of the server's memory bound.
+constexpr std::size_t kConnectionBufferBytes = 4096;
+
 }  // namespace
 
+// Each step either carries the request on or ends the connection, after an answer when
+// the client can still read one (Close).
 asio::awaitable<void> Listener::serve(std::shared_ptr<Session> session) {
-  beast::tcp_stream& stream = session->stream;
-  beast::flat_buffer buffer;
-  for (;;) {
-    session->busy = false;
-    if (state_.draining.load()) break;
-    if (buffer.size() == 0) {
-      // Idle: a kept-alive connection may wait long for its next request...
-      stream.expires_after(options_.idle_timeout);
-      auto [ec, n] = co_await stream.async_read_some(buffer.prepare(8192), kNoThrow);
-      if (ec) break;
-      buffer.commit(n);
-    }
-    // ...but once a request has begun, all of it must arrive within the read timeout.
-    session->busy = true;
-    stream.expires_after(options_.read_timeout);
-    beast_http::request_parser<beast_http::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(options_.header_limit));
-    // The limit depends on the path, known only once the header is in: no limit until then.
-    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-    auto [header_ec, header_bytes] = co_await beast_http::async_read_header(stream, buffer, parser, kNoThrow);
-    if (header_ec) {
-      if (header_ec == beast_http::error::header_limit) {
-        co_await answer_and_close(stream,
-                                  error_response(Status::request_header_fields_too_large,
-                                                 "HEADERS_TOO_LARGE", "request headers are too large"),
-                                  options_.write_timeout);
-      } else if (header_ec != beast::error::timeout && header_ec != beast_http::error::end_of_stream &&
-                 header_ec != asio::error::eof && header_ec != asio::error::connection_reset &&
-                 header_ec != asio::error::operation_aborted) {
-        co_await answer_and_close(stream,
-                                  error_response(Status::bad_request, "BAD_REQUEST",
-                                                 "the request is not valid HTTP/1.1: " + header_ec.message()),
-                                  options_.write_timeout);
-      }
+  while (co_await await_request(*session)) {
+    Reservation reservation(state_.request_memory);  // held until the answer is written
+    auto read = co_await read_request(*session, reservation);
+    if (auto* close = std::get_if<Close>(&read)) {
+      co_await close_with(*session, std::move(*close));
       break;
     }
-    // Beast checks header_limit per read; a header that arrived in pieces is checked whole here.
-    if (header_bytes > options_.header_limit) {
-      co_await answer_and_close(stream,
-                                error_response(Status::request_header_fields_too_large,
-                                               "HEADERS_TOO_LARGE", "request headers are too large"),
-                                options_.write_timeout);
-      break;
-    }
-    if (!parser.get()[beast_http::field::transfer_encoding].empty() && !parser.chunked()) {
-      co_await answer_and_close(stream,
-                                error_response(Status::bad_request, "BAD_REQUEST",
-                                               "Transfer-Encoding without chunked cannot be framed"),
-                                options_.write_timeout);
-      break;
-    }
-    std::size_t limit = options_.body_limit(parser.get().target());
-    parser.body_limit(limit);
-    if (parser.content_length() && *parser.content_length() > limit) {
-      co_await answer_and_close(stream,
-                                error_response(Status::payload_too_large, "BODY_TOO_LARGE",
-                                               "the body is larger than " + std::to_string(limit) + " bytes"),
-                                options_.write_timeout);
-      break;
-    }
-    if (beast::iequals(parser.get()[beast_http::field::expect], "100-continue")) {
-      beast_http::response<beast_http::empty_body> go_on{Status::continue_, 11};
-      co_await beast_http::async_write(stream, go_on, kNoThrow);
-    }
-    auto [body_ec, body_bytes] = co_await beast_http::async_read(stream, buffer, parser, kNoThrow);
-    if (body_ec) {
-      if (body_ec == beast_http::error::body_limit) {
-        co_await answer_and_close(stream,
-                                  error_response(Status::payload_too_large, "BODY_TOO_LARGE",
-                                                 "the body is larger than " + std::to_string(limit) + " bytes"),
-                                  options_.write_timeout);
-      } else if (body_ec != beast::error::timeout && body_ec != asio::error::eof &&
-                 body_ec != beast_http::error::partial_message &&
-                 body_ec != asio::error::operation_aborted) {
-        co_await answer_and_close(stream,
-                                  error_response(Status::bad_request, "BAD_REQUEST",
-                                                 "the request is not valid HTTP/1.1: " + body_ec.message()),
-                                  options_.write_timeout);
-      }
-      break;
-    }
-    Request request = parser.release();
+    const Request& request = std::get<Request>(read);
     auto started = std::chrono::steady_clock::now();
-    Response response;
-    try {
-      response = co_await router_.handle(request);
-    } catch (const std::exception& error) {
-      spdlog::error("http: {} {} failed: {}", std::string(request.method_string()),
-                    std::string(request.target()), error.what());
-      response = error_response(Status::internal_server_error, "INTERNAL",
-                                "the server failed to answer this request");
-    }
-    bool keep_alive = request.keep_alive() && !state_.draining.load();
-    response.keep_alive(keep_alive);
-    if (request.method() == beast_http::verb::head) response.body().clear();
-    response.prepare_payload();
-    stream.expires_after(options_.write_timeout);
-    auto [write_ec, written] = co_await beast_http::async_write(stream, response, kNoThrow);
+    Response response = co_await dispatch(request);
+    bool keep_alive = co_await write_response(*session, request, response);
     requests_.inc();
     latency_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    if (write_ec || !keep_alive) break;
+    if (!keep_alive) break;
   }
   boost::system::error_code ignored;
-  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-  stream.close();
+  session->stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  session->stream.close();
+}
+
+// Waits for the first byte of the next request; false when the connection is to end.
+asio::awaitable<bool> Listener::await_request(Session& session) {
+  session.busy = false;
+  if (state_.draining.load()) co_return false;
+  if (session.buffer.size() == 0) {
+    // A buffer grown by a long header is given back once the connection is idle.
+    if (session.buffer.capacity() > kConnectionBufferBytes) session.buffer.shrink_to_fit();
+    // Idle: a kept-alive connection may wait long for its next request...
+    session.stream.expires_after(options_.idle_timeout);
+    auto [ec, n] = co_await session.stream.async_read_some(session.buffer.prepare(kConnectionBufferBytes), kNoThrow);
+    if (ec) co_return false;
+    session.buffer.commit(n);
+  }
+  session.busy = true;
+  co_return true;
+}
+
+asio::awaitable<std::variant<Request, Listener::Close>> Listener::read_request(Session& session,
+                                                                               Reservation& reservation) {
+  Parser parser;
+  // ...but once a request has begun, all of it must arrive within the read timeout.
+  session.stream.expires_after(options_.read_timeout);
+  parser.header_limit(static_cast<std::uint32_t>(options_.header_limit));
+  // The limit depends on the path, known only once the header is in: no limit until then.
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+  // The header is read into the connection's own buffer; a longer one takes header_limit
+  // bytes from the budget before the buffer may grow to hold it.
+  session.buffer.max_size(std::max(kConnectionBufferBytes, session.buffer.size()));
+  auto [header_ec, header_bytes] =
+      co_await beast_http::async_read_header(session.stream, session.buffer, parser, kNoThrow);
+  if (header_ec == beast_http::error::buffer_overflow) {
+    if (!reservation.grow_to(options_.header_limit)) co_return memory_budget_spent();
+    session.buffer.max_size(session.buffer.max_size() + options_.header_limit);
+    auto [rest_ec, rest_bytes] =
+        co_await beast_http::async_read_header(session.stream, session.buffer, parser, kNoThrow);
+    header_ec = rest_ec;
+    header_bytes += rest_bytes;  // the first read may have taken the leading fields already
+  }
+  if (header_ec) co_return closing_for(header_ec, parser);
+  // Beast checks header_limit per read; a header that arrived in pieces is checked whole here.
+  if (header_bytes > options_.header_limit) co_return closing_for(beast_http::error::header_limit, parser);
+  std::size_t for_header = reservation.bytes();
+  if (auto refusal = check_limits(parser, reservation)) co_return std::move(*refusal);
+
+  // A chunked body takes its budget chunk by chunk, before each chunk is read.
+  auto reserve_chunk = [&](std::uint64_t size, beast::string_view, boost::system::error_code& ec) {
+    if (!reservation.grow_to(for_header + request_memory(parser.get().body().size() + size))) ec = kBudgetSpent;
+  };
+  if (parser.chunked()) parser.on_chunk_header(reserve_chunk);
+  if (beast::iequals(parser.get()[beast_http::field::expect], "100-continue")) {
+    beast_http::response<beast_http::empty_body> go_on{Status::continue_, 11};
+    co_await beast_http::async_write(session.stream, go_on, kNoThrow);
+  }
+  auto [body_ec, body_bytes] = co_await beast_http::async_read(session.stream, session.buffer, parser, kNoThrow);
+  if (body_ec) co_return closing_for(body_ec, parser);
+  co_return parser.release();
+}
+
+// What the header alone decides: framing, the body limit of the path, and whether the
+// body fits into the memory budget. Sets the body limit.
+std::optional<Listener::Close> Listener::check_limits(Parser& parser, Reservation& reservation) {
+  if (!parser.get()[beast_http::field::transfer_encoding].empty() && !parser.chunked()) {
+    return Close{error_response(Status::bad_request, "BAD_REQUEST",
+                                "Transfer-Encoding without chunked cannot be framed")};
+  }
+  std::size_t limit = options_.body_limit(parser.get().target());
+  parser.body_limit(limit);
+  std::uint64_t length = parser.content_length().value_or(0);
+  if (length > limit) return closing_for(beast_http::error::body_limit, parser);
+  // On top of what a long header took.
+  if (!reservation.grow_to(reservation.bytes() + request_memory(static_cast<std::size_t>(length)))) {
+    return memory_budget_spent();
+  }
+  return std::nullopt;
+}
+
+// The router answers everything it is given; a throw here is a defect, still answered.
+asio::awaitable<Response> Listener::dispatch(const Request& request) const {
+  try {
+    co_return co_await router_.handle(request);
+  } catch (const std::exception& error) {
+    spdlog::error("http: {} {} failed: {}", std::string(request.method_string()),
+                  std::string(request.target()), error.what());
+  }
+  co_return error_response(Status::internal_server_error, "INTERNAL", "the server failed to answer this request");
+}
+
+// Writes the answer; true when the connection carries on to the next request.
+asio::awaitable<bool> Listener::write_response(Session& session, const Request& request, Response& response) {
+  bool keep_alive = request.keep_alive() && !state_.draining.load();
+  response.keep_alive(keep_alive);
+  if (request.method() == beast_http::verb::head) response.body().clear();
+  response.prepare_payload();
+  session.stream.expires_after(options_.write_timeout);
+  auto [ec, written] = co_await beast_http::async_write(session.stream, response, kNoThrow);
+  co_return keep_alive && !ec;
+}
+
+// The request stream can no longer be trusted (or the client is gone): answer if there
+// is an answer, then the connection ends.
+asio::awaitable<void> Listener::close_with(Session& session, Close close) {
+  if (!close.answer) co_return;
+  close.answer->keep_alive(false);
+  session.stream.expires_after(options_.write_timeout);
+  co_await beast_http::async_write(session.stream, *close.answer, kNoThrow);
+}
+
+Listener::Close Listener::closing_for(const boost::system::error_code& ec, const Parser& parser) {
+  if (ec == beast_http::error::header_limit) {
+    return {error_response(Status::request_header_fields_too_large, "HEADERS_TOO_LARGE",
+                           "request headers are too large")};
+  }
+  if (ec == beast_http::error::body_limit) {
+    return {error_response(Status::payload_too_large, "BODY_TOO_LARGE",
+                           "the body is larger than " + std::to_string(options_.body_limit(parser.get().target())) +
+                               " bytes")};
+  }
+  if (ec == kBudgetSpent) return memory_budget_spent();
+  if (is_disconnect(ec)) return {};
+  return {error_response(Status::bad_request, "BAD_REQUEST", "the request is not valid HTTP/1.1: " + ec.message())};
+}
+
+Listener::Close Listener::memory_budget_spent() {
+  refused_memory_budget_.inc();
+  Response answer = error_response(Status::service_unavailable, "OVERLOADED",
+                                   "the server holds as many requests as its memory allows; retry later");
+  answer.set(beast_http::field::retry_after, "1");
+  return {std::move(answer)};
 }
 
 }  // namespace tracker::http

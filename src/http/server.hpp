@@ -1,15 +1,19 @@
 #pragma once
+#include "http/limits.hpp"
 #include "http/router.hpp"
 #include "metrics/metrics.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/http/parser.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <functional>
 #include <list>
 #include <memory>
+#include <optional>
+#include <variant>
 
 namespace tracker::http {
 
@@ -20,6 +24,9 @@ struct ServerOptions {
   std::string address = "0.0.0.0";
   std::uint16_t port = 8080;
   std::size_t max_connections = 10'000;
+  std::size_t max_connections_per_address = 256;
+  // Bytes requests in flight may hold (see MemoryBudget); a request that does not fit gets 503.
+  std::size_t request_memory_budget = 32 * 1024 * 1024;
   milliseconds idle_timeout{60'000};  // waiting for the next request on a kept-alive connection
   milliseconds read_timeout{10'000};  // from a request's first byte to its last
   milliseconds write_timeout{10'000};
@@ -32,8 +39,12 @@ struct ServerOptions {
 
 // Shared by the listeners of all I/O threads.
 struct ServerState {
+  explicit ServerState(const ServerOptions& options)
+      : request_memory(options.request_memory_budget), per_address(options.max_connections_per_address) {}
   std::atomic<std::size_t> connections{0};
   std::atomic<bool> draining{false};
+  MemoryBudget request_memory;
+  ConnectionsPerAddress per_address;
 };
 
 // Accepts and serves HTTP/1.1 connections on one I/O thread. Every thread has its own
@@ -54,8 +65,24 @@ class Listener {
 
  private:
   struct Session;
+  // How a connection ends: after an answer when the client can still read one.
+  struct Close {
+    std::optional<Response> answer;
+  };
+  using Parser = beast_http::request_parser<beast_http::string_body>;
+
   asio::awaitable<void> accept_loop(std::function<asio::awaitable<void>()> ready);
+  std::optional<asio::ip::address> admit(const asio::ip::tcp::socket& socket);
+  // One connection: requests are read, checked, dispatched and answered in turn.
   asio::awaitable<void> serve(std::shared_ptr<Session> session);
+  asio::awaitable<bool> await_request(Session& session);
+  asio::awaitable<std::variant<Request, Close>> read_request(Session& session, Reservation& reservation);
+  std::optional<Close> check_limits(Parser& parser, Reservation& reservation);
+  asio::awaitable<Response> dispatch(const Request& request) const;
+  asio::awaitable<bool> write_response(Session& session, const Request& request, Response& response);
+  asio::awaitable<void> close_with(Session& session, Close close);
+  Close closing_for(const boost::system::error_code& ec, const Parser& parser);
+  Close memory_budget_spent();
 
   asio::io_context& io_;
   const ServerOptions& options_;
@@ -64,7 +91,9 @@ class Listener {
   asio::ip::tcp::acceptor acceptor_;
   std::list<std::shared_ptr<Session>> sessions_;
   metrics::Counter& requests_;
-  metrics::Counter& refused_connections_;
+  metrics::Counter& refused_over_max_;
+  metrics::Counter& refused_per_address_;
+  metrics::Counter& refused_memory_budget_;
   metrics::Gauge& open_connections_;
   metrics::Histogram& latency_;
 };

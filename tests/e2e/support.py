@@ -12,6 +12,7 @@ import json
 import os
 import random
 import re
+import selectors
 import signal
 import socket
 import subprocess
@@ -452,3 +453,30 @@ def wait_closed(sock, timeout):
             return time.monotonic() - started
         if not chunk:
             return time.monotonic() - started
+
+
+def watch_closes(socks, timeout):
+    """Waits until every socket is closed by the peer (or timeout); returns for each the
+    monotonic time it closed (None if still open) and the bytes it received."""
+    closed_at = [None] * len(socks)
+    received = [b""] * len(socks)
+    deadline = time.monotonic() + timeout
+    with selectors.DefaultSelector() as selector:
+        for i, sock in enumerate(socks):
+            sock.setblocking(False)
+            selector.register(sock, selectors.EVENT_READ, i)
+        while selector.get_map() and time.monotonic() < deadline:
+            for key, _ in selector.select(timeout=max(0.0, deadline - time.monotonic())):
+                i = key.data
+                try:
+                    chunk = socks[i].recv(65536)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    chunk = b""
+                if chunk:
+                    received[i] += chunk
+                else:
+                    closed_at[i] = time.monotonic()
+                    selector.unregister(socks[i])
+    return closed_at, received

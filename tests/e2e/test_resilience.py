@@ -3,7 +3,6 @@ Redis going away and coming back, a full backlog, and SIGTERM while requests are
 
 import http.client
 import json
-import selectors
 import threading
 import time
 
@@ -11,7 +10,7 @@ import requests
 
 from support import (HTTP_TIMEOUT, LOOPBACK, assert_error, post, raw_connect,
                      read_response, rows_with, stream_mark, stream_rows_since,
-                     totals, uuid_v7_ms, wait_closed)
+                     totals, uuid_v7_ms, wait_closed, watch_closes)
 
 READ_TIMEOUT_MS = 700
 IDLE_TIMEOUT_MS = 2000
@@ -27,33 +26,6 @@ def event_request(uniq, comp, keep_alive=True):
 # ---------------------------------------------------------------------------------------
 # Slow and idle clients
 # ---------------------------------------------------------------------------------------
-
-def watch_closes(socks, timeout):
-    """Waits until every socket is closed by the peer (or timeout); returns for each the
-    monotonic time it closed (None if still open) and the bytes it received."""
-    closed_at = [None] * len(socks)
-    received = [b""] * len(socks)
-    deadline = time.monotonic() + timeout
-    with selectors.DefaultSelector() as selector:
-        for i, sock in enumerate(socks):
-            sock.setblocking(False)
-            selector.register(sock, selectors.EVENT_READ, i)
-        while selector.get_map() and time.monotonic() < deadline:
-            for key, _ in selector.select(timeout=max(0.0, deadline - time.monotonic())):
-                i = key.data
-                try:
-                    chunk = socks[i].recv(65536)
-                except BlockingIOError:
-                    continue
-                except OSError:
-                    chunk = b""
-                if chunk:
-                    received[i] += chunk
-                else:
-                    closed_at[i] = time.monotonic()
-                    selector.unregister(socks[i])
-    return closed_at, received
-
 
 def test_stalled_requests_are_cut_off_while_others_are_served(start_server, redis_client, uniq):
     server = start_server(f"--read-timeout-ms={READ_TIMEOUT_MS}",

@@ -231,6 +231,33 @@ TEST_F(ConfigTest, SearchRankingLagIsOffOrPositive) {
             std::string::npos);
 }
 
+TEST_F(ConfigTest, ConnectionAndMemoryLimitsAreBounded) {
+  Config config;
+  EXPECT_EQ(config.max_connections_per_ip, 256u);
+  EXPECT_EQ(config.request_memory_budget, 32u * 1024 * 1024);
+  ASSERT_TRUE(load(config, {"--max-connections-per-ip=1", "--request-memory-budget=402653184"}));
+  EXPECT_EQ(config.max_connections_per_ip, 1u);
+  EXPECT_EQ(config.request_memory_budget, 402653184u);
+  for (const char* arg : {"--max-connections-per-ip=0", "--max-connections-per-ip=1000001"}) {
+    SCOPED_TRACE(arg);
+    EXPECT_NE(load_error({arg}).find("--max-connections-per-ip: expected 1..1000000, got"), std::string::npos);
+  }
+  EXPECT_NE(load_error({"--request-memory-budget=65535"}).find("--request-memory-budget: expected 65536.."),
+            std::string::npos);
+  EXPECT_NE(load_error({"--request-memory-budget=-1"}).find("--request-memory-budget: '-1' is not a valid number"),
+            std::string::npos);
+}
+
+TEST_F(ConfigTest, MemoryBudgetHoldsTheLargestBatch) {
+  Config config;
+  // Six times the batch limit: the body and its JSON arena (3x), with as much again free.
+  ASSERT_TRUE(load(config, {"--batch-body-limit=1000", "--request-memory-budget=65536"}));
+  EXPECT_NE(load_error({"--batch-body-limit=16777216"})
+                .find("--request-memory-budget: expected at least 6 x --batch-body-limit = 100663296"),
+            std::string::npos);
+  ASSERT_TRUE(load(config, {"--batch-body-limit=16777216", "--request-memory-budget=100663296"}));
+}
+
 TEST_F(ConfigTest, RejectsUnknownOptions) {
   EXPECT_NE(load_error({"--prot=80"}).find("unknown option --prot"), std::string::npos);
   EXPECT_NE(load_error({"--=80"}).find("unknown option"), std::string::npos);
@@ -265,6 +292,9 @@ TEST_F(ConfigTest, HelpPrintsUsageWithDefaultsAndReturnsFalse) {
   EXPECT_NE(usage.find("--redis-max-pending (TRACKER_REDIS_MAX_PENDING, default 20000)"),
             std::string::npos);
   EXPECT_NE(usage.find("--flusher (TRACKER_FLUSHER, default true)"), std::string::npos);
+  EXPECT_NE(usage.find("--max-connections-per-ip (TRACKER_MAX_CONNECTIONS_PER_IP, default 256, 1..1000000)"),
+            std::string::npos)
+      << "bounded numbers show their range";
 }
 
 TEST_F(ConfigTest, ShortHelpIsHelpToo) {
