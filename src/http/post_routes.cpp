@@ -1,6 +1,6 @@
 #include "http/post_routes.hpp"
 
-#include "http/statistics_routes.hpp"
+#include "http/query.hpp"
 #include "http/store_errors.hpp"
 
 #include <boost/json.hpp>
@@ -12,8 +12,13 @@ using boost::asio::awaitable;
 
 namespace {
 
-Response invalid(const domain::FieldError& error) {
-  return error_response(Status::bad_request, error.code, error.message, error.field);
+// The query parameters, or the 400 answer that refuses them; only `known` names are allowed.
+std::variant<domain::QueryParams, Response> known_params(const Request& request,
+                                                         std::initializer_list<std::string_view> known) {
+  auto params = query_params(request);
+  if (auto* error = std::get_if<domain::FieldError>(&params)) return invalid(*error);
+  if (auto error = domain::reject_unknown(std::get<domain::QueryParams>(params), known)) return invalid(*error);
+  return std::move(std::get<domain::QueryParams>(params));
 }
 
 Response bad_id(std::string_view field) {
@@ -78,7 +83,8 @@ void add_post_routes(Router& router, app::PostService& posts, app::SearchService
   }));
 
   router.add(verb::get, "/api/posts/{id}", guarded([&posts](const Request& request, const PathParams& path) -> awaitable<Response> {
-    if (auto problem = domain::reject_unknown(query_params(request), {})) co_return invalid(*problem);
+    auto params = known_params(request, {});
+    if (auto* refused = std::get_if<Response>(&params)) co_return std::move(*refused);
     auto id = domain::parse_id(path.at("id"));
     if (!id) co_return bad_id("id");
     auto post = co_await posts.get(*id);
@@ -87,7 +93,9 @@ void add_post_routes(Router& router, app::PostService& posts, app::SearchService
   }));
 
   router.add(verb::get, "/api/search", guarded([&search](const Request& request, const PathParams&) -> awaitable<Response> {
-    auto query = domain::parse_search_query(query_params(request));
+    auto params = query_params(request);
+    if (auto* error = std::get_if<domain::FieldError>(&params)) co_return invalid(*error);
+    auto query = domain::parse_search_query(std::get<domain::QueryParams>(params));
     if (auto* problem = std::get_if<domain::FieldError>(&query)) co_return invalid(*problem);
     const auto& search_query = std::get<domain::SearchQuery>(query);
     domain::RenderedPosts found = co_await search.search(search_query);
@@ -103,7 +111,8 @@ void add_post_routes(Router& router, app::PostService& posts, app::SearchService
   }));
 
   router.add(verb::get, "/api/search/recent/{userId}", guarded([&search](const Request& request, const PathParams& path) -> awaitable<Response> {
-    if (auto problem = domain::reject_unknown(query_params(request), {})) co_return invalid(*problem);
+    auto params = known_params(request, {});
+    if (auto* refused = std::get_if<Response>(&params)) co_return std::move(*refused);
     auto user = domain::parse_id(path.at("userId"));
     if (!user) co_return bad_id("userId");
     auto keywords = co_await search.recent_keywords(*user);

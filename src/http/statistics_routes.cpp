@@ -1,10 +1,10 @@
 #include "http/statistics_routes.hpp"
 
 #include "domain/time_format.hpp"
+#include "http/query.hpp"
 #include "http/store_errors.hpp"
 
 #include <boost/json.hpp>
-#include <boost/url/parse.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -14,26 +14,16 @@ namespace tracker::http {
 namespace json = boost::json;
 using boost::asio::awaitable;
 
-domain::QueryParams query_params(const Request& request) {
-  domain::QueryParams params;
-  auto url = boost::urls::parse_origin_form(request.target());
-  if (!url) return params;
-  for (auto param : url->params()) params[param.key] = param.value;
-  return params;
-}
-
 namespace {
-
-Response invalid(const domain::FieldError& error) {
-  return error_response(Status::bad_request, error.code, error.message, error.field);
-}
 
 // Runs a statistics handler: parse errors are 400s, store failures 503s.
 template <class Body>
 Handler statistics_handler(Body body) {
   return [body](const Request& request, const PathParams&) -> awaitable<Response> {
+    auto params = query_params(request);
+    if (auto* error = std::get_if<domain::FieldError>(&params)) co_return invalid(*error);
     try {
-      co_return co_await body(query_params(request));
+      co_return co_await body(std::move(std::get<domain::QueryParams>(params)));
     } catch (const ports::StoreError& failure) {
       co_return store_error_response(failure);
     }
