@@ -461,4 +461,23 @@ TEST_F(CacheTest, SnapshotsAreAddedUnlessTheReusedReadingHasThem) {
   EXPECT_EQ(archive.ledger_queries.size(), 1u);
 }
 
+TEST_F(CacheTest, AnEmptyRangeReadsNothingAndDividesByNothing) {
+  // The domain's parsers never produce one; the service must still not divide by its width.
+  MemoryLive live(clock);
+  NoTrends trends;
+  NoRankingBoard rankings;
+  auto cached = cache();
+  StatisticsService statistics(cached, live, trends, rankings.board, {}, [] { return std::int64_t{1'800'000'000'000}; },
+                               clock.function());
+  domain::CountQuery query = all_time(7);
+  query.range = domain::MinuteRange{0, 0};
+  EXPECT_EQ(run(statistics.count(query)), 0);
+  domain::SeriesQuery series;
+  series.filter = query.filter;
+  series.from_ms = series.to_ms = 1'800'000'000'000;
+  EXPECT_TRUE(run(statistics.series(series)).empty());
+  EXPECT_EQ(archive.buckets_calls, 0);
+  EXPECT_EQ(live.reads, 0);
+}
+
 }  // namespace
