@@ -11,8 +11,6 @@
 #include "redis/statistics_reader.hpp"
 #include "redis_support.hpp"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
 #include <map>
@@ -50,33 +48,12 @@ std::int64_t expected(const std::vector<Sent>& sent, const ports::CounterKey& ke
   return n;
 }
 
-template <class Body>
-void with_stores(Body body) {
-  asio::io_context io;
-  tracker::metrics::Registry metrics;
-  auto connection = tracker::redis::Connection::create(io.get_executor(), tracker::testing::options(), metrics);
-  tracker::redis::EventStore store(connection, {}, metrics);
-  tracker::redis::CounterSource counters(connection);
-  tracker::redis::StatisticsReader reader(connection, metrics);
-  connection->start();
-  std::exception_ptr error;
-  asio::co_spawn(
-      io,
-      [&]() -> asio::awaitable<void> {
-        co_await tracker::testing::wait_connected(*connection);
-        co_await body(store, counters, reader);
-      },
-      [&](std::exception_ptr e) {
-        error = e;
-        connection->stop();
-      });
-  io.run();
-  if (error) std::rethrow_exception(error);
-}
-
 TEST(QueryShapes, RandomEventsWithNastyKeywordsCountExactly) {
-  with_stores([](tracker::redis::EventStore& store, tracker::redis::CounterSource& counters,
-                 tracker::redis::StatisticsReader& reader) -> asio::awaitable<void> {
+  using tracker::redis::Connection;
+  auto body = [](std::shared_ptr<Connection> redis, tracker::metrics::Registry& metrics) -> asio::awaitable<void> {
+    tracker::redis::EventStore store(redis, {}, metrics);
+    tracker::redis::CounterSource counters(redis);
+    tracker::redis::StatisticsReader reader(redis, metrics);
     const std::int64_t base = tracker::testing::unique_number(800'000'000);
     const std::vector<std::int64_t> components{base, base + 1}, posts{0, base + 2, base + 3};
     const std::vector<std::string> types{"SEARCH", "CLICK", "LIKE"};
@@ -160,7 +137,8 @@ TEST(QueryShapes, RandomEventsWithNastyKeywordsCountExactly) {
       EXPECT_EQ(it == moved.end() ? 0 : it->second, expected(sent, key))
           << "moved " << key.event_type << " " << key.component_id << " " << key.post_id << " '" << key.keyword << "'";
     }
-  });
+  };
+  tracker::testing::with_shared_connection(tracker::testing::options(), body);
 }
 
 }  // namespace
