@@ -16,6 +16,9 @@ bool has_white_space(std::string_view text);
 std::string_view trim(std::string_view text);
 
 bool is_valid_utf8(std::string_view text);
+// The longest prefix of at most `max_bytes` that does not cut a character in two (to
+// quote a client's text in an error message).
+std::string_view utf8_prefix(std::string_view text, std::size_t max_bytes);
 // C0 controls, DEL and the C1 controls U+0080..U+009F. `allowed` lists C0 characters let
 // through (line breaks and tabs in a post's content).
 bool has_control_characters(std::string_view text, std::string_view allowed = {});

@@ -29,7 +29,7 @@ std::variant<domain::QueryParams, domain::FieldError> query_params(const Request
   for (auto param : url->params()) {
     if (param.key.empty() && param.value.empty()) continue;
     if (auto problem = text_problem(param.key, param.key, true)) return *problem;
-    if (auto problem = text_problem(param.value, param.key.substr(0, 64), false)) return *problem;
+    if (auto problem = text_problem(param.value, domain::utf8_prefix(param.key, 64), false)) return *problem;
     params[param.key] = param.value;
   }
   return params;

@@ -42,6 +42,12 @@ TEST(Text, Utf8) {
   }
 }
 
+TEST(Text, Utf8PrefixKeepsCharactersWhole) {
+  EXPECT_EQ(utf8_prefix("abc", 64), "abc");
+  EXPECT_EQ(utf8_prefix("aé", 2), "a");  // é is two bytes
+  EXPECT_EQ(utf8_prefix("　　", 5), "　");
+}
+
 TEST(Text, ControlCharacters) {
   EXPECT_TRUE(has_control_characters(std::string("x2\0zzz", 6)));
   EXPECT_TRUE(has_control_characters("a\nb"));
