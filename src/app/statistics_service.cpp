@@ -15,11 +15,6 @@ namespace tracker::app {
 namespace asio = boost::asio;
 using domain::kMinuteMs;
 
-ports::CounterKey counter_key(const domain::CounterFilter& filter) {
-  return {std::string(domain::to_string(filter.type)), filter.component_id.value_or(0),
-          filter.post_id.value_or(0), filter.keyword.value_or("")};
-}
-
 StatisticsService::StatisticsService(ports::CounterArchive& archive, ports::LiveCounters& live,
                                      ports::Trends& trends, const RankingBoard& rankings,
                                      StatisticsOptions options, Clock clock, SteadyClock steady_clock)
@@ -81,6 +76,9 @@ asio::awaitable<std::vector<std::int64_t>> StatisticsService::exact_totals(std::
 asio::awaitable<std::vector<std::int64_t>> StatisticsService::exact_buckets(const ports::CounterKey& key,
                                                                             std::int64_t from_ms, std::int64_t to_ms,
                                                                             std::int64_t width_ms) {
+  // No bucket: nothing to read (and nothing to divide by). The domain's ranges are never
+  // empty; this keeps the readers safe from any other caller.
+  if (width_ms <= 0 || to_ms <= from_ms) co_return std::vector<std::int64_t>{};
   // Redis is read over the whole range, in the same buckets: most of its minutes are the
   // last day's, but an UNLIKE takes back a like in that like's minute, however old (the
   // read script looks up only the minutes each hash lists, so a long range costs nothing).
@@ -99,19 +97,17 @@ asio::awaitable<std::vector<std::int64_t>> StatisticsService::exact_buckets(cons
 }
 
 asio::awaitable<std::int64_t> StatisticsService::count(const domain::CountQuery& query) {
-  ports::CounterKey key = counter_key(query.filter);
+  ports::CounterKey key = domain::shape_of(query.filter);
   std::int64_t total = 0;
-  if (!query.from_ms && !query.to_ms) {
+  if (!query.range) {
     std::vector<ports::CounterKey> keys{key};
     auto totals = co_await exact_totals(std::move(keys));
     total = totals.front();
   } else {
-    // Minute resolution: the range is widened to whole minutes.
-    std::int64_t from = domain::bucket_start(query.from_ms.value_or(0), kMinuteMs);
-    std::int64_t to = query.to_ms ? domain::bucket_start(*query.to_ms - 1, kMinuteMs) + kMinuteMs
-                                  : domain::bucket_start(clock_(), kMinuteMs) + 11 * kMinuteMs;
+    // One bucket as wide as the range (whole minutes: see domain::CountQuery).
+    const auto [from, to] = *query.range;
     auto buckets = co_await exact_buckets(key, from, to, to - from);
-    total = buckets.front();
+    total = buckets.empty() ? 0 : buckets.front();
   }
   // Not clamped at zero: no bucket goes below zero (an UNLIKE takes back only a standing
   // like, in its minute; lua/ingest.lua), and a count must equal the series' sum.
@@ -120,7 +116,7 @@ asio::awaitable<std::int64_t> StatisticsService::count(const domain::CountQuery&
 
 asio::awaitable<std::vector<SeriesPoint>> StatisticsService::series(const domain::SeriesQuery& query) {
   std::int64_t width = domain::interval_ms(query.interval);
-  auto values = co_await exact_buckets(counter_key(query.filter), query.from_ms, query.to_ms, width);
+  auto values = co_await exact_buckets(domain::shape_of(query.filter), query.from_ms, query.to_ms, width);
   std::vector<SeriesPoint> points;
   points.reserve(values.size());
   for (std::size_t i = 0; i < values.size(); ++i) {

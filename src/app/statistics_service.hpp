@@ -72,6 +72,4 @@ class StatisticsService {
   SteadyClock steady_clock_;
 };
 
-ports::CounterKey counter_key(const domain::CounterFilter& filter);
-
 }  // namespace tracker::app

@@ -2,6 +2,7 @@
 
 #include "domain/event_id.hpp"
 #include "domain/json_text.hpp"
+#include "domain/text.hpp"
 #include "domain/time_format.hpp"
 
 #include <boost/json.hpp>
@@ -22,10 +23,6 @@ FieldError wrong_type(const std::string& field, std::string_view expected) {
 }
 FieldError invalid(const std::string& field, std::string message) {
   return {"INVALID_VALUE", std::move(message), field};
-}
-
-bool is_blank(std::string_view text) {
-  return text.find_first_not_of(" \t\r\n\f\v") == std::string_view::npos;
 }
 
 // Control characters would corrupt the counter keys and log lines built from these texts.
@@ -180,16 +177,19 @@ std::variant<Event, FieldError> validate_event(const json::value& body, std::str
   event.post_id = std::get<0>(post_id);
   if (!event.post_id && requires_post_id(event.type)) return missing("metadata.postId");
 
-  // A blank keyword is an error only where the keyword is the point of the event.
-  const json::value* keyword = find_present(meta, "keyword");
-  if (keyword && keyword->is_string() && is_blank(keyword->get_string()) &&
-      !requires_keyword(event.type)) {
-    keyword = nullptr;
-  }
-  if (keyword) {
-    auto keyword_text = optional_text(meta, "keyword", "metadata.keyword", limits);
-    if (failed(keyword_text)) return std::get<FieldError>(keyword_text);
-    event.keyword = std::move(std::get<0>(keyword_text));
+  // Keywords are normalised as everywhere else (normalize_keyword), so that every spelling
+  // of one keyword counts as one. A blank keyword is an error only where the keyword is
+  // the point of the event.
+  if (const json::value* keyword = find_present(meta, "keyword")) {
+    if (!keyword->is_string()) return wrong_type("metadata.keyword", "a string");
+    auto normalized = normalize_keyword(keyword->get_string(), limits.max_text_length);
+    if (auto* rejection = std::get_if<KeywordRejection>(&normalized)) {
+      if (requires_keyword(event.type) || !rejection->blank) {
+        return invalid("metadata.keyword", "metadata.keyword " + rejection->reason);
+      }
+    } else {
+      event.keyword = std::move(std::get<std::string>(normalized));
+    }
   }
   if (!event.keyword && requires_keyword(event.type)) return missing("metadata.keyword");
 

@@ -1,5 +1,6 @@
 #include "domain/post.hpp"
 
+#include "domain/text.hpp"
 #include "domain/time_format.hpp"
 
 #include <boost/json.hpp>
@@ -60,32 +61,6 @@ std::variant<std::int64_t, FieldError> required_id(const json::object& object, s
   return *number;
 }
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
-
-bool is_blank(std::string_view text) {
-  return std::all_of(text.begin(), text.end(), is_space);
-}
-
-// C0 controls and DEL, and the C1 controls U+0080..U+009F (UTF-8: C2 80 .. C2 9F).
-// `allowed` lists C0 characters let through (line breaks and tabs in a post's content).
-bool has_control_characters(std::string_view text, std::string_view allowed = {}) {
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    auto c = static_cast<unsigned char>(text[i]);
-    if ((c < 0x20 && allowed.find(static_cast<char>(c)) == std::string_view::npos) || c == 0x7F) return true;
-    if (c == 0xC2 && i + 1 < text.size()) {
-      auto next = static_cast<unsigned char>(text[i + 1]);
-      if (next >= 0x80 && next <= 0x9F) return true;
-    }
-  }
-  return false;
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
-  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
-  return text;
-}
-
 std::optional<std::string> image_url_problem(std::string_view url) {
   if (url.empty()) return "must not be empty";
   if (utf8_length(url) > kMaxImageUrlChars) {
@@ -141,19 +116,18 @@ std::size_t utf8_length(std::string_view text) {
 }
 
 std::variant<std::string, HashtagRejection> normalize_hashtag(std::string_view text) {
-  text = trim(text);
-  if (!text.empty() && text.front() == '#') text.remove_prefix(1);
-  if (text.empty()) return HashtagRejection{"must not be empty"};
-  if (has_control_characters(text)) return HashtagRejection{"must not contain control characters"};
-  if (std::any_of(text.begin(), text.end(), is_space)) return HashtagRejection{"must not contain white space"};
-  if (utf8_length(text) > kMaxHashtagChars) {
+  // The keyword rule, then what a hashtag may not hold. The byte limit is checked by
+  // characters below.
+  auto keyword = normalize_keyword(text, text.size());
+  if (auto* rejection = std::get_if<KeywordRejection>(&keyword)) {
+    return HashtagRejection{rejection->blank ? "must not be empty" : rejection->reason};
+  }
+  std::string& normalized = std::get<std::string>(keyword);
+  if (has_white_space(normalized)) return HashtagRejection{"must not contain white space"};
+  if (utf8_length(normalized) > kMaxHashtagChars) {
     return HashtagRejection{"is longer than " + std::to_string(kMaxHashtagChars) + " characters"};
   }
-  std::string normalized(text);
-  for (char& c : normalized) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return normalized;
+  return std::move(normalized);
 }
 
 std::optional<std::int64_t> parse_id(std::string_view text) {
@@ -191,7 +165,7 @@ std::variant<NewPost, FieldError> validate_new_post(const json::value& body) {
   if (const json::array* items = std::get<const json::array*>(urls)) {
     for (std::size_t i = 0; i < items->size(); ++i) {
       std::string_view url = (*items)[i].get_string();
-      if (has_control_characters(url) || std::any_of(url.begin(), url.end(), is_space)) {
+      if (has_control_characters(url) || has_white_space(url)) {
         return invalid("imageUrls[" + std::to_string(i) + "]",
                        "imageUrls[" + std::to_string(i) + "] must not contain white space or control characters");
       }

@@ -81,9 +81,10 @@ std::variant<LikeToggle, FieldError> validate_like_toggle(const boost::json::val
 // GET /api/search: keyword (required), userId (optional), limit (1..50, default 10).
 std::variant<SearchQuery, FieldError> parse_search_query(const QueryParams& params);
 
-// The form hashtags are stored and searched in: surrounding white space and one leading
-// '#' removed, ASCII letters in lower case. Rejected when the result is empty, longer
-// than 50 characters, or holds white space or control characters.
+// The form hashtags are stored and searched in: the keyword rule (normalize_keyword:
+// surrounding white space and one leading '#' removed, ASCII letters in lower case).
+// Rejected when the result is empty, longer than 50 characters, or holds white space or
+// control characters.
 struct HashtagRejection {
   std::string reason;  // "must not be empty", ...
 };

@@ -1,5 +1,6 @@
 #include "domain/statistics_query.hpp"
 
+#include "domain/text.hpp"
 #include "domain/time_format.hpp"
 
 #include <algorithm>
@@ -36,6 +37,9 @@ std::variant<std::optional<std::int64_t>, FieldError> time_param(const QueryPara
   if (!text) return std::optional<std::int64_t>{};
   auto ms = parse_rfc3339_ms(*text);
   if (!ms) return bad(name, name + " must be an RFC 3339 date-time, e.g. 2026-11-25T00:00:00Z");
+  if (*ms < kEarliestMs || *ms > kLatestMs) {
+    return bad(name, name + " must be between 0000-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z");
+  }
   return std::optional<std::int64_t>{*ms};
 }
 
@@ -62,10 +66,11 @@ std::variant<CounterFilter, FieldError> parse_filter(const QueryParams& params) 
   if (auto* e = error_of(post)) return *e;
   filter.post_id = std::get<0>(post);
   if (const std::string* keyword = find(params, "keyword")) {
-    if (keyword->find_first_not_of(" \t") == std::string::npos) {
-      return bad("keyword", "keyword must not be blank");
+    auto normalized = normalize_keyword(*keyword, ValidationLimits{}.max_text_length);
+    if (auto* rejection = std::get_if<KeywordRejection>(&normalized)) {
+      return bad("keyword", "keyword " + rejection->reason);
     }
-    filter.keyword = *keyword;
+    filter.keyword = std::move(std::get<std::string>(normalized));
   }
   return filter;
 }
@@ -75,7 +80,7 @@ std::variant<CounterFilter, FieldError> parse_filter(const QueryParams& params) 
 std::optional<FieldError> reject_unknown(const QueryParams& params, std::initializer_list<std::string_view> known) {
   for (const auto& [name, value] : params) {
     if (std::find(known.begin(), known.end(), name) == known.end()) {
-      std::string shown = name.substr(0, 64);
+      std::string shown(utf8_prefix(name, 64));
       return FieldError{"UNKNOWN_PARAMETER", "unknown query parameter '" + shown + "'", shown};
     }
   }
@@ -88,7 +93,7 @@ std::variant<CountQuery, FieldError> parse_count_query(const QueryParams& params
   }
   auto filter = parse_filter(params);
   if (auto* e = error_of(filter)) return *e;
-  CountQuery query{std::get<CounterFilter>(filter), {}, {}};
+  CountQuery query{std::get<CounterFilter>(filter), {}};
   if (!query.filter.component_id) {
     return FieldError{"MISSING_FIELD", "componentId is required", "componentId"};
   }
@@ -103,11 +108,11 @@ std::variant<CountQuery, FieldError> parse_count_query(const QueryParams& params
   if (auto* e = error_of(from)) return *e;
   auto to = time_param(params, "to");
   if (auto* e = error_of(to)) return *e;
-  query.from_ms = std::get<0>(from);
-  query.to_ms = std::get<0>(to);
-  if (query.from_ms && query.to_ms && *query.from_ms >= *query.to_ms) {
-    return bad("to", "to must be later than from");
-  }
+  if (!std::get<0>(from) && !std::get<0>(to)) return query;
+  std::int64_t from_ms = std::get<0>(from).value_or(kEarliestMs);
+  std::int64_t to_ms = std::get<0>(to).value_or(kLatestMs + 1);
+  if (from_ms >= to_ms) return bad("to", "to must be later than from (which defaults to 0000-01-01T00:00:00Z)");
+  query.range = MinuteRange{bucket_start(from_ms, kMinuteMs), bucket_start(to_ms - 1, kMinuteMs) + kMinuteMs};
   return query;
 }
 
@@ -149,10 +154,13 @@ std::variant<SeriesQuery, FieldError> parse_series_query(const QueryParams& para
   if (auto* e = error_of(to)) return *e;
   std::int64_t width = interval_ms(query.interval);
   std::int64_t to_ms = std::get<0>(to).value_or(now_ms);
-  std::int64_t from_ms = std::get<0>(from).value_or(to_ms - kDayMs);
+  std::int64_t from_ms = std::get<0>(from).value_or(std::max(to_ms - kDayMs, kEarliestMs));
   if (from_ms >= to_ms) return bad("to", "to must be later than from");
   query.from_ms = bucket_start(from_ms, width);
   query.to_ms = bucket_start(to_ms - 1, width) + width;
+  if (query.to_ms > kLatestMs) {
+    return bad("to", "to is too late: the series would end after 9999-12-31T23:59:59.999Z");
+  }
   if ((query.to_ms - query.from_ms) / width > static_cast<std::int64_t>(kMaxSeriesBuckets)) {
     return bad("from", "a series holds at most " + std::to_string(kMaxSeriesBuckets) + " buckets");
   }
@@ -192,6 +200,11 @@ std::variant<std::size_t, FieldError> parse_limit(const QueryParams& params, std
   std::size_t value = static_cast<std::size_t>(std::get<0>(limit).value_or(static_cast<std::int64_t>(fallback)));
   if (value > max) return bad("limit", "limit must be at most " + std::to_string(max));
   return value;
+}
+
+QueryShape shape_of(const CounterFilter& filter) {
+  return {std::string(to_string(filter.type)), filter.component_id.value_or(0), filter.post_id.value_or(0),
+          filter.keyword.value_or("")};
 }
 
 }  // namespace tracker::domain

@@ -1,6 +1,6 @@
 #include "http/post_routes.hpp"
 
-#include "http/statistics_routes.hpp"
+#include "http/query.hpp"
 
 #include <boost/json.hpp>
 
@@ -10,10 +10,6 @@ namespace json = boost::json;
 using boost::asio::awaitable;
 
 namespace {
-
-Response invalid(const domain::FieldError& error) {
-  return error_response(Status::bad_request, error.code, error.message, error.field);
-}
 
 Response bad_id(std::string_view field) {
   return error_response(Status::bad_request, "INVALID_VALUE", std::string(field) + " must be an integer >= 1", field);
@@ -65,7 +61,7 @@ void add_post_routes(Router& router, app::PostService& posts, app::SearchService
   });
 
   router.add(verb::get, "/api/posts/{id}", [&posts](const Request& request, const PathParams& path) -> awaitable<Response> {
-    if (auto problem = domain::reject_unknown(query_params(request), {})) co_return invalid(*problem);
+    if (auto problem = domain::reject_unknown(valid_query_params(request), {})) co_return invalid(*problem);
     auto id = domain::parse_id(path.at("id"));
     if (!id) co_return bad_id("id");
     auto post = co_await posts.get(*id);
@@ -74,7 +70,7 @@ void add_post_routes(Router& router, app::PostService& posts, app::SearchService
   });
 
   router.add(verb::get, "/api/search", [&search](const Request& request, const PathParams&) -> awaitable<Response> {
-    auto query = domain::parse_search_query(query_params(request));
+    auto query = domain::parse_search_query(valid_query_params(request));
     if (auto* problem = std::get_if<domain::FieldError>(&query)) co_return invalid(*problem);
     const auto& search_query = std::get<domain::SearchQuery>(query);
     domain::RenderedPosts found = co_await search.search(search_query);
@@ -90,7 +86,7 @@ void add_post_routes(Router& router, app::PostService& posts, app::SearchService
   }, Effects::changes_state);  // a search records a SEARCH event and the user's keyword
 
   router.add(verb::get, "/api/search/recent/{userId}", [&search](const Request& request, const PathParams& path) -> awaitable<Response> {
-    if (auto problem = domain::reject_unknown(query_params(request), {})) co_return invalid(*problem);
+    if (auto problem = domain::reject_unknown(valid_query_params(request), {})) co_return invalid(*problem);
     auto user = domain::parse_id(path.at("userId"));
     if (!user) co_return bad_id("userId");
     auto keywords = co_await search.recent_keywords(*user);

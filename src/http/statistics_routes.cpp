@@ -1,9 +1,9 @@
 #include "http/statistics_routes.hpp"
 
 #include "domain/time_format.hpp"
+#include "http/query.hpp"
 
 #include <boost/json.hpp>
-#include <boost/url/parse.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -13,25 +13,13 @@ namespace tracker::http {
 namespace json = boost::json;
 using boost::asio::awaitable;
 
-domain::QueryParams query_params(const Request& request) {
-  domain::QueryParams params;
-  auto url = boost::urls::parse_origin_form(request.target());
-  if (!url) return params;
-  for (auto param : url->params()) params[param.key] = param.value;
-  return params;
-}
-
 namespace {
-
-Response invalid(const domain::FieldError& error) {
-  return error_response(Status::bad_request, error.code, error.message, error.field);
-}
 
 // A statistics handler reads only the query parameters.
 template <class Body>
 Handler statistics_handler(Body body) {
   return [body](const Request& request, const PathParams&) -> awaitable<Response> {
-    co_return co_await body(query_params(request));
+    co_return co_await body(valid_query_params(request));
   };
 }
 

@@ -7,7 +7,4 @@ namespace tracker::http {
 // GET /api/statistics and its extensions under /api/statistics/...
 void add_statistics_routes(Router& router, app::StatisticsService& statistics);
 
-// The decoded query parameters of a request (a repeated name keeps its last value).
-domain::QueryParams query_params(const Request& request);
-
 }  // namespace tracker::http

@@ -1,4 +1,6 @@
 #pragma once
+#include "domain/query_shape.hpp"
+
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
@@ -12,12 +14,7 @@
 namespace tracker::ports {
 
 // One query shape of the statistics API: 0 / 0 / "" mean any component / post / keyword.
-struct CounterKey {
-  std::string event_type;
-  std::int64_t component_id = 0;
-  std::int64_t post_id = 0;
-  std::string keyword;
-};
+using CounterKey = domain::QueryShape;
 
 // Counts still in Redis, read atomically: the live counters and each snapshot that is
 // being (or has just been) moved to PostgreSQL.

@@ -3,6 +3,7 @@
 #include "postgres/statistics_sql.hpp"
 
 #include <charconv>
+#include <stdexcept>
 
 namespace tracker::postgres {
 
@@ -67,6 +68,9 @@ asio::awaitable<ports::ArchiveReading> CounterArchive::totals(std::span<const po
 
 asio::awaitable<ports::ArchiveReading> CounterArchive::buckets(const ports::CounterKey& key, std::int64_t from_ms,
                                                                std::int64_t to_ms, std::int64_t width_ms) {
+  // Callers ask for at least one bucket (app::StatisticsService checks); a width of 0
+  // would divide by zero below.
+  if (width_ms <= 0 || to_ms <= from_ms) throw std::invalid_argument("counter buckets: empty range or width");
   // Rows are query shapes (0 / '' = any), so the key is matched exactly.
   const std::optional<std::string> params[] = {key.event_type, std::to_string(from_ms), std::to_string(to_ms),
                                                std::to_string(width_ms), std::to_string(key.component_id),

@@ -1,5 +1,6 @@
 #include "redis/counter_source.hpp"
 
+#include "domain/query_shape.hpp"
 #include "ports/errors.hpp"
 #include "redis/keys.hpp"
 #include "redis/lua_scripts.hpp"
@@ -18,19 +19,6 @@ std::optional<std::int64_t> to_int(std::string_view text) {
   return value;
 }
 
-// Splits off `count` '|'-separated parts; the rest (which may contain '|') is last.
-bool split_fields(std::string_view field, std::size_t count, std::vector<std::string_view>& parts) {
-  parts.clear();
-  for (std::size_t i = 0; i < count; ++i) {
-    auto bar = field.find('|');
-    if (bar == std::string_view::npos) return false;
-    parts.push_back(field.substr(0, bar));
-    field.remove_prefix(bar + 1);
-  }
-  parts.push_back(field);
-  return true;
-}
-
 std::vector<ports::CounterDelta> parse_hash(const Reply& reply,
                                             std::optional<ports::CounterDelta> (*parse)(std::string_view, std::int64_t)) {
   std::vector<ports::CounterDelta> deltas;
@@ -46,50 +34,16 @@ std::vector<ports::CounterDelta> parse_hash(const Reply& reply,
 
 }  // namespace
 
-std::string shape_field(std::string_view event_type, std::int64_t component_id,
-                        std::optional<std::int64_t> post_id, const std::optional<std::string>& keyword) {
-  std::string field(event_type);
-  field += '|';
-  field += component_id == 0 ? "*" : std::to_string(component_id);
-  field += '|';
-  field += post_id ? std::to_string(*post_id) : "*";
-  field += '|';
-  field += keyword ? *keyword : "*";
-  return field;
-}
-
-std::vector<std::string> event_shapes(std::string_view event_type, std::int64_t component_id,
-                                      std::optional<std::int64_t> post_id,
-                                      const std::optional<std::string>& keyword) {
-  std::vector<std::string> shapes;
-  shapes.reserve(5);
-  shapes.push_back(shape_field(event_type, 0, std::nullopt, std::nullopt));
-  shapes.push_back(shape_field(event_type, component_id, std::nullopt, std::nullopt));
-  if (post_id) shapes.push_back(shape_field(event_type, component_id, post_id, std::nullopt));
-  if (keyword) {
-    shapes.push_back(shape_field(event_type, component_id, std::nullopt, keyword));
-    if (post_id) shapes.push_back(shape_field(event_type, component_id, post_id, keyword));
-  }
-  return shapes;
-}
-
 std::optional<ports::CounterDelta> parse_minute_field(std::string_view field, std::int64_t delta) {
-  auto last_bar = field.rfind('|');
-  if (last_bar == std::string_view::npos) return std::nullopt;
-  auto minute = to_int(field.substr(last_bar + 1));
-  std::vector<std::string_view> parts;
-  if (!minute || !split_fields(field.substr(0, last_bar), 3, parts) || parts[0].empty()) return std::nullopt;
+  auto parsed = domain::parse_minute_field(field);
+  if (!parsed) return std::nullopt;
+  domain::QueryShape& shape = parsed->shape;
   ports::CounterDelta out;
-  out.bucket_ms = *minute;
-  out.event_type = std::string(parts[0]);
-  auto component = parts[1] == "*" ? std::optional<std::int64_t>(0) : to_int(parts[1]);
-  if (!component) return std::nullopt;
-  out.component_id = *component;
-  if (parts[2] != "*") {
-    out.post_id = to_int(parts[2]);
-    if (!out.post_id) return std::nullopt;
-  }
-  if (parts[3] != "*") out.keyword = std::string(parts[3]);
+  out.bucket_ms = parsed->minute_ms;
+  out.event_type = std::move(shape.event_type);
+  out.component_id = shape.component_id;
+  if (shape.post_id != 0) out.post_id = shape.post_id;
+  if (!shape.keyword.empty()) out.keyword = std::move(shape.keyword);
   out.delta = delta;
   return out;
 }

@@ -26,16 +26,8 @@ class CounterSource final : public ports::CounterSource {
   std::mt19937_64 random_{std::random_device{}()};
 };
 
-// Field names of the counter hashes, shared by ingestion and the statistics reader.
-// A shape is "TYPE|component|post|keyword" with '*' for any (component 0 in C++); the
-// keyword is last and may hold '|'. Minute fields append "|minute_ms".
-std::string shape_field(std::string_view event_type, std::int64_t component_id,
-                        std::optional<std::int64_t> post_id, const std::optional<std::string>& keyword);
-// The shapes one event adds to: any component, its component, and with its post and/or
-// keyword where it has them.
-std::vector<std::string> event_shapes(std::string_view event_type, std::int64_t component_id,
-                                      std::optional<std::int64_t> post_id,
-                                      const std::optional<std::string>& keyword);
+// A counter snapshot's per-minute field (domain::minute_field) as a delta; nullopt when it
+// is not one.
 std::optional<ports::CounterDelta> parse_minute_field(std::string_view field, std::int64_t delta);
 
 }  // namespace tracker::redis

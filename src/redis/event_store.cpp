@@ -1,9 +1,9 @@
 #include "redis/event_store.hpp"
 
 #include "domain/event_record.hpp"
+#include "domain/query_shape.hpp"
 #include "domain/time_format.hpp"
 #include "ports/errors.hpp"
-#include "redis/counter_source.hpp"
 #include "redis/errors.hpp"
 #include "redis/keys.hpp"
 #include "redis/lua_scripts.hpp"
@@ -21,12 +21,21 @@ std::string optional_number(const std::optional<std::int64_t>& value) {
   return value ? std::to_string(*value) : std::string();
 }
 
+// The Redis fields of the shapes an event adds to (domain/query_shape.hpp).
+std::vector<std::string> shape_fields(std::string_view type, const domain::Event& event) {
+  std::vector<std::string> fields;
+  for (const auto& shape : domain::event_shapes(type, event.component_id, event.post_id, event.keyword)) {
+    fields.push_back(domain::shape_field(shape));
+  }
+  return fields;
+}
+
 void push_shapes(std::vector<std::string>& values, const std::vector<std::string>& shapes,
                  const std::string& minute) {
   values.push_back(std::to_string(shapes.size()));
   for (const std::string& shape : shapes) {
     values.push_back(shape);
-    values.push_back(shape + "|" + minute);
+    values.push_back(domain::minute_field(shape, minute));
   }
 }
 
@@ -51,7 +60,7 @@ struct EventKeys {
         minute(std::to_string(domain::bucket_start(event.event_time_ms, domain::kMinuteMs))),
         hour(std::to_string(domain::bucket_start(event.event_time_ms, domain::kHourMs))),
         minute_key("et:rt:" + type + ":" + minute),
-        shapes(event_shapes(type, event.component_id, event.post_id, event.keyword)) {
+        shapes(shape_fields(type, event)) {
     const bool searching = event.type == domain::EventType::Search;
     if (event.user_id) users_key = "et:uu:" + type + ":" + domain::format_rfc3339_ms(event.event_time_ms).substr(0, 10);
     if (searching) keywords_key = "et:kw:" + hour;
@@ -113,7 +122,7 @@ void EventStore::append_checked(Group& group, const domain::Event& event) {
     const bool ranked = EventKeys::ranked(event, domain::EventType::Like);
     values.push_back(ranked ? "et:top:LIKE:" + keys.hour : "");
     if (ranked) expire(group, values.back(), kRankingTtl);
-    const auto like_shapes = event_shapes("LIKE", event.component_id, event.post_id, event.keyword);
+    const auto like_shapes = shape_fields("LIKE", event);
     values.push_back(std::to_string(like_shapes.size()));
     values.insert(values.end(), like_shapes.begin(), like_shapes.end());
   }
@@ -131,7 +140,7 @@ void EventStore::append_summed(Group& group, const domain::Event& event) {
   group.summed_rows.push_back('\n');
   for (const std::string& shape : keys.shapes) {
     ++group.totals[shape];
-    ++group.minutes[shape + "|" + keys.minute];
+    ++group.minutes[domain::minute_field(shape, keys.minute)];
   }
   group.minute_list.insert(keys.minute);
   if (!keys.likes_key.empty()) group.standing_likes.emplace_back(keys.likes_key, keys.minute);

@@ -12,6 +12,7 @@ inline constexpr std::string_view kStream = "et:stream";          // durable eve
 inline constexpr std::string_view kStreamGroup = "flusher";       // its consumer group
 inline constexpr std::string_view kBacklog = "et:backlog";        // events in the stream
 inline constexpr std::string_view kInstance = "et:instance";      // this data set's random id
+// Fields: domain::shape_field ("TYPE|comp|post|kw", '*' = any) and domain::minute_field.
 inline constexpr std::string_view kLiveTotals = "et:totals:live";   // TYPE|comp|post|kw, '*' = any
 inline constexpr std::string_view kLiveMinutes = "et:minutes:live"; // TYPE|comp|post|kw|minute_ms
 inline constexpr std::string_view kSnapshots = "et:snapshots";      // ids of snapshots not yet dropped

@@ -1,8 +1,8 @@
 #include "redis/statistics_reader.hpp"
 
+#include "domain/query_shape.hpp"
 #include "domain/time_format.hpp"
 #include "ports/errors.hpp"
-#include "redis/counter_source.hpp"
 #include "redis/keys.hpp"
 #include "redis/lua_scripts.hpp"
 
@@ -17,12 +17,6 @@ std::vector<std::int64_t> numbers(const Reply& reply) {
   values.reserve(reply.elements.size());
   for (const Reply& element : reply.elements) values.push_back(element.as_int());
   return values;
-}
-
-std::string field_of(const ports::CounterKey& key) {
-  return shape_field(key.event_type, key.component_id,
-                     key.post_id ? std::optional<std::int64_t>(key.post_id) : std::nullopt,
-                     key.keyword.empty() ? std::nullopt : std::optional<std::string>(key.keyword));
 }
 
 metrics::Counter& snapshot_reads(metrics::Registry& metrics, std::string_view result) {
@@ -87,7 +81,7 @@ asio::awaitable<ports::LiveReading> StatisticsReader::totals(std::span<const por
                                                              std::span<const std::string> skip) {
   std::vector<std::string> fields;
   fields.reserve(keys.size());
-  for (const auto& key : keys) fields.push_back(field_of(key));
+  for (const auto& key : keys) fields.push_back(domain::shape_field(key));
   std::vector<std::string_view> arguments(fields.begin(), fields.end());
   // Not remembered: a snapshot costs a totals read one field lookup, little more than
   // naming it, and keeping the answers of many different counts cost more than it saved.
@@ -102,7 +96,7 @@ asio::awaitable<ports::LiveReading> StatisticsReader::buckets(const ports::Count
                                                               std::int64_t to_ms, std::int64_t width_ms,
                                                               std::span<const std::string> skip) {
   // The script answers only the minutes each hash holds, as (minute, value) pairs.
-  std::string prefix = field_of(key) + "|";
+  std::string prefix = domain::minute_field(domain::shape_field(key), "");
   std::string from = std::to_string(from_ms);
   std::string to = std::to_string(to_ms);
   const std::string_view arguments[] = {prefix, from, to};

@@ -57,9 +57,10 @@ inline asio::awaitable<void> wait_connected(Connection& connection, std::chrono:
   }
 }
 
-// Runs `body(connection)` against a started connection on a fresh io_context.
+// Runs `body(connection, metrics)` against a started connection on a fresh io_context;
+// the connection is shared, for adapters that keep one.
 template <class Body>
-void with_connection(ConnectionOptions connection_options, Body body) {
+void with_shared_connection(ConnectionOptions connection_options, Body body) {
   asio::io_context io;
   tracker::metrics::Registry metrics;
   auto connection = Connection::create(io.get_executor(), connection_options, metrics);
@@ -69,7 +70,7 @@ void with_connection(ConnectionOptions connection_options, Body body) {
       io,
       [&]() -> asio::awaitable<void> {
         co_await wait_connected(*connection);
-        co_await body(*connection);
+        co_await body(connection, metrics);
       },
       [&](std::exception_ptr e) {
         error = e;
@@ -77,6 +78,13 @@ void with_connection(ConnectionOptions connection_options, Body body) {
       });
   io.run();
   if (error) std::rethrow_exception(error);
+}
+
+// Runs `body(connection)` against a started connection on a fresh io_context.
+template <class Body>
+void with_connection(ConnectionOptions connection_options, Body body) {
+  with_shared_connection(connection_options, [&body](std::shared_ptr<Connection> connection,
+                                                     tracker::metrics::Registry&) { return body(*connection); });
 }
 
 }  // namespace tracker::testing

@@ -910,4 +910,45 @@ TEST(BatchEnvelope, RejectsUnknownFields) {
   EXPECT_EQ(error.field, "Events");
 }
 
+// ---------------------------------------------------------------------------------------
+// One keyword rule (domain/text.hpp) and Unicode blanks
+
+TEST(EventValidation, KeywordsAreNormalisedLikeSearchKeywords) {
+  for (const char* spelling : {"Cats", "cats", " cats", "#cats", "\u3000#CATS\u00a0"}) {
+    SCOPED_TRACE(spelling);
+    auto body = search();
+    metadata(body)["keyword"] = spelling;
+    Event event = accepted(body);
+    EXPECT_EQ(event.keyword, "cats");
+    EXPECT_EQ(event.metadata.at("keyword"), json::value(spelling)) << "metadata keeps what was sent";
+  }
+  auto body = search();
+  metadata(body)["keyword"] = "*";
+  EXPECT_EQ(accepted(body).keyword, "*");
+}
+
+TEST(EventValidation, KeywordBlankAfterNormalising) {
+  for (const char* blank : {"#", " # ", "\u3000", "\u00a0", "#\u3000"}) {
+    SCOPED_TRACE(blank);
+    auto body = search();
+    metadata(body)["keyword"] = blank;
+    EXPECT_REJECTED(body, "INVALID_VALUE", "metadata.keyword");
+    body = click();
+    metadata(body)["keyword"] = blank;
+    EXPECT_EQ(accepted(body).keyword, std::nullopt);
+  }
+}
+
+TEST(EventValidation, BlankTextsSeeUnicodeWhiteSpace) {
+  for (const char* blank : {"\u3000", "\u00a0", " \u2003\u200a", "\u2028"}) {
+    SCOPED_TRACE(blank);
+    auto body = click();
+    body["sessionId"] = blank;
+    EXPECT_REJECTED(body, "INVALID_VALUE", "sessionId");
+    body = click();
+    metadata(body)["elementId"] = blank;
+    EXPECT_REJECTED(body, "INVALID_VALUE", "metadata.elementId");
+  }
+}
+
 }  // namespace

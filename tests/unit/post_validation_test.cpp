@@ -293,4 +293,17 @@ TEST(RenderedPosts, FramingCheck) {
   EXPECT_FALSE(RenderedPosts::well_framed("", {}));
 }
 
+TEST(NewPost, BlankTextsSeeUnicodeWhiteSpace) {
+  for (const char* blank : {"\u3000", "\u00a0", " \u2003\u200a"}) {
+    json::object body = minimal();
+    body["content"] = blank;
+    EXPECT_EQ(rejected(body).field, "content") << blank;
+    body = minimal();
+    body["hashtags"] = json::array{blank};
+    EXPECT_EQ(rejected(body).field, "hashtags[0]") << blank;
+    body["hashtags"] = json::array{std::string("a") + blank + "b"};
+    EXPECT_EQ(rejected(body).field, "hashtags[0]") << "white space inside";
+  }
+}
+
 }  // namespace

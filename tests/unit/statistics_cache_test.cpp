@@ -397,6 +397,21 @@ struct NoRankingBoard {
   tracker::app::RankingBoard board{hours, {}, metrics};
 };
 
+// A statistics service over the test's cached archive (500 ms) and an in-memory Redis, at
+// a fixed time.
+struct Service {
+  explicit Service(CacheTest& test, tracker::app::StatisticsOptions options = {})
+      : live(test.clock),
+        cached(test.cache()),
+        statistics(cached, live, trends, rankings.board, options, [] { return std::int64_t{1'800'000'000'000}; },
+                   test.clock.function()) {}
+  MemoryLive live;
+  NoTrends trends;
+  NoRankingBoard rankings;
+  CachedCounterArchive cached;
+  StatisticsService statistics;
+};
+
 domain::CountQuery all_time(std::int64_t component) {
   domain::CountQuery query;
   query.filter.type = domain::EventType::Click;
@@ -405,14 +420,11 @@ domain::CountQuery all_time(std::int64_t component) {
 }
 
 TEST_F(CacheTest, AReusedReadingsAgeCountsAgainstTheReadSpan) {
-  MemoryLive live(clock);
-  NoTrends trends;
-  NoRankingBoard rankings;
-  auto cached = cache();  // 500 ms
   tracker::app::StatisticsOptions options;
   options.max_read_span = 1500ms;
-  StatisticsService statistics(cached, live, trends, rankings.board, options, [] { return std::int64_t{1'800'000'000'000}; },
-                               clock.function());
+  Service service(*this, options);
+  MemoryLive& live = service.live;
+  StatisticsService& statistics = service.statistics;
   live.live = 5;
   EXPECT_EQ(run(statistics.count(all_time(7))), 75);
   EXPECT_EQ(archive.totals_calls, 1);
@@ -441,12 +453,9 @@ TEST_F(CacheTest, AReusedReadingsAgeCountsAgainstTheReadSpan) {
 }
 
 TEST_F(CacheTest, SnapshotsAreAddedUnlessTheReusedReadingHasThem) {
-  MemoryLive live(clock);
-  NoTrends trends;
-  NoRankingBoard rankings;
-  auto cached = cache();
-  StatisticsService statistics(cached, live, trends, rankings.board, {}, [] { return std::int64_t{1'800'000'000'000}; },
-                               clock.function());
+  Service service(*this);
+  MemoryLive& live = service.live;
+  StatisticsService& statistics = service.statistics;
   live.live = 1;
   live.snapshots = {{"f1", 2}, {"f2", 4}};
   archive.applied = {"f1"};
@@ -459,6 +468,22 @@ TEST_F(CacheTest, SnapshotsAreAddedUnlessTheReusedReadingHasThem) {
   EXPECT_EQ(live.skipped, std::vector<std::string>{"f1"});
   EXPECT_EQ(archive.totals_calls, 1);
   EXPECT_EQ(archive.ledger_queries.size(), 1u);
+}
+
+TEST_F(CacheTest, AnEmptyRangeReadsNothingAndDividesByNothing) {
+  // The domain's parsers never produce one; the service must still not divide by its width.
+  Service service(*this);
+  MemoryLive& live = service.live;
+  StatisticsService& statistics = service.statistics;
+  domain::CountQuery query = all_time(7);
+  query.range = domain::MinuteRange{0, 0};
+  EXPECT_EQ(run(statistics.count(query)), 0);
+  domain::SeriesQuery series;
+  series.filter = query.filter;
+  series.from_ms = series.to_ms = 1'800'000'000'000;
+  EXPECT_TRUE(run(statistics.series(series)).empty());
+  EXPECT_EQ(archive.buckets_calls, 0);
+  EXPECT_EQ(live.reads, 0);
 }
 
 }  // namespace
