@@ -228,7 +228,7 @@ struct FlusherWorker {
 int print_routes(const config::Config& config) {
   metrics::Registry metrics;
   http::ServerOptions server_options;
-  http::ServerState server_state;
+  http::ServerState server_state(server_options);
   RankingWorker rankings(config, metrics);
   auto worker = make_worker(config, server_options, server_state, *rankings.board, metrics);
   for (const auto& route : worker->router.routes()) {

@@ -111,8 +111,8 @@ TEST(QueryShapes, RandomEventsWithNastyKeywordsCountExactly) {
     const std::int64_t minute = domain::bucket_start(now, domain::kMinuteMs);
     for (const ports::CounterKey& key : {ports::CounterKey{"SEARCH", base, 0, "*"}, ports::CounterKey{"SEARCH", base, 0, ""},
                                          ports::CounterKey{"SEARCH", base, 0, "a|1700000000000"}}) {
-      auto minutes = co_await reader.minutes(key, minute - domain::kMinuteMs, minute + 2 * domain::kMinuteMs,
-                                             std::vector<std::string>{});
+      auto minutes = co_await reader.buckets(key, minute - domain::kMinuteMs, minute + 2 * domain::kMinuteMs,
+                                             domain::kMinuteMs, std::vector<std::string>{});
       std::int64_t got = 0;
       for (std::int64_t v : minutes.live) got += v;
       for (const auto& snapshot : minutes.snapshots) {
