@@ -42,6 +42,7 @@ REQUIRED_PACKAGES=(
     redis-server postgresql-15 postgresql-client-15
     python3-pytest python3-redis python3-psycopg2 python3-requests
     wrk nginx-light procps bc curl python3-locust gnuplot-nox
+    chromium chromium-driver python3-selenium
 )
 
 usage() {
