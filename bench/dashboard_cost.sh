@@ -43,7 +43,6 @@ browser_start() {
   sleep 4  # loaded, first refresh done: the steady polling is what is measured
 }
 
-cpu_seconds() { awk '{ printf "%.3f", ($14 + $15) / 100 }' "/proc/$1/stat"; }  # utime + stime
 requests() { curl -fs "$STACK_URL/metrics" | awk '/^tracker_http_requests_total / { print $2 }'; }
 
 # One run: prints "server_cpu_share_of_a_core requests_per_second".
