@@ -22,7 +22,6 @@ STACK_ROOT=$BENCH_ROOT
 CURRENT_BIN=$TRACKER_SERVER_BIN
 trap stack_stop EXIT
 
-cpu_seconds() { awk '{ printf "%.3f", ($14 + $15) / 100 }' "/proc/$1/stat"; }  # utime + stime
 redis_cpu() {
   redis-cli -p "$STACK_REDIS_PORT" info cpu |
     awk -F: '/^used_cpu_(user|sys):/ { s += $2 } END { printf "%.3f", s }'

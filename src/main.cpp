@@ -7,9 +7,11 @@
 #include "app/ranking_board.hpp"
 #include "app/search_ranking_upkeep.hpp"
 #include "app/search_service.hpp"
+#include "app/event_explorer.hpp"
 #include "app/statistics_service.hpp"
 #include "config/config.hpp"
 #include "flush/flusher.hpp"
+#include "http/explorer_routes.hpp"
 #include "http/ingest_routes.hpp"
 #include "http/ops_routes.hpp"
 #include "http/post_routes.hpp"
@@ -21,6 +23,7 @@
 #include "postgres/counter_archive.hpp"
 #include "postgres/event_archive.hpp"
 #include "postgres/health_probe.hpp"
+#include "postgres/event_reader.hpp"
 #include "postgres/pool.hpp"
 #include "postgres/post_repository.hpp"
 #include "postgres/ranking_upkeep.hpp"
@@ -67,6 +70,8 @@ struct Worker {
   std::unique_ptr<app::StatisticsService> statistics;
   std::unique_ptr<postgres::HealthProbe> pg_probe;
   std::unique_ptr<postgres::PostRepository> post_repository;
+  std::unique_ptr<postgres::EventReader> event_reader;
+  std::unique_ptr<app::EventExplorer> explorer;
   std::unique_ptr<redis::SearchCache> search_cache;
   std::unique_ptr<app::PostService> posts;
   std::unique_ptr<app::SearchService> search;
@@ -138,11 +143,16 @@ std::unique_ptr<Worker> make_worker(const config::Config& config,
                                                         *worker->search_cache, *worker->ingest, metrics,
                                                         search_options);
 
+  worker->event_reader =
+      std::make_unique<postgres::EventReader>(*worker->pg_pool, std::chrono::milliseconds(config.pg_timeout_ms));
+  worker->explorer = std::make_unique<app::EventExplorer>(*worker->event_reader);
+
   http::add_ingest_routes(worker->router, *worker->ingest);
+  http::add_explorer_routes(worker->router, *worker->explorer);
+  http::add_static_routes(worker->router, http::built_in_files());
   http::add_statistics_routes(worker->router, *worker->statistics);
   http::add_post_routes(worker->router, *worker->posts, *worker->search);
   http::add_ops_routes(worker->router, {worker->redis_probe.get(), worker->pg_probe.get()}, metrics);
-  http::add_static_routes(worker->router);
   worker->listener = std::make_unique<http::Listener>(worker->io, server_options, worker->router,
                                                       server_state, metrics);
   return worker;

@@ -13,6 +13,9 @@ median_where() { awk -v a="$2" -v b="$3" -v c="$4" '$1 == a && $2 == b { print $
 # batch_label 0 -> single, N -> batchN (the BATCH of bench/lib/events.lua).
 batch_label() { if [[ $1 == 0 ]]; then echo single; else echo "batch$1"; fi; }
 
+# CPU seconds a process has used (utime + stime; /proc counts 10 ms ticks).
+cpu_seconds() { awk '{ printf "%.3f", ($14 + $15) / 100 }' "/proc/$1/stat"; }
+
 rss_mb() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 peak_rss_mb() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 

@@ -19,30 +19,6 @@ const std::string* find(const QueryParams& params, std::string_view name) {
   return it == params.end() ? nullptr : &it->second;
 }
 
-std::variant<std::optional<std::int64_t>, FieldError> positive_id(const QueryParams& params,
-                                                                   const std::string& name) {
-  const std::string* text = find(params, name);
-  if (!text) return std::optional<std::int64_t>{};
-  std::int64_t value = 0;
-  auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), value);
-  if (text->empty() || error != std::errc{} || end != text->data() + text->size() || value < 1) {
-    return bad(name, name + " must be an integer >= 1");
-  }
-  return std::optional<std::int64_t>{value};
-}
-
-std::variant<std::optional<std::int64_t>, FieldError> time_param(const QueryParams& params,
-                                                                  const std::string& name) {
-  const std::string* text = find(params, name);
-  if (!text) return std::optional<std::int64_t>{};
-  auto ms = parse_rfc3339_ms(*text);
-  if (!ms) return bad(name, name + " must be an RFC 3339 date-time, e.g. 2026-11-25T00:00:00Z");
-  if (*ms < kEarliestMs || *ms > kLatestMs) {
-    return bad(name, name + " must be between 0000-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z");
-  }
-  return std::optional<std::int64_t>{*ms};
-}
-
 template <class T>
 const FieldError* error_of(const std::variant<T, FieldError>& v) {
   return std::get_if<FieldError>(&v);
@@ -76,6 +52,30 @@ std::variant<CounterFilter, FieldError> parse_filter(const QueryParams& params) 
 }
 
 }  // namespace
+
+std::variant<std::optional<std::int64_t>, FieldError> positive_id(const QueryParams& params,
+                                                                   const std::string& name) {
+  const std::string* text = find(params, name);
+  if (!text) return std::optional<std::int64_t>{};
+  std::int64_t value = 0;
+  auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (text->empty() || error != std::errc{} || end != text->data() + text->size() || value < 1) {
+    return bad(name, name + " must be an integer >= 1");
+  }
+  return std::optional<std::int64_t>{value};
+}
+
+std::variant<std::optional<std::int64_t>, FieldError> time_param(const QueryParams& params,
+                                                                  const std::string& name) {
+  const std::string* text = find(params, name);
+  if (!text) return std::optional<std::int64_t>{};
+  auto ms = parse_rfc3339_ms(*text);
+  if (!ms) return bad(name, name + " must be an RFC 3339 date-time, e.g. 2026-11-25T00:00:00Z");
+  if (*ms < kEarliestMs || *ms > kLatestMs) {
+    return bad(name, name + " must be between 0000-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z");
+  }
+  return std::optional<std::int64_t>{*ms};
+}
 
 std::optional<FieldError> reject_unknown(const QueryParams& params, std::initializer_list<std::string_view> known) {
   for (const auto& [name, value] : params) {

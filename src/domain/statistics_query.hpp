@@ -64,6 +64,11 @@ std::vector<std::int64_t> window_hours(Window window, std::int64_t now_ms);
 
 // Accepts only the listed parameter names; anything else is an UNKNOWN_PARAMETER error.
 std::optional<FieldError> reject_unknown(const QueryParams& params, std::initializer_list<std::string_view> known);
+// An optional integer parameter that must be >= 1; nullopt when absent.
+std::variant<std::optional<std::int64_t>, FieldError> positive_id(const QueryParams& params, const std::string& name);
+// An optional RFC 3339 date-time parameter, in Unix milliseconds, within the years
+// 0000-9999; nullopt when absent.
+std::variant<std::optional<std::int64_t>, FieldError> time_param(const QueryParams& params, const std::string& name);
 std::variant<std::size_t, FieldError> parse_limit(const QueryParams& params, std::size_t fallback, std::size_t max);
 
 // The counter a filter reads.

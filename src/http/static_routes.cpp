@@ -1,24 +1,57 @@
 #include "http/static_routes.hpp"
 
-#include "http/static_files.hpp"
+#include "web/static_files.hpp"
+
+#include <array>
 
 namespace tracker::http {
 
 namespace {
 
-Handler serve(std::string_view content_type, std::string_view body) {
-  return [content_type, body](const Request&, const PathParams&) -> boost::asio::awaitable<Response> {
-    Response response{Status::ok, 11};
-    response.set(beast_http::field::content_type, content_type);
-    response.body() = body;
-    co_return response;
-  };
+// If-None-Match holds "*" or a list of entity tags, maybe weak (W/"..."), which a GET
+// compares weakly: containing ours is enough.
+bool not_modified(const Request& request, std::string_view etag) {
+  auto header = request.find(beast_http::field::if_none_match);
+  if (header == request.end()) return false;
+  std::string_view value = header->value();
+  return value.find(etag) != std::string_view::npos || value.find('*') != std::string_view::npos;
 }
+
+Response static_response(const Request& request, const StaticFile& file) {
+  bool fresh = not_modified(request, file.etag);
+  Response response{fresh ? Status::not_modified : Status::ok, request.version()};
+  response.set(beast_http::field::etag, file.etag);
+  response.set(beast_http::field::cache_control, "no-cache");
+  response.set("X-Content-Type-Options", "nosniff");
+  if (!fresh) {
+    response.set(beast_http::field::content_type, file.content_type);
+    // Scripts and styles only from this server: the page holds the read key.
+    response.set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
+    response.body().assign(file.body);
+  }
+  response.prepare_payload();
+  return response;
+}
+
+constexpr auto kBuiltIn = [] {
+  std::array<StaticFile, std::size(web::kFiles)> files{};
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    files[i] = {web::kFiles[i].path, web::kFiles[i].content_type, web::kFiles[i].etag, web::kFiles[i].body};
+  }
+  return files;
+}();
 
 }  // namespace
 
-void add_static_routes(Router& router) {
-  router.add(beast_http::verb::get, "/openapi.yaml", serve("application/yaml", static_files::openapi));
+void add_static_routes(Router& router, std::span<const StaticFile> files) {
+  for (const StaticFile& file : files) {
+    router.add(beast_http::verb::get, std::string(file.path),
+               [&file](const Request& request, const PathParams&) -> boost::asio::awaitable<Response> {
+                 co_return static_response(request, file);
+               });
+  }
 }
+
+std::span<const StaticFile> built_in_files() { return kBuiltIn; }
 
 }  // namespace tracker::http

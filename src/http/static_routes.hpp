@@ -1,10 +1,23 @@
 #pragma once
 #include "http/router.hpp"
 
+#include <span>
+#include <string_view>
+
 namespace tracker::http {
 
-// GET /openapi.yaml: the API contract (docs/openapi.yaml), embedded at build time so the
-// document served is always the one the binary was built with.
-void add_static_routes(Router& router);
+// A file served as it is: built into the binary (see cmake/embed_files.cmake).
+struct StaticFile {
+  std::string_view path, content_type, etag, body;
+};
+
+// GET (and HEAD) of each file at its path, with its ETag: a matching If-None-Match is a 304.
+// Cache-Control no-cache: browsers keep the files but ask again each time they load the
+// page, so a new build's files show at once and an unchanged file costs a 304.
+void add_static_routes(Router& router, std::span<const StaticFile> files);
+
+// The files built in from web/ (the dashboard, its index also at /) and the others listed
+// in CMakeLists.txt.
+std::span<const StaticFile> built_in_files();
 
 }  // namespace tracker::http

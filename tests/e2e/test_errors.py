@@ -323,7 +323,7 @@ def test_body_over_limit_chunked(server, redis_client, uniq):
 # ---------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("method,path", [
-    ("GET", "/api/nope"), ("POST", "/api/nope"), ("GET", "/"), ("POST", "/api/events/extra"),
+    ("GET", "/api/nope"), ("POST", "/api/nope"), ("GET", "/index.htm"), ("POST", "/api/events/extra"),
     ("POST", "/api/event"), ("GET", "/health"),
 ])
 def test_unknown_path(server, redis_client, uniq, method, path):
@@ -336,7 +336,7 @@ def test_unknown_path(server, redis_client, uniq, method, path):
 
 
 @pytest.mark.parametrize("method,path,allow", [
-    ("GET", "/api/events", "POST"), ("PUT", "/api/events", "POST"),
+    ("GET", "/api/events/batch", "POST"), ("PUT", "/api/events", "POST, GET"), ("POST", "/", "GET"),
     ("DELETE", "/api/users/events", "POST"), ("PATCH", "/api/events/batch", "POST"),
     ("POST", "/health/live", "GET"), ("DELETE", "/metrics", "GET"),
 ])

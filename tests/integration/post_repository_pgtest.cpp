@@ -4,6 +4,8 @@
 // the search ranking (post_hashtags) following every change of posts, and hashtag
 // search order. Every test uses hashtags and user ids of its own and deletes
 // its posts afterwards.
+#include "pg_support.hpp"
+
 #include "metrics/metrics.hpp"
 #include "postgres/connection.hpp"
 #include "postgres/pool.hpp"
@@ -38,35 +40,9 @@ using tracker::postgres::Pool;
 using tracker::postgres::PostRepository;
 using Params = std::vector<std::optional<std::string>>;
 
-std::string dsn() {
-  const char* env = std::getenv("TRACKER_PG_DSN");
-  return env != nullptr && *env != '\0' ? env : "host=127.0.0.1 port=55432 user=tracker dbname=tracker";
-}
-
-// Runs one operation to completion on `io` and returns its result (or rethrows). The
-// tests are plain functions around these calls: no test logic inside coroutines.
-template <class T>
-T await(asio::io_context& io, asio::awaitable<T> operation) {
-  std::optional<T> out;
-  std::exception_ptr failure;
-  asio::co_spawn(io, std::move(operation), [&](std::exception_ptr error, T value) {
-    failure = error;
-    if (!error) out.emplace(std::move(value));
-  });
-  io.restart();
-  io.run();
-  if (failure) std::rethrow_exception(failure);
-  return std::move(*out);
-}
-
-asio::awaitable<tracker::postgres::Result> execute(std::string sql, Params params) {
-  auto executor = co_await asio::this_coro::executor;
-  ConnectionOptions options;
-  options.dsn = dsn();
-  std::unique_ptr<Connection> db = co_await Connection::connect(executor, options);
-  tracker::postgres::Result result = co_await db->execute(sql, params);
-  co_return result;
-}
+using tracker::pgtest::await;
+using tracker::pgtest::dsn;
+using tracker::pgtest::execute;
 
 // A bigint[] literal.
 std::string id_array(const std::vector<std::int64_t>& ids) {
