@@ -1,8 +1,7 @@
 #include "http/explorer_routes.hpp"
 
 #include "domain/time_format.hpp"
-#include "http/statistics_routes.hpp"
-#include "http/store_errors.hpp"
+#include "http/query.hpp"
 
 #include <boost/json.hpp>
 
@@ -36,23 +35,17 @@ json::value event_json(const domain::StoredEvent& event) {
 void add_explorer_routes(Router& router, app::EventExplorer& explorer) {
   router.add(beast_http::verb::get, "/api/events",
              [&explorer](const Request& request, const PathParams&) -> boost::asio::awaitable<Response> {
-               auto parsed = domain::parse_event_query(query_params(request));
-               if (auto* error = std::get_if<domain::FieldError>(&parsed)) {
-                 co_return error_response(Status::bad_request, error->code, error->message, error->field);
-               }
-               try {
-                 domain::EventPage page = co_await explorer.page(std::get<domain::EventQuery>(parsed));
-                 json::array events;
-                 events.reserve(page.events.size());
-                 for (const auto& event : page.events) events.push_back(event_json(event));
-                 co_return json_response(
-                     Status::ok,
-                     json::object{{"events", std::move(events)},
-                                  {"nextCursor", page.next ? json::value(domain::encode_cursor(*page.next))
-                                                           : json::value(nullptr)}});
-               } catch (const ports::StoreError& failure) {
-                 co_return store_error_response(failure);
-               }
+               auto parsed = domain::parse_event_query(valid_query_params(request));
+               if (auto* error = std::get_if<domain::FieldError>(&parsed)) co_return invalid(*error);
+               domain::EventPage page = co_await explorer.page(std::get<domain::EventQuery>(parsed));
+               json::array events;
+               events.reserve(page.events.size());
+               for (const auto& event : page.events) events.push_back(event_json(event));
+               co_return json_response(
+                   Status::ok,
+                   json::object{{"events", std::move(events)},
+                                {"nextCursor", page.next ? json::value(domain::encode_cursor(*page.next))
+                                                         : json::value(nullptr)}});
              });
 }
 
