@@ -375,7 +375,7 @@ col() { awk -v e="$1" -v c="$2" '$2 == e { print $c }' "$OUT/rounds.txt" | media
   echo "== statistics API: medians of $ROUNDS rounds x ${SECONDS_PER_RUN}s, $CONNECTIONS connections, $(nproc) cores shared with wrk, the ingestion and the databases =="
   echo "load average (1, 5, 15 min) before: $load_before, after: $(cut -d" " -f1-3 /proc/loadavg)"
   echo "data set: $have_events generated events over 7 days (to $time_to, $age_min min before the run), $have_posts posts; events ~$rows_events rows, event_stats ~$rows_stats, event_totals ~$rows_totals"
-  echo "rankings: the server's ranking board read $(metric tracker_ranking_hours_fetched_total) hourly rankings in $(metric tracker_ranking_refreshes_total) refreshes"
+  echo "rankings: the server's ranking board read $(metric tracker_ranking_hourly_reads_total) hourly rankings in $(metric tracker_ranking_refreshes_total) refreshes"
   echo "background ingestion: ${ingest_rps} events/s accepted (target $((INGEST_RATE * INGEST_BATCH))), ${ingest_bad} failed batch requests, batch p99 ${ingest_p99} ms"
   echo "latencies are those of all answers, failed ones included; failed = non-2xx, socket errors and timeouts"
   printf '%-14s %8s %9s %9s %8s   %10s %10s   %9s %9s %8s   %s\n' endpoint req/s p50_ms p99_ms failed% "1-conn p50" "1-conn p99" \

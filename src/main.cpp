@@ -153,6 +153,7 @@ std::unique_ptr<Worker> make_worker(const config::Config& config,
   http::add_statistics_routes(worker->router, *worker->statistics);
   http::add_post_routes(worker->router, *worker->posts, *worker->search);
   http::add_ops_routes(worker->router, {worker->redis_probe.get(), worker->pg_probe.get()}, metrics);
+  worker->router.measure(metrics);
   worker->listener = std::make_unique<http::Listener>(worker->io, server_options, worker->router,
                                                       server_state, metrics);
   return worker;

@@ -28,7 +28,7 @@ RankingBoard::RankingBoard(ports::HourlyRankings& source, RankingBoardOptions op
       options_(options),
       clock_(std::move(clock)),
       refreshes_(metrics.counter("tracker_ranking_refreshes_total", "Refreshes of the window rankings")),
-      hours_fetched_(metrics.counter("tracker_ranking_hours_fetched_total",
+      hours_fetched_(metrics.counter("tracker_ranking_hourly_reads_total",
                                      "Hourly rankings read again because their version changed")),
       task_("rankings: refresh", options_.refresh_interval,
             metrics.counter("tracker_ranking_refresh_failures_total",

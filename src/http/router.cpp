@@ -4,6 +4,8 @@
 
 #include <boost/url/parse.hpp>
 
+#include <chrono>
+
 namespace tracker::http {
 
 namespace {
@@ -17,6 +19,13 @@ std::vector<std::string> split_path(std::string_view path) {
     start = end + 1;
   }
   return segments;
+}
+
+// The pattern as given to add(): "/" and the segments.
+std::string joined(const std::vector<std::string>& segments) {
+  std::string pattern;
+  for (const std::string& segment : segments) pattern += "/" + segment;
+  return pattern.empty() ? "/" : pattern;
 }
 
 bool match(const std::vector<std::string>& pattern, const std::vector<std::string>& path,
@@ -40,12 +49,17 @@ void Router::add(beast_http::verb method, std::string pattern, Handler handler, 
 
 std::vector<Router::Entry> Router::routes() const {
   std::vector<Entry> entries;
-  for (const Route& route : routes_) {
-    std::string pattern;
-    for (const std::string& segment : route.segments) pattern += "/" + segment;
-    entries.push_back({route.method, pattern.empty() ? "/" : pattern});
-  }
+  for (const Route& route : routes_) entries.push_back({route.method, joined(route.segments)});
   return entries;
+}
+
+void Router::measure(metrics::Registry& metrics) {
+  for (Route& route : routes_) {
+    route.duration = &metrics.histogram(
+        "tracker_http_route_duration_seconds", "Time a route's handler took to make its answer",
+        "method=\"" + std::string(beast_http::to_string(route.method)) + "\",route=\"" +
+            joined(route.segments) + "\"");
+  }
 }
 
 boost::asio::awaitable<Response> Router::handle(const Request& request) const {
@@ -69,6 +83,14 @@ boost::asio::awaitable<Response> Router::dispatch(const Request& request) const 
     if (route.method == request.method() ||
         (route.method == beast_http::verb::get && request.method() == beast_http::verb::head &&
          route.effects == Effects::none)) {
+      if (!route.duration) co_return co_await route.handler(request, params);
+      auto started = std::chrono::steady_clock::now();
+      // Timed whether it answers or throws (the failure is answered by handle()).
+      struct Timer {
+        metrics::Histogram& histogram;
+        std::chrono::steady_clock::time_point started;
+        ~Timer() { histogram.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()); }
+      } timer{*route.duration, started};
       co_return co_await route.handler(request, params);
     }
     if (!allowed.empty()) allowed += ", ";

@@ -50,7 +50,21 @@ Listener::Listener(asio::io_context& io, const ServerOptions& options, const Rou
                                              "reason=\"memory_budget\"")),
       open_connections_(metrics.gauge("tracker_http_connections", "Open HTTP connections")),
       latency_(metrics.histogram("tracker_http_request_duration_seconds",
-                                 "Time from a complete request to its answer being written")) {}
+                                 "Time from a complete request to its answer being written")),
+      metrics_(metrics) {
+  // The answers alerts divide by exist from the start, so that their rates are 0, not absent.
+  for (unsigned code : {200u, 202u, 400u, 404u, 500u, 503u}) answers_with(code);
+}
+
+metrics::Counter& Listener::answers_with(unsigned code) {
+  if (code >= responses_by_code_.size()) code = 0;
+  metrics::Counter*& counter = responses_by_code_[code];
+  if (!counter) {
+    counter = &metrics_.counter("tracker_http_responses_total", "HTTP answers written, by status code",
+                                "code=\"" + std::to_string(code) + "\"");
+  }
+  return *counter;
+}
 
 Listener::~Listener() = default;
 
@@ -164,6 +178,7 @@ asio::awaitable<void> Listener::serve(std::shared_ptr<Session> session) {
     Response response = co_await dispatch(request);
     bool keep_alive = co_await write_response(*session, request, response);
     requests_.inc();
+    answers_with(response.result_int()).inc();
     latency_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     if (!keep_alive) break;
   }
@@ -274,6 +289,7 @@ asio::awaitable<bool> Listener::write_response(Session& session, const Request& 
 // is an answer, then the connection ends.
 asio::awaitable<void> Listener::close_with(Session& session, Close close) {
   if (!close.answer) co_return;
+  answers_with(close.answer->result_int()).inc();
   close.answer->keep_alive(false);
   session.stream.expires_after(options_.write_timeout);
   co_await beast_http::async_write(session.stream, *close.answer, kNoThrow);

@@ -7,6 +7,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/http/parser.hpp>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -83,6 +84,7 @@ class Listener {
   asio::awaitable<void> close_with(Session& session, Close close);
   Close closing_for(const boost::system::error_code& ec, const Parser& parser);
   Close memory_budget_spent();
+  metrics::Counter& answers_with(unsigned status_code);
 
   asio::io_context& io_;
   const ServerOptions& options_;
@@ -96,6 +98,9 @@ class Listener {
   metrics::Counter& refused_memory_budget_;
   metrics::Gauge& open_connections_;
   metrics::Histogram& latency_;
+  metrics::Registry& metrics_;
+  // tracker_http_responses_total by status code, registered on a code's first answer.
+  std::array<metrics::Counter*, 600> responses_by_code_{};
 };
 
 }  // namespace tracker::http

@@ -94,7 +94,7 @@ struct Board {
       : source(redis.shared_from_this(), std::chrono::milliseconds(2000)),
         board(source, {}, metrics, [this] { return now_ms; }) {}
 
-  std::uint64_t fetched() { return metrics.counter("tracker_ranking_hours_fetched_total", "").value(); }
+  std::uint64_t fetched() { return metrics.counter("tracker_ranking_hourly_reads_total", "").value(); }
 
   std::int64_t now_ms = kBaseHour + 30 * 60'000;
   tracker::metrics::Registry metrics;
