@@ -274,6 +274,7 @@ int main(int argc, char** argv) {
   server_options.port = config.port;
   server_options.max_connections = config.max_connections;
   server_options.max_connections_per_address = config.max_connections_per_ip;
+  server_options.access_log_every = config.access_log_sample;
   server_options.request_memory_budget = config.request_memory_budget;
   server_options.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
   server_options.read_timeout = std::chrono::milliseconds(config.read_timeout_ms);

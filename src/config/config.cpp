@@ -125,6 +125,8 @@ const std::vector<Option>& options() {
              &Config::statistics_cache_ms),
       text("log-level", "trace, debug, info, warn, error", &Config::log_level),
       text("log-format", "text, or json (one object per line, for ELK or Loki)", &Config::log_format),
+      number("access-log-sample", "log one request in N with its status, time and request id (0 = none)",
+             &Config::access_log_sample),
   };
   return all;
 }

@@ -60,6 +60,7 @@ struct Config {
   std::int64_t statistics_cache_ms = 1000;
   std::string log_level = "info";
   std::string log_format = "text";  // or json: one object per line
+  std::size_t access_log_sample = 0;  // log one request in N (0: none)
   // --print-routes: print "METHOD /path" for every route and exit (a command, not a setting).
   bool print_routes = false;
 };

@@ -1,5 +1,7 @@
 #include "http/server.hpp"
 
+#include "metrics/logging.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -15,6 +17,9 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <random>
 #include <limits>
 
 namespace tracker::http {
@@ -54,6 +59,62 @@ Listener::Listener(asio::io_context& io, const ServerOptions& options, const Rou
       metrics_(metrics) {
   // The answers alerts divide by exist from the start, so that their rates are 0, not absent.
   for (unsigned code : {200u, 202u, 400u, 404u, 500u, 503u}) answers_with(code);
+}
+
+namespace {
+
+// The client's X-Request-Id when it is short and plain, otherwise a new one: a process-wide
+// counter after a random prefix (unique across restarts and servers in practice).
+std::string request_id(const Request& request) {
+  std::string_view given = request["X-Request-Id"];
+  bool usable = !given.empty() && given.size() <= 64 &&
+                std::all_of(given.begin(), given.end(), [](unsigned char c) {
+                  return std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == ':';
+                });
+  if (usable) return std::string(given);
+  static const std::uint64_t prefix = std::random_device{}() ^ (std::uint64_t{std::random_device{}()} << 32);
+  static std::atomic<std::uint64_t> next{0};
+  char id[40];
+  int n = std::snprintf(id, sizeof id, "%016llx-%llx", static_cast<unsigned long long>(prefix),
+                        static_cast<unsigned long long>(next.fetch_add(1, std::memory_order_relaxed)));
+  return std::string(id, static_cast<std::size_t>(n));
+}
+
+// A target as printable ASCII for the log (other bytes as %XX), at most 256 characters.
+std::string printable_target(std::string_view target) {
+  std::string out;
+  for (unsigned char c : target.substr(0, 256)) {
+    if (c > 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      char hex[4];
+      std::snprintf(hex, sizeof hex, "%%%02X", c);
+      out += hex;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+bool Listener::sampled() {
+  return options_.access_log_every != 0 && requests_seen_++ % options_.access_log_every == 0;
+}
+
+void Listener::log_access(const Session& session, const Request& request, const Response& response,
+                          std::chrono::steady_clock::duration took) {
+  char millis[32];
+  std::snprintf(millis, sizeof millis, "%.3f", std::chrono::duration<double, std::milli>(took).count());
+  const metrics::LogField fields[] = {
+      {"requestId", std::string(response["X-Request-Id"])},
+      {"method", std::string(request.method_string())},
+      {"target", printable_target(request.target())},
+      {"status", std::to_string(response.result_int()), true},
+      {"durationMs", millis, true},
+      {"bytes", std::to_string(response.body().size()), true},
+      {"client", session.peer.to_string()},
+  };
+  metrics::log_with_fields("access", fields);
 }
 
 metrics::Counter& Listener::answers_with(unsigned code) {
@@ -176,9 +237,12 @@ asio::awaitable<void> Listener::serve(std::shared_ptr<Session> session) {
     const Request& request = std::get<Request>(read);
     auto started = std::chrono::steady_clock::now();
     Response response = co_await dispatch(request);
+    const bool logged = sampled();
+    if (logged) response.set("X-Request-Id", request_id(request));
     bool keep_alive = co_await write_response(*session, request, response);
     requests_.inc();
     answers_with(response.result_int()).inc();
+    if (logged) log_access(*session, request, response, std::chrono::steady_clock::now() - started);
     latency_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     if (!keep_alive) break;
   }

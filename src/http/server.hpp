@@ -32,6 +32,7 @@ struct ServerOptions {
   milliseconds read_timeout{10'000};  // from a request's first byte to its last
   milliseconds write_timeout{10'000};
   std::size_t header_limit = 16 * 1024;
+  std::size_t access_log_every = 0;  // one request in N is logged (0: none)
   // Body limit for a request target; past it the answer is 413.
   std::function<std::size_t(std::string_view target)> body_limit = [](std::string_view) {
     return std::size_t{64 * 1024};
@@ -85,6 +86,11 @@ class Listener {
   Close closing_for(const boost::system::error_code& ec, const Parser& parser);
   Close memory_budget_spent();
   metrics::Counter& answers_with(unsigned status_code);
+  // The access log: one request in options_.access_log_every, with a request id (the
+  // client's X-Request-Id when it sent a usable one), which the answer carries too.
+  bool sampled();
+  void log_access(const Session& session, const Request& request, const Response& response,
+                  std::chrono::steady_clock::duration took);
 
   asio::io_context& io_;
   const ServerOptions& options_;
@@ -101,6 +107,7 @@ class Listener {
   metrics::Registry& metrics_;
   // tracker_http_responses_total by status code, registered on a code's first answer.
   std::array<metrics::Counter*, 600> responses_by_code_{};
+  std::uint64_t requests_seen_ = 0;  // on this thread, for access log sampling
 };
 
 }  // namespace tracker::http

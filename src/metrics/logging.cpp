@@ -10,6 +10,10 @@ namespace tracker::metrics {
 
 namespace {
 
+LogFormat g_format = LogFormat::Text;
+// The fields of the line being logged on this thread (spdlog formats in the caller's thread).
+thread_local std::span<const LogField> t_fields;
+
 // The message, escaped for a JSON string: messages quote user input (paths, keywords).
 class JsonMessageFlag final : public spdlog::custom_flag_formatter {
  public:
@@ -22,7 +26,49 @@ class JsonMessageFlag final : public spdlog::custom_flag_formatter {
   std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<JsonMessageFlag>(); }
 };
 
+// ,"fields":{...} when the line has fields.
+class JsonFieldsFlag final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg&, const std::tm&, spdlog::memory_buf_t& dest) override {
+    if (t_fields.empty()) return;
+    std::string out = R"(,"fields":{)";
+    for (std::size_t i = 0; i < t_fields.size(); ++i) {
+      if (i) out += ',';
+      out += '"';
+      append_json_escaped(out, t_fields[i].key);
+      out += "\":";
+      if (t_fields[i].is_number) {
+        out += t_fields[i].value;
+      } else {
+        out += '"';
+        append_json_escaped(out, t_fields[i].value);
+        out += '"';
+      }
+    }
+    out += '}';
+    dest.append(out.data(), out.data() + out.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<JsonFieldsFlag>(); }
+};
+
 }  // namespace
+
+void log_with_fields(std::string_view message, std::span<const LogField> fields) {
+  if (g_format == LogFormat::Json) {
+    t_fields = fields;
+    spdlog::info("{}", message);
+    t_fields = {};
+    return;
+  }
+  std::string line(message);
+  for (const LogField& field : fields) {
+    line += ' ';
+    line += field.key;
+    line += '=';
+    line += field.value;
+  }
+  spdlog::info("{}", line);
+}
 
 LogFormat parse_log_format(std::string_view name) {
   if (name == "text") return LogFormat::Text;
@@ -54,10 +100,11 @@ void append_json_escaped(std::string& out, std::string_view text) {
 
 void configure_logging(const std::string& level, LogFormat format) {
   spdlog::set_level(spdlog::level::from_str(level));
+  g_format = format;
   if (format == LogFormat::Text) return;
   auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
-  formatter->add_flag<JsonMessageFlag>('*').set_pattern(
-      R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","thread":%t,"message":"%*"})");
+  formatter->add_flag<JsonMessageFlag>('*').add_flag<JsonFieldsFlag>('&').set_pattern(
+      R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","thread":%t,"message":"%*"%&})");
   spdlog::set_formatter(std::move(formatter));
 }
 

@@ -184,6 +184,35 @@ def test_prometheus_scrapes_the_server_and_reads_the_ingestion_rate(server, uniq
         log.close()
 
 
+def test_sampled_access_log_lines_carry_fields_and_the_request_id(start_server, uniq):
+    logged = start_server("--log-format=json", "--access-log-sample=1")
+    answer = requests.post(logged.url("/api/events"), json=uniq.event("CLICK"),
+                           headers={"X-Request-Id": "abc-123"}, timeout=HTTP_TIMEOUT)
+    assert answer.status_code == 202 and answer.headers["X-Request-Id"] == "abc-123"
+    odd = requests.get(logged.url("/api/statistics?keyword=%FF"), timeout=HTTP_TIMEOUT)
+    assert odd.status_code == 400
+    generated = odd.headers["X-Request-Id"]
+    assert generated and generated != "abc-123"
+
+    def access_lines():  # those of the two requests above (start-up polled /health/live)
+        return [entry for entry in (json.loads(line) for line in logged.log_text().splitlines() if line.strip())
+                if entry["message"] == "access" and entry["fields"]["target"].startswith("/api/")]
+    wait_until(lambda: len(access_lines()) >= 2, timeout=10, what="two access log lines")
+    first, second = access_lines()[:2]
+    assert first["fields"]["requestId"] == "abc-123"
+    assert first["fields"]["method"] == "POST" and first["fields"]["target"] == "/api/events"
+    assert first["fields"]["status"] == 202 and first["fields"]["durationMs"] >= 0
+    assert first["fields"]["client"] == LOOPBACK
+    assert second["fields"]["requestId"] == generated
+    assert second["fields"]["target"] == "/api/statistics?keyword=%FF"
+    assert second["fields"]["status"] == 400
+
+    quiet = start_server("--log-format=json")
+    answer = requests.post(quiet.url("/api/events"), json=uniq.event("CLICK"), timeout=HTTP_TIMEOUT)
+    assert "X-Request-Id" not in answer.headers
+    assert not [line for line in quiet.log_text().splitlines() if '"message":"access"' in line]
+
+
 def test_log_lines_are_json_objects(server, uniq):
     post(server, "/api/events", uniq.event("CLICK"))
     lines = [line for line in server.log_text().splitlines() if line.strip()]

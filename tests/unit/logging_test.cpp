@@ -40,6 +40,33 @@ TEST(LoggingTest, JsonFormatWritesOneParsableObjectPerLine) {
   EXPECT_TRUE(line.at("thread").is_int64());
 }
 
+TEST(LoggingTest, FieldsGoUnderFieldsInJsonAndAfterTheMessageInText) {
+  std::ostringstream lines;
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(
+      std::make_shared<spdlog::logger>("fields-test", std::make_shared<spdlog::sinks::ostream_sink_mt>(lines)));
+  const LogField fields[] = {{"target", "/a?b=\"c\""}, {"status", "202", true}};
+  configure_logging("info", LogFormat::Json);
+  log_with_fields("access", fields);
+  spdlog::info("no fields");
+  configure_logging("info", LogFormat::Text);
+  spdlog::set_pattern("%v");
+  log_with_fields("access", fields);
+  spdlog::set_default_logger(previous);
+
+  std::istringstream in(lines.str());
+  std::string first, second, third;
+  std::getline(in, first);
+  std::getline(in, second);
+  std::getline(in, third);
+  auto with = boost::json::parse(first).as_object();
+  EXPECT_EQ(with.at("message").as_string(), "access");
+  EXPECT_EQ(with.at("fields").at("target").as_string(), "/a?b=\"c\"");
+  EXPECT_EQ(with.at("fields").at("status").as_int64(), 202);
+  EXPECT_FALSE(boost::json::parse(second).as_object().contains("fields"));
+  EXPECT_EQ(third, "access target=/a?b=\"c\" status=202");
+}
+
 TEST(LoggingTest, OnlyTextAndJsonAreFormats) {
   EXPECT_EQ(parse_log_format("text"), LogFormat::Text);
   EXPECT_EQ(parse_log_format("json"), LogFormat::Json);
