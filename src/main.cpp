@@ -56,6 +56,9 @@ using namespace tracker;
 
 namespace {
 
+// How long the ranking board and the first requests wait for Redis at start-up.
+constexpr std::chrono::milliseconds kFirstConnectWait{2000};
+
 struct Worker {
   asio::io_context io{1};
   std::shared_ptr<redis::Connection> redis;
@@ -108,7 +111,7 @@ std::unique_ptr<Worker> make_worker(const config::Config& config,
   redis::EventStoreOptions store_options;
   store_options.recent_keywords_ttl = std::chrono::seconds(config.recent_keywords_ttl_s);
   store_options.backlog_high_water = config.backlog_high_water;
-  store_options.max_groups_in_flight = std::max<std::size_t>(config.ingest_groups_in_flight, 1);
+  store_options.max_groups_in_flight = config.ingest_groups_in_flight;
   store_options.max_group = config.ingest_group_limit;
   store_options.timeout = std::chrono::milliseconds(config.redis_timeout_ms);
   worker->event_store = std::make_unique<redis::EventStore>(worker->redis, store_options, metrics);
@@ -137,7 +140,7 @@ std::unique_ptr<Worker> make_worker(const config::Config& config,
       worker->redis, std::chrono::milliseconds(config.redis_timeout_ms));
   worker->posts = std::make_unique<app::PostService>(*worker->post_repository, *worker->ingest, metrics);
   app::SearchOptions search_options;
-  search_options.ttl = std::chrono::milliseconds(std::max<std::int64_t>(config.search_cache_ttl_ms, 0));
+  search_options.ttl = std::chrono::milliseconds(config.search_cache_ttl_ms);
   search_options.empty_ttl = std::chrono::milliseconds(config.search_empty_ttl_ms);
   worker->search = std::make_unique<app::SearchService>(*worker->post_repository, *worker->search_cache,
                                                         *worker->search_cache, *worker->ingest, metrics,
@@ -153,6 +156,8 @@ std::unique_ptr<Worker> make_worker(const config::Config& config,
   http::add_statistics_routes(worker->router, *worker->statistics);
   http::add_post_routes(worker->router, *worker->posts, *worker->search);
   http::add_ops_routes(worker->router, {worker->redis_probe.get(), worker->pg_probe.get()}, metrics);
+  worker->router.set_default_body_limit(config.event_body_limit);
+  worker->router.limit_body("/api/events/batch", config.batch_body_limit);
   worker->router.measure(metrics);
   worker->listener = std::make_unique<http::Listener>(worker->io, server_options, worker->router,
                                                       server_state, metrics);
@@ -172,18 +177,14 @@ struct RankingWorker {
     redis = redis::Connection::create(io.get_executor(), redis_options(config), metrics);
     hours = std::make_unique<redis::HourlyRankings>(redis, std::chrono::milliseconds(config.redis_timeout_ms));
     app::RankingBoardOptions options;
-    options.refresh_interval = std::chrono::milliseconds(std::max<std::int64_t>(config.ranking_refresh_ms, 10));
+    options.refresh_interval = std::chrono::milliseconds(config.ranking_refresh_ms);
     board = std::make_unique<app::RankingBoard>(*hours, options, metrics);
   }
 
   void start() {
     redis->start();
     auto first_connect_then_run = [this]() -> asio::awaitable<void> {
-      asio::steady_timer pause(io);
-      for (int waited = 0; !redis->connected() && waited < 2000; waited += 10) {
-        pause.expires_after(std::chrono::milliseconds(10));
-        co_await pause.async_wait(asio::use_awaitable);
-      }
+      co_await redis->wait_connected(kFirstConnectWait);
       co_await board->run();
     };
     asio::co_spawn(io, first_connect_then_run, [this](std::exception_ptr) { redis->stop(); });
@@ -278,10 +279,6 @@ int main(int argc, char** argv) {
   server_options.request_memory_budget = config.request_memory_budget;
   server_options.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
   server_options.read_timeout = std::chrono::milliseconds(config.read_timeout_ms);
-  server_options.body_limit = [event = config.event_body_limit,
-                               batch = config.batch_body_limit](std::string_view target) {
-    return target.starts_with("/api/events/batch") ? batch : event;
-  };
   http::ServerState server_state(server_options);
 
   RankingWorker rankings(config, metrics);
@@ -292,11 +289,7 @@ int main(int argc, char** argv) {
       // Requests wait (at most a moment) for the thread's Redis connection rather than
       // meeting a 503 just because the server has only just started.
       workers.back()->listener->start([&worker = *workers.back()]() -> asio::awaitable<void> {
-        asio::steady_timer pause(worker.io);
-        for (int waited = 0; !worker.redis->connected() && waited < 2000; waited += 10) {
-          pause.expires_after(std::chrono::milliseconds(10));
-          co_await pause.async_wait(asio::use_awaitable);
-        }
+        co_await worker.redis->wait_connected(kFirstConnectWait);
       });
     }
   } catch (const std::exception& error) {

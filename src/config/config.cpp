@@ -99,7 +99,8 @@ const std::vector<Option>& options() {
       number("redis-max-pending", "Redis commands in flight per connection", &Config::redis_max_pending),
       text("pg-dsn", "PostgreSQL connection string", &Config::pg_dsn),
       number("pg-timeout-ms", "timeout of each PostgreSQL statement", &Config::pg_timeout_ms),
-      number("pg-pool-size", "PostgreSQL connections per I/O thread", &Config::pg_pool_size),
+      number("pg-pool-size", "PostgreSQL connections per I/O thread", &Config::pg_pool_size,
+             Bounds<std::size_t>{1, 1000}),
       number("pg-pool-waiters", "requests allowed to wait for a connection, per I/O thread", &Config::pg_pool_waiters),
       number("max-toggle-group", "like toggles per call of toggle_likes", &Config::max_toggle_group),
       number("max-toggle-groups", "calls of toggle_likes on their way at once, per I/O thread",
@@ -107,22 +108,26 @@ const std::vector<Option>& options() {
       number("recent-keywords-ttl-s", "seconds a user's recent keywords live", &Config::recent_keywords_ttl_s),
       number("backlog-high-water", "unpersisted events before ingestion answers 503", &Config::backlog_high_water),
       number("ingest-groups-in-flight", "event groups on their way to Redis at once, per I/O thread",
-             &Config::ingest_groups_in_flight),
-      number("ingest-group-limit", "events stored by one ingest script call, at most (1..2000)",
-             &Config::ingest_group_limit),
+             &Config::ingest_groups_in_flight, Bounds<std::size_t>{1, 64}),
+      // The ingest script passes a call's unique users and minutes to one command each, and
+      // Lua's unpack() takes at most about 8,000 values.
+      number("ingest-group-limit", "events stored by one ingest script call, at most",
+             &Config::ingest_group_limit, Bounds<std::size_t>{1, kMaxIngestGroup}),
       number("flush-interval-ms", "pause between flushes when idle", &Config::flush_interval_ms),
       number("counter-flush-interval-ms", "pause between counter snapshots", &Config::counter_flush_interval_ms),
       number("flush-batch-size", "events per flush transaction", &Config::flush_batch_size),
       flag_bool("flusher", "run the Redis-to-PostgreSQL flusher in this process", &Config::flusher_enabled),
       number("partition-retention-days", "drop event partitions older than this (0 = keep)", &Config::partition_retention_days),
-      number("ranking-refresh-ms", "how often top posts / keywords are computed again (their most age)", &Config::ranking_refresh_ms),
-      number("search-cache-ttl-ms", "how long a cached search stays fresh, +-20 % (0 = no cache)", &Config::search_cache_ttl_ms),
+      number("ranking-refresh-ms", "how often top posts / keywords are computed again (their most age)",
+             &Config::ranking_refresh_ms, Bounds<std::int64_t>{10, 3'600'000}),
+      number("search-cache-ttl-ms", "how long a cached search stays fresh, +-20 % (0 = no cache)",
+             &Config::search_cache_ttl_ms, Bounds<std::int64_t>{0, 86'400'000}),
       number("search-ranking-lag-ms",
              "how often the search ranking takes in like-count changes (0 = another server does it)",
-             &Config::search_ranking_lag_ms),
+             &Config::search_ranking_lag_ms, Bounds<std::int64_t>{0, 3'600'000}),
       number("search-empty-ttl-ms", "the same for searches that found nothing", &Config::search_empty_ttl_ms),
-      number("statistics-cache-ms", "how long exact counts reuse a PostgreSQL reading (0 = never, at most 1000)",
-             &Config::statistics_cache_ms),
+      number("statistics-cache-ms", "how long exact counts reuse a PostgreSQL reading (0 = never)",
+             &Config::statistics_cache_ms, Bounds<std::int64_t>{0, kMaxStatisticsCacheMs}),
       text("log-level", "trace, debug, info, warn, error", &Config::log_level),
       text("log-format", "text, or json (one object per line, for ELK or Loki)", &Config::log_format),
       number("access-log-sample", "log one request in N with its status, time and request id (0 = none)",
@@ -151,6 +156,9 @@ void validate(const Config& config) {
   if (config.request_memory_budget / 6 < config.batch_body_limit) {
     throw std::invalid_argument("--request-memory-budget: expected at least 6 x --batch-body-limit = " +
                                 std::to_string(6 * config.batch_body_limit));
+  }
+  if (config.log_format != "text" && config.log_format != "json") {
+    throw std::invalid_argument("--log-format: expected text or json");
   }
 }
 
@@ -187,20 +195,6 @@ bool load(Config& config, int argc, char** argv) {
       throw std::invalid_argument("--" + flag + " needs a value");
     }
     find(flag).set(config, value);
-  }
-  if (config.statistics_cache_ms < 0 || config.statistics_cache_ms > kMaxStatisticsCacheMs) {
-    throw std::invalid_argument("--statistics-cache-ms: expected 0.." + std::to_string(kMaxStatisticsCacheMs));
-  }
-  // The ingest script passes a call's unique users and minutes to one command each, and
-  // Lua's unpack() takes at most about 8,000 values.
-  if (config.ingest_group_limit < 1 || config.ingest_group_limit > kMaxIngestGroup) {
-    throw std::invalid_argument("--ingest-group-limit: expected 1.." + std::to_string(kMaxIngestGroup));
-  }
-  if (config.log_format != "text" && config.log_format != "json") {
-    throw std::invalid_argument("--log-format: expected text or json");
-  }
-  if (config.search_ranking_lag_ms < 0) {
-    throw std::invalid_argument("--search-ranking-lag-ms: expected 0 or more (0: another server keeps the ranking)");
   }
   validate(config);
   return true;

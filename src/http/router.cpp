@@ -53,6 +53,32 @@ std::vector<Router::Entry> Router::routes() const {
   return entries;
 }
 
+void Router::limit_body(std::string pattern, std::size_t bytes) {
+  body_limits_.emplace_back(split_path(pattern), bytes);
+}
+
+std::size_t Router::body_limit(std::string_view target) const {
+  std::string_view path = target.substr(0, target.find('?'));
+  for (const auto& [segments, bytes] : body_limits_) {
+    // Segment by segment, without allocating: this runs for every request.
+    std::size_t at = 0, matched = 0;
+    bool same = true;
+    while (same && at < path.size()) {
+      std::size_t end = path.find('/', at);
+      if (end == std::string_view::npos) end = path.size();
+      if (end > at) {
+        std::string_view part = path.substr(at, end - at);
+        const std::string* want = matched < segments.size() ? &segments[matched] : nullptr;
+        same = want && (*want == part || (want->size() > 2 && want->front() == '{' && want->back() == '}'));
+        ++matched;
+      }
+      at = end + 1;
+    }
+    if (same && matched == segments.size()) return bytes;
+  }
+  return default_body_limit_;
+}
+
 void Router::measure(metrics::Registry& metrics) {
   for (Route& route : routes_) {
     route.duration = &metrics.histogram(

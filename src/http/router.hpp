@@ -33,6 +33,12 @@ class Router {
   // its method and pattern as labels (routers of all I/O threads share the histograms).
   void measure(metrics::Registry& metrics);
 
+  // The largest body a request to `target` may carry: the limit of its route's pattern
+  // (limit_body) or the default; past it the server answers 413 without reading it all.
+  std::size_t body_limit(std::string_view target) const;
+  void limit_body(std::string pattern, std::size_t bytes);
+  void set_default_body_limit(std::size_t bytes) { default_body_limit_ = bytes; }
+
   struct Entry {
     beast_http::verb method;
     std::string pattern;  // as given to add(), e.g. /api/posts/{id}
@@ -50,6 +56,8 @@ class Router {
   };
   boost::asio::awaitable<Response> dispatch(const Request& request) const;
   std::vector<Route> routes_;
+  std::vector<std::pair<std::vector<std::string>, std::size_t>> body_limits_;
+  std::size_t default_body_limit_ = 64 * 1024;
 };
 
 }  // namespace tracker::http

@@ -316,7 +316,7 @@ std::optional<Listener::Close> Listener::check_limits(Parser& parser, Reservatio
     return Close{error_response(Status::bad_request, "BAD_REQUEST",
                                 "Transfer-Encoding without chunked cannot be framed")};
   }
-  std::size_t limit = options_.body_limit(parser.get().target());
+  std::size_t limit = router_.body_limit(parser.get().target());
   parser.body_limit(limit);
   std::uint64_t length = parser.content_length().value_or(0);
   if (length > limit) return closing_for(beast_http::error::body_limit, parser);
@@ -366,7 +366,7 @@ Listener::Close Listener::closing_for(const boost::system::error_code& ec, const
   }
   if (ec == beast_http::error::body_limit) {
     return {error_response(Status::payload_too_large, "BODY_TOO_LARGE",
-                           "the body is larger than " + std::to_string(options_.body_limit(parser.get().target())) +
+                           "the body is larger than " + std::to_string(router_.body_limit(parser.get().target())) +
                                " bytes")};
   }
   if (ec == kBudgetSpent) return memory_budget_spent();

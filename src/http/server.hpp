@@ -33,10 +33,6 @@ struct ServerOptions {
   milliseconds write_timeout{10'000};
   std::size_t header_limit = 16 * 1024;
   std::size_t access_log_every = 0;  // one request in N is logged (0: none)
-  // Body limit for a request target; past it the answer is 413.
-  std::function<std::size_t(std::string_view target)> body_limit = [](std::string_view) {
-    return std::size_t{64 * 1024};
-  };
 };
 
 // Shared by the listeners of all I/O threads.

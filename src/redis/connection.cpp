@@ -128,6 +128,15 @@ void Connection::stop() {
   });
 }
 
+asio::awaitable<void> Connection::wait_connected(milliseconds limit) {
+  asio::steady_timer pause(executor_);
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!connected() && std::chrono::steady_clock::now() < deadline) {
+    pause.expires_after(std::chrono::milliseconds(10));
+    co_await pause.async_wait(asio::use_awaitable);
+  }
+}
+
 asio::awaitable<Reply> Connection::execute(std::span<const std::string_view> args) {
   return execute(args, options_.command_timeout);
 }

@@ -54,6 +54,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void start();
   void stop();
   bool connected() const { return state_ == State::Connected; }
+  // Returns once connected or after `limit`, whichever comes first (start-up: requests
+  // wait a moment for the connection rather than meet a 503 from a server just started).
+  asio::awaitable<void> wait_connected(milliseconds limit);
   const asio::any_io_executor& executor() const { return executor_; }
 
   asio::awaitable<Reply> execute(std::span<const std::string_view> args);

@@ -227,8 +227,21 @@ TEST_F(ConfigTest, SearchRankingLagIsOffOrPositive) {
   EXPECT_EQ(config.search_ranking_lag_ms, 1000);
   ASSERT_TRUE(load(config, {"--search-ranking-lag-ms=0"}));
   EXPECT_EQ(config.search_ranking_lag_ms, 0);
-  EXPECT_NE(load_error({"--search-ranking-lag-ms=-1"}).find("--search-ranking-lag-ms: expected 0 or more"),
+  EXPECT_NE(load_error({"--search-ranking-lag-ms=-1"}).find("--search-ranking-lag-ms: expected 0..3600000, got -1"),
             std::string::npos);
+}
+
+TEST_F(ConfigTest, ValuesMainOnceClampedAreRefusedInstead) {
+  for (const char* arg : {"--ingest-groups-in-flight=0", "--ranking-refresh-ms=9", "--search-cache-ttl-ms=-1",
+                          "--pg-pool-size=0", "--log-format=xml"}) {
+    SCOPED_TRACE(arg);
+    std::string flag(arg);
+    flag = flag.substr(0, flag.find('='));
+    EXPECT_NE(load_error({arg}).find(flag + ": expected"), std::string::npos) << load_error({arg});
+  }
+  Config config;
+  ASSERT_TRUE(load(config, {"--ingest-groups-in-flight=1", "--ranking-refresh-ms=10", "--search-cache-ttl-ms=0",
+                            "--pg-pool-size=1", "--log-format=json"}));
 }
 
 TEST_F(ConfigTest, ConnectionAndMemoryLimitsAreBounded) {

@@ -273,3 +273,24 @@ TEST_F(RouterTest, ListsItsRoutesAsAddedWithTheirPatterns) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(RouterBodyLimitTest, TheLimitIsTheRoutePatternsNotAPrefixOfTheTarget) {
+  tracker::http::Router router;
+  router.set_default_body_limit(100);
+  router.limit_body("/api/events/batch", 4000);
+  router.limit_body("/api/posts/{id}/images", 9000);
+  EXPECT_EQ(router.body_limit("/api/events/batch"), 4000u);
+  EXPECT_EQ(router.body_limit("/api/events/batch?x=1"), 4000u);
+  EXPECT_EQ(router.body_limit("//api/events/batch/"), 4000u);  // empty segments are ignored, as in routing
+  EXPECT_EQ(router.body_limit("/api/events/batchmore"), 100u);
+  EXPECT_EQ(router.body_limit("/api/events/batch/more"), 100u);
+  EXPECT_EQ(router.body_limit("/api/events"), 100u);
+  EXPECT_EQ(router.body_limit("/api/posts/7/images"), 9000u);
+  EXPECT_EQ(router.body_limit("/api/posts/7"), 100u);
+  EXPECT_EQ(router.body_limit("/"), 100u);
+  EXPECT_EQ(router.body_limit(""), 100u);
+}
+
+}  // namespace
