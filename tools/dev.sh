@@ -5,7 +5,8 @@
 #                             start Redis + PostgreSQL, apply migrations
 #   tools/dev.sh services     start Redis + PostgreSQL and migrate (no build)
 #   tools/dev.sh run [ARGS]   setup, then run the server in the foreground
-#   tools/dev.sh test [ARGS]  setup, then ctest --preset release (extra ARGS go to ctest)
+#   tools/dev.sh test [ARGS]  setup, a brief run of every fuzz harness (tools/fuzz.sh),
+#                             then ctest --preset release (extra ARGS go to ctest)
 #   tools/dev.sh stop         stop Redis and PostgreSQL
 #   tools/dev.sh redis-start | redis-stop | pg-start | pg-stop
 #                             start/stop one service (fast; for fault-injection tests)
@@ -39,10 +40,11 @@ REQUIRED_PACKAGES=(
     redis-server postgresql-15 postgresql-client-15
     python3-pytest python3-redis python3-psycopg2 python3-requests
     wrk nginx-light procps bc curl python3-locust gnuplot-nox
+    clang-16 libfuzzer-16-dev libclang-rt-16-dev
 )
 
 usage() {
-    sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 # Serialise service start/stop between concurrent invocations. The lock is
@@ -140,6 +142,7 @@ case "$cmd" in
         ;;
     test)
         do_setup
+        "$REPO_ROOT/tools/fuzz.sh" --smoke
         exec ctest --preset release --output-on-failure "$@"
         ;;
     stop)        with_lock services_down ;;
