@@ -15,6 +15,7 @@
 namespace {
 
 using namespace tracker::domain;
+using tracker::fuzz::normal_form;
 using tracker::fuzz::kNowMs;
 
 void check_error(const FieldError& error) {
@@ -57,8 +58,7 @@ void parse_all(const QueryParams& params) {
   check(parse_search_query(params), [](const SearchQuery& query) {
     FUZZ_CHECK(query.limit >= 1 && query.limit <= kMaxSearchLimit);
     FUZZ_CHECK(!query.user_id || *query.user_id >= 1);
-    auto again = normalize_hashtag(query.keyword);
-    FUZZ_CHECK(std::holds_alternative<std::string>(again) && std::get<std::string>(again) == query.keyword);
+    FUZZ_CHECK(normal_form(query.keyword));
   });
   if (auto error = reject_unknown(params, {"eventType", "window", "limit", "date"})) check_error(*error);
 }
