@@ -1,6 +1,7 @@
 #include "domain/event_validation.hpp"
 
 #include "domain/event_id.hpp"
+#include "domain/text.hpp"
 #include "domain/time_format.hpp"
 
 #include <boost/json.hpp>
@@ -119,7 +120,7 @@ std::variant<Event, FieldError> validate_event(const json::value& body, std::int
     std::string_view key = entry.key();
     if (key != "eventType" && key != "userId" && key != "sessionId" && key != "metadata" &&
         key != "eventId" && key != "timestamp") {
-      std::string name(key.substr(0, 64));
+      std::string name(utf8_prefix(key, 64));
       return FieldError{"UNKNOWN_FIELD", "unknown field '" + name + "'", name};
     }
   }
@@ -233,7 +234,7 @@ std::variant<const json::array*, FieldError> validate_batch_envelope(
   const json::object& root = body.get_object();
   for (const auto& entry : root) {
     if (entry.key() != "events") {
-      std::string name(entry.key().substr(0, 64));
+      std::string name(utf8_prefix(entry.key(), 64));
       return FieldError{"UNKNOWN_FIELD", "unknown field '" + name + "'", name};
     }
   }

@@ -1,5 +1,6 @@
 #include "domain/statistics_query.hpp"
 
+#include "domain/text.hpp"
 #include "domain/time_format.hpp"
 
 #include <algorithm>
@@ -75,7 +76,7 @@ std::variant<CounterFilter, FieldError> parse_filter(const QueryParams& params) 
 std::optional<FieldError> reject_unknown(const QueryParams& params, std::initializer_list<std::string_view> known) {
   for (const auto& [name, value] : params) {
     if (std::find(known.begin(), known.end(), name) == known.end()) {
-      std::string shown = name.substr(0, 64);
+      std::string shown(utf8_prefix(name, 64));
       return FieldError{"UNKNOWN_PARAMETER", "unknown query parameter '" + shown + "'", shown};
     }
   }

@@ -29,6 +29,8 @@ bool plain_text(const std::string& text) {
 void check_error(const FieldError& error) {
   FUZZ_CHECK(!error.code.empty());
   FUZZ_CHECK(!error.message.empty());
+  // Errors are shown in JSON answers; the body they came from was valid UTF-8.
+  FUZZ_CHECK(tracker::fuzz::valid_utf8(error.message) && tracker::fuzz::valid_utf8(error.field));
   FUZZ_CHECK(error.field.size() <= 64 + sizeof("metadata."));
 }
 

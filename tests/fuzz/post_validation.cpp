@@ -20,6 +20,8 @@ using tracker::fuzz::normal_form;
 void check_error(const FieldError& error) {
   FUZZ_CHECK(!error.code.empty());
   FUZZ_CHECK(!error.message.empty());
+  // Errors are shown in JSON answers; the body they came from was valid UTF-8.
+  FUZZ_CHECK(tracker::fuzz::valid_utf8(error.message) && tracker::fuzz::valid_utf8(error.field));
 }
 
 void check_post(const NewPost& post) {
