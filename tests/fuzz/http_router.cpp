@@ -291,7 +291,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     feed();  // the header (the parser stops after it)
     if (ec || !parser.is_header_done()) return 0;  // the server answers 400 or 431
     if (!parser.get()[beast_http::field::transfer_encoding].empty() && !parser.chunked()) return 0;
-    parser.body_limit(options.body_limit(parser.get().target()));
+    std::size_t limit = options.body_limit(parser.get().target());
+    if (parser.content_length() && *parser.content_length() > limit) return 0;  // 413 before the body
+    parser.body_limit(limit);
     if (!parser.is_done()) feed();
     if (ec || !parser.is_done()) return 0;  // 400 or 413
     http::Request request = parser.release();
