@@ -271,7 +271,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (int served = 0; served < 4 && !rest.empty(); ++served) {
     beast_http::request_parser<beast_http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
-    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+    // The server leaves the body limit open until the header is in; Beast then reserves a
+    // declared Content-Length whole while still reading the header (6.9e18 bytes for
+    // "Content-Length: 6876496231036150651": bad_alloc, the session ends without a 413).
+    // Not fixed yet (http/server.cpp); capped here so that the fuzzer can look further.
+    parser.body_limit(std::uint64_t{1} << 30);
     boost::system::error_code ec;
     auto feed = [&] {
       for (;;) {
