@@ -5,7 +5,8 @@
 #                             start Redis + PostgreSQL, apply migrations
 #   tools/dev.sh services     start Redis + PostgreSQL and migrate (no build)
 #   tools/dev.sh run [ARGS]   setup, then run the server in the foreground
-#   tools/dev.sh test [ARGS]  setup, then ctest --preset release (extra ARGS go to ctest)
+#   tools/dev.sh test [ARGS]  setup, a brief run of every fuzz harness (tools/fuzz.sh),
+#                             then ctest --preset release (extra ARGS go to ctest)
 #                             against a Redis and a database of the tests' own
 #                             (port TRACKER_REDIS_PORT+1 under .data/test/, database
 #                             tracker_test made anew), so the development data is untouched
@@ -44,10 +45,11 @@ REQUIRED_PACKAGES=(
     python3-hypothesis python3-jsonschema python3-yaml
     wrk nginx-light procps bc curl python3-locust gnuplot-nox
     chromium chromium-driver python3-selenium prometheus
+    clang-16 libfuzzer-16-dev libclang-rt-16-dev
 )
 
 usage() {
-    sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 # Serialise service start/stop between concurrent invocations. The lock is
@@ -162,6 +164,7 @@ case "$cmd" in
         ;;
     test)
         do_setup
+        "$REPO_ROOT/tools/fuzz.sh" --smoke
         with_lock test_services_up
         export TRACKER_REDIS_PORT="${TEST_REDIS_PORT}" TRACKER_PG_DSN="${TEST_PG_DSN}"
         exec ctest --preset release --output-on-failure "$@"

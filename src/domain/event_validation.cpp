@@ -122,7 +122,7 @@ std::variant<Event, FieldError> validate_event(const json::value& body, std::str
     std::string_view key = entry.key();
     if (key != "eventType" && key != "userId" && key != "sessionId" && key != "metadata" &&
         key != "eventId" && key != "timestamp") {
-      std::string name(key.substr(0, 64));
+      std::string name(utf8_prefix(key, 64));
       return FieldError{"UNKNOWN_FIELD", "unknown field '" + name + "'", name};
     }
   }
@@ -250,7 +250,7 @@ std::variant<const json::array*, FieldError> validate_batch_envelope(
   const json::object& root = body.get_object();
   for (const auto& entry : root) {
     if (entry.key() != "events") {
-      std::string name(entry.key().substr(0, 64));
+      std::string name(utf8_prefix(entry.key(), 64));
       return FieldError{"UNKNOWN_FIELD", "unknown field '" + name + "'", name};
     }
   }

@@ -35,7 +35,7 @@ std::optional<FieldError> unknown_field(const json::object& object,
                                         std::initializer_list<std::string_view> known) {
   for (const auto& entry : object) {
     if (std::find(known.begin(), known.end(), entry.key()) == known.end()) {
-      std::string name(entry.key().substr(0, 64));
+      std::string name(utf8_prefix(entry.key(), 64));
       return FieldError{"UNKNOWN_FIELD", "unknown field '" + name + "'", name};
     }
   }

@@ -4,6 +4,7 @@
 
 #include <boost/url/parse.hpp>
 
+#include <algorithm>
 #include <chrono>
 
 namespace tracker::http {
@@ -77,6 +78,12 @@ std::size_t Router::body_limit(std::string_view target) const {
     if (same && matched == segments.size()) return bytes;
   }
   return default_body_limit_;
+}
+
+std::size_t Router::largest_body_limit() const {
+  std::size_t largest = default_body_limit_;
+  for (const auto& [segments, bytes] : body_limits_) largest = std::max(largest, bytes);
+  return largest;
 }
 
 void Router::measure(metrics::Registry& metrics) {

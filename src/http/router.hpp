@@ -38,6 +38,9 @@ class Router {
   std::size_t body_limit(std::string_view target) const;
   void limit_body(std::string pattern, std::size_t bytes);
   void set_default_body_limit(std::size_t bytes) { default_body_limit_ = bytes; }
+  // The largest of them: the limit while a request's header is read, before its route is
+  // known (Beast reserves a declared Content-Length as soon as the header ends).
+  std::size_t largest_body_limit() const;
 
   struct Entry {
     beast_http::verb method;

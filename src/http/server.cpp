@@ -274,8 +274,10 @@ asio::awaitable<std::variant<Request, Listener::Close>> Listener::read_request(S
   // ...but once a request has begun, all of it must arrive within the read timeout.
   session.stream.expires_after(options_.read_timeout);
   parser.header_limit(static_cast<std::uint32_t>(options_.header_limit));
-  // The limit depends on the path, known only once the header is in: no limit until then.
-  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+  // The route's limit is known once the header is in; until then the largest of any route,
+  // since Beast reserves a declared Content-Length as soon as the header ends (a huge one
+  // would otherwise be a failed allocation instead of a 413).
+  parser.body_limit(router_.largest_body_limit());
   // The header is read into the connection's own buffer; a longer one takes header_limit
   // bytes from the budget before the buffer may grow to hold it.
   session.buffer.max_size(std::max(kConnectionBufferBytes, session.buffer.size()));

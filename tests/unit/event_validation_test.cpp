@@ -145,6 +145,17 @@ TEST(EventValidation, UnknownFieldNameInTheErrorIsTruncated) {
   EXPECT_EQ(error.field, std::string(64, 'x'));
 }
 
+// Found by tests/fuzz/event_validation: the cut fell inside a character, and the answer
+// carried a text that is not UTF-8.
+TEST(EventValidation, UnknownFieldNameIsCutBetweenCharacters) {
+  auto body = click();
+  body[std::string(63, 'x') + "\u00e9tc"] = 1;
+  FieldError error = rejected(body);
+  EXPECT_EQ(error.code, "UNKNOWN_FIELD");
+  EXPECT_EQ(error.field, std::string(63, 'x'));
+  EXPECT_EQ(error.message, "unknown field '" + std::string(63, 'x') + "'");
+}
+
 // ---------------------------------------------------------------------------------------
 // eventType
 
@@ -949,6 +960,12 @@ TEST(EventValidation, BlankTextsSeeUnicodeWhiteSpace) {
     metadata(body)["elementId"] = blank;
     EXPECT_REJECTED(body, "INVALID_VALUE", "metadata.elementId");
   }
+}
+
+TEST(BatchEnvelope, UnknownFieldNameIsCutBetweenCharacters) {
+  json::value body = batch_of(1);
+  body.as_object()[std::string(62, 'x') + "\u20ac"] = 1;  // the euro sign takes 3 bytes
+  EXPECT_EQ(envelope_error(body).field, std::string(62, 'x'));
 }
 
 }  // namespace

@@ -72,6 +72,15 @@ TEST(NewPost, BodyMustBeAnObjectWithoutUnknownFields) {
   EXPECT_EQ(error.field, "title");
 }
 
+// Found by tests/fuzz/post_validation: the name was cut inside a character.
+TEST(NewPost, UnknownFieldNameIsCutBetweenCharacters) {
+  json::object body = minimal();
+  body[std::string(63, 'x') + "\u00e9"] = 1;
+  FieldError error = rejected(body);
+  EXPECT_EQ(error.code, "UNKNOWN_FIELD");
+  EXPECT_EQ(error.field, std::string(63, 'x'));
+}
+
 TEST(NewPost, UserId) {
   EXPECT_EQ(rejected(R"({"content": "x"})").field, "userId");
   EXPECT_EQ(rejected(R"({"content": "x"})").code, "MISSING_FIELD");
