@@ -11,15 +11,13 @@ So a file added to web/ fails the route-set test below, which names the file, un
 spec lists it; and every listed file is fetched here, once fresh and once with its ETag."""
 
 import subprocess
-import time
-from pathlib import Path
 
 import jsonschema
 import pytest
 import requests
 import yaml
 
-from support import HTTP_TIMEOUT, REPO_ROOT, SERVER_BIN, free_port
+from support import HTTP_TIMEOUT, REPO_ROOT, SERVER_BIN, free_port, wait_persisted
 
 SPEC_PATH = REPO_ROOT / "docs/openapi.yaml"
 WEB_DIR = REPO_ROOT / "web"
@@ -35,16 +33,6 @@ def spec():
 def server(module_server_factory):
     # The flusher on, so that the explorer has stored events to answer with.
     return module_server_factory("--flusher=true", "--flush-interval-ms=50")
-
-
-def wait_persisted(server, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        summary = requests.get(server.url("/api/statistics/summary"), timeout=HTTP_TIMEOUT).json()
-        if summary["pendingPersistence"] == 0:
-            return
-        time.sleep(0.1)
-    pytest.fail("the flusher did not move the events to PostgreSQL in time")
 
 
 def spec_routes(spec):
