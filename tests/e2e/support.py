@@ -324,6 +324,13 @@ def wait_until(predicate, timeout, what):
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
+def wait_persisted(server, timeout=30):
+    """Until the flusher has moved every acknowledged event to PostgreSQL."""
+    wait_until(lambda: requests.get(server.url("/api/statistics/summary"),
+                                    timeout=HTTP_TIMEOUT).json()["pendingPersistence"] == 0,
+               timeout, "the flusher to move the events to PostgreSQL")
+
+
 # ---------------------------------------------------------------------------------------
 # Unique test data
 # ---------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from support import HTTP_TIMEOUT, SERVER_BIN, assert_error, post
+from support import HTTP_TIMEOUT, SERVER_BIN, assert_error, post, wait_persisted
 
 FLUSHER_ON = ("--flusher=true", "--flush-interval-ms=50")
 SCREENSHOTS = Path(SERVER_BIN).resolve().parent / "e2e-screenshots"
@@ -30,15 +30,6 @@ def send(server, events):
     response = post(server, "/api/events/batch", {"events": events})
     assert response.status_code in (200, 202), response.text
     assert response.json()["accepted"] == len(events), response.text
-
-
-def wait_persisted(server, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if get(server, "/api/statistics/summary")["pendingPersistence"] == 0:
-            return
-        time.sleep(0.1)
-    pytest.fail("the flusher did not move the events to PostgreSQL in time")
 
 
 def walk(server, **params):
@@ -135,8 +126,13 @@ def browser():
 
 
 def shown(driver, selector, attribute="data-value"):
-    from selenium.webdriver.common.by import By
-    return [element.get_attribute(attribute) for element in driver.find_elements(By.CSS_SELECTOR, selector)]
+    """The attribute (or textContent) of every matching element, read in one script: the
+    page re-renders on its timers, and elements found first and read afterwards can be
+    gone by then (a StaleElementReferenceException)."""
+    return driver.execute_script(
+        "return Array.from(document.querySelectorAll(arguments[0]),"
+        " e => arguments[1] === 'textContent' ? e.textContent : e.getAttribute(arguments[1]))",
+        selector, attribute)
 
 
 def eventually(read_page, read_api, poke=None, timeout=40):
@@ -153,6 +149,7 @@ def eventually(read_page, read_api, poke=None, timeout=40):
 
 
 def test_dashboard_shows_the_apis_numbers(start_server, uniq, browser):
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ready
     from selenium.webdriver.support.ui import WebDriverWait
@@ -169,7 +166,7 @@ def test_dashboard_shows_the_apis_numbers(start_server, uniq, browser):
     wait_persisted(server)
 
     browser.get(server.url("/"))
-    wait = WebDriverWait(browser, 30)
+    wait = WebDriverWait(browser, 30, ignored_exceptions=[StaleElementReferenceException])
     wait.until(ready.visibility_of_element_located((By.ID, "key-dialog")))
     browser.find_element(By.ID, "key-input").send_keys("read-key-for-tests")
     browser.find_element(By.ID, "key-save").click()

@@ -1,19 +1,26 @@
 """docs/openapi.yaml against the real server: the spec's paths and methods are exactly the
 routes the binary registers (asked with --print-routes), the server serves the spec at
 /openapi.yaml, and real answers (successes and errors of every route) match the status
-codes, content types and schemas the spec gives for them."""
+codes, content types and schemas the spec gives for them.
+
+The dashboard's files are routes like any other: each file under web/ is built into the
+binary at its own path (and web/index.html again at /). The spec lists them one path each,
+because OpenAPI has no way to say "every file of a folder" (a path parameter cannot hold a
+slash) and a described-but-unlisted group would be a part of the contract nobody checks.
+So a file added to web/ fails the route-set test below, which names the file, until the
+spec lists it; and every listed file is fetched here, once fresh and once with its ETag."""
 
 import subprocess
-from pathlib import Path
 
 import jsonschema
 import pytest
 import requests
 import yaml
 
-from support import HTTP_TIMEOUT, REPO_ROOT, SERVER_BIN, free_port
+from support import HTTP_TIMEOUT, REPO_ROOT, SERVER_BIN, free_port, wait_persisted
 
 SPEC_PATH = REPO_ROOT / "docs/openapi.yaml"
+WEB_DIR = REPO_ROOT / "web"
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
 
@@ -24,11 +31,19 @@ def spec():
 
 @pytest.fixture(scope="module")
 def server(module_server_factory):
-    return module_server_factory()
+    # The flusher on, so that the explorer has stored events to answer with.
+    return module_server_factory("--flusher=true", "--flush-interval-ms=50")
 
 
 def spec_routes(spec):
     return {(method.upper(), path) for path, item in spec["paths"].items() for method in item if method in METHODS}
+
+
+def web_routes():
+    """The routes the build makes of the files under web/ (see CMakeLists.txt), each with
+    the file it serves."""
+    files = {"/" + str(f.relative_to(WEB_DIR)): f for f in sorted(WEB_DIR.rglob("*")) if f.is_file()}
+    return {"/": WEB_DIR / "index.html", **files}
 
 
 def resolve(spec, node):
@@ -64,11 +79,14 @@ def check_answer(spec, method, path, response):
     status = str(response.status_code)
     assert status in operation["responses"], f"{method} {path}: {status} is not documented ({response.text[:300]})"
     documented = resolve(spec, operation["responses"][status])
-    content = documented.get("content", {})
-    content_type = response.headers.get("Content-Type", "").split(";")[0].strip()
-    assert content_type in content, f"{method} {path} {status}: {content_type} is not documented"
     for header in documented.get("headers", {}):
         assert header in response.headers, f"{method} {path} {status}: no {header} header"
+    content = documented.get("content", {})
+    if not content:
+        assert not response.content, f"{method} {path} {status}: a body the spec does not describe"
+        return
+    content_type = response.headers.get("Content-Type", "").split(";")[0].strip()
+    assert content_type in content, f"{method} {path} {status}: {content_type} is not documented"
     if content_type == "application/json":
         problems = schema_errors(spec, content[content_type]["schema"], response.json())
         assert not problems, f"{method} {path} {status}: {problems}"
@@ -107,14 +125,29 @@ def test_spec_paths_are_the_routes_of_the_binary(spec):
     assert printed.returncode == 0, printed.stderr
     routes = {tuple(line.split(" ", 1)) for line in printed.stdout.splitlines() if line}
     assert ("POST", "/api/events") in routes
+    web = web_routes()
+    unlisted_files = sorted(f"{path} ({web[path].relative_to(REPO_ROOT)})"
+                            for method, path in routes - spec_routes(spec) if path in web)
+    assert not unlisted_files, f"served from web/ but not a path in docs/openapi.yaml: {unlisted_files}"
     assert routes == spec_routes(spec), {"not in the spec": routes - spec_routes(spec),
                                          "not in the router": spec_routes(spec) - routes}
+
+
+def test_the_built_in_files_are_those_under_web(spec):
+    """The binary serves exactly web/'s files (plus / and /openapi.yaml) as static routes:
+    a build that missed a file, or served one no longer in web/, shows up here rather than
+    as a puzzling spec mismatch."""
+    printed = subprocess.run([SERVER_BIN, "--print-routes"], capture_output=True, text=True, timeout=30,
+                             stdin=subprocess.DEVNULL)
+    static = {path for method, path in (line.split(" ", 1) for line in printed.stdout.splitlines() if line)
+              if not path.startswith(("/api/", "/health/", "/metrics"))}
+    assert static == set(web_routes()) | {"/openapi.yaml"}
 
 
 def test_server_serves_the_spec(spec, server):
     response = requests.get(server.url("/openapi.yaml"), timeout=HTTP_TIMEOUT)
     assert response.status_code == 200
-    assert response.headers["Content-Type"] == "application/yaml"
+    assert response.headers["Content-Type"].split(";")[0] == "application/yaml"
     assert response.content == SPEC_PATH.read_bytes()
 
 
@@ -188,22 +221,56 @@ def test_every_answer_matches_the_spec(spec, server, uniq):
     call("GET", "/metrics", 200)
     call("GET", "/openapi.yaml", 200)
 
+    # Event explorer: what the flusher has moved to PostgreSQL
+    wait_persisted(server)
+    page = call("GET", f"/api/events?sessionId={uniq.session}&componentId={comp}&limit=2", 200)
+    assert len(page.json()["events"]) == 2 and page.json()["nextCursor"]
+    rest = call("GET", f"/api/events?sessionId={uniq.session}&cursor={page.json()['nextCursor']}", 200)
+    assert rest.json()["events"] and rest.json()["nextCursor"] is None
+    call("GET", f"/api/events?userId={user}&sessionId=s&postId={post_id}&keyword={tag}"
+                "&from=2026-01-01T00:00:00Z&to=2036-01-01T00:00:00Z", 200)
+    call("GET", "/api/events?limit=0", 400)
+    call("GET", "/api/events?cursor=nonsense", 400)
+    call("GET", "/api/events?colour=red", 400)
+    assert call("GET", "/api/events?keyword=%01", 400).json()["error"]["code"] == "INVALID_VALUE"
+    assert call("GET", "/api/events?%FF=1", 400).json()["error"]["code"] == "INVALID_PARAMETER"
+
+    # The dashboard's files: each answers once in full and once not modified
+    for path in web_routes():
+        fresh = call("GET", path, 200)
+        assert fresh.content == web_routes()[path].read_bytes(), path
+        call("GET", path, 304, headers={"If-None-Match": fresh.headers["ETag"]})
+
     missing = spec_routes(spec) - call.succeeded
     assert not missing, f"operations without a successful example here: {sorted(missing)}"
 
 
-@pytest.mark.parametrize("method, path, status", [
-    ("GET", "/api/nothing-here", 404),
-    ("DELETE", "/api/events", 405),
-    ("GET", "/api/events", 405),
+@pytest.mark.parametrize("method, path, status, allowed", [
+    ("GET", "/api/nothing-here", 404, None),
+    ("DELETE", "/api/events", 405, "POST"),
+    ("PUT", "/api/events", 405, "GET"),
+    ("POST", "/app.js", 405, "GET"),
+    ("HEAD", "/api/search?keyword=x", 405, "GET"),
 ])
-def test_answers_off_the_routes_have_the_error_shape(spec, server, method, path, status):
+def test_answers_off_the_routes_have_the_error_shape(spec, server, method, path, status, allowed):
     response = requests.request(method, server.url(path), timeout=HTTP_TIMEOUT)
     assert response.status_code == status
     assert response.headers["Content-Type"].startswith("application/json")
-    assert not schema_errors(spec, spec["components"]["schemas"]["Error"], response.json())
-    if status == 405:
-        assert "POST" in response.headers["Allow"]
+    if method != "HEAD":
+        assert not schema_errors(spec, spec["components"]["schemas"]["Error"], response.json())
+    if allowed:
+        assert allowed in response.headers["Allow"]
+
+
+@pytest.mark.parametrize("path", ["/api/statistics/summary", "/health/live", "/app.js", "/api/events?limit=1"])
+def test_head_answers_as_get_without_a_body(server, path):
+    """The spec says HEAD is served wherever GET changes nothing: the same status and
+    headers, no body."""
+    got = requests.get(server.url(path), timeout=HTTP_TIMEOUT)
+    head = requests.head(server.url(path), timeout=HTTP_TIMEOUT)
+    assert head.status_code == got.status_code == 200
+    assert head.content == b""
+    assert head.headers["Content-Type"] == got.headers["Content-Type"]
 
 
 def test_unavailable_answers_match_the_spec(spec, start_server, uniq):
