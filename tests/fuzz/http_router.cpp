@@ -75,9 +75,10 @@ class ZeroCounters : public ports::CounterArchive, public ports::LiveCounters, p
                                        std::span<const std::string>) override {
     co_return ports::LiveReading{std::vector<std::int64_t>(keys.size()), {}};
   }
-  awaitable<ports::LiveReading> minutes(const ports::CounterKey&, std::int64_t from_ms, std::int64_t to_ms,
-                                        std::span<const std::string>) override {
-    co_return ports::LiveReading{std::vector<std::int64_t>(::buckets(from_ms, to_ms, domain::kMinuteMs)), {}};
+  awaitable<ports::LiveReading> buckets(const ports::CounterKey&, std::int64_t from_ms, std::int64_t to_ms,
+                                        std::int64_t width_ms, std::span<const std::string>) override {
+    FUZZ_CHECK(from_ms % domain::kMinuteMs == 0 && width_ms % domain::kMinuteMs == 0);
+    co_return ports::LiveReading{std::vector<std::int64_t>(::buckets(from_ms, to_ms, width_ms)), {}};
   }
   awaitable<std::int64_t> unique_users(const std::string&, const std::string&) override { co_return 0; }
   awaitable<std::vector<std::int64_t>> events_in_minute(const std::vector<std::string>& types,

@@ -42,7 +42,12 @@ void parse_all(const QueryParams& params) {
     FUZZ_CHECK(query.filter.component_id);
     FUZZ_CHECK(!requires_post_id(query.filter.type) || query.filter.post_id);
     FUZZ_CHECK(!requires_keyword(query.filter.type) || query.filter.keyword);
-    FUZZ_CHECK(!query.from_ms || !query.to_ms || *query.from_ms < *query.to_ms);
+    if (query.range) {
+      constexpr std::int64_t minute = 60'000;
+      FUZZ_CHECK(query.range->from_ms < query.range->to_ms);
+      FUZZ_CHECK(query.range->from_ms % minute == 0 && query.range->to_ms % minute == 0);
+      FUZZ_CHECK(query.range->from_ms >= kEarliestMs && query.range->to_ms <= kLatestMs + 1);
+    }
   });
   check(parse_series_query(params, kNowMs), [](const SeriesQuery& query) {
     check_filter(query.filter);
