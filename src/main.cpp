@@ -244,7 +244,7 @@ int print_routes(const config::Config& config) {
   RankingWorker rankings(config, metrics);
   auto worker = make_worker(config, server_options, server_state, *rankings.board, metrics);
   for (const auto& route : worker->router.routes()) {
-    std::cout << http::beast_http::to_string(route.method) << ' ' << route.pattern << '\n';
+    std::cout << http::beast_http::to_string(route.method) << ' ' << route.pattern << ' ' << http::to_string(route.access) << '\n';
   }
   return 0;
 }

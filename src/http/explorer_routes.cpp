@@ -33,7 +33,7 @@ json::value event_json(const domain::StoredEvent& event) {
 }  // namespace
 
 void add_explorer_routes(Router& router, app::EventExplorer& explorer) {
-  router.add(beast_http::verb::get, "/api/events",
+  router.add(beast_http::verb::get, "/api/events", Access::read,
              [&explorer](const Request& request, const PathParams&) -> boost::asio::awaitable<Response> {
                auto parsed = domain::parse_event_query(valid_query_params(request));
                if (auto* error = std::get_if<domain::FieldError>(&parsed)) co_return invalid(*error);

@@ -39,10 +39,10 @@ void add_ingest_routes(Router& router, app::IngestService& ingest) {
     if (stored.duplicate) answer["duplicate"] = true;
     co_return json_response(Status::accepted, answer);
   };
-  router.add(beast_http::verb::post, "/api/events", single);
-  router.add(beast_http::verb::post, "/api/users/events", single);
+  router.add(beast_http::verb::post, "/api/events", Access::write, single);
+  router.add(beast_http::verb::post, "/api/users/events", Access::write, single);
 
-  router.add(beast_http::verb::post, "/api/events/batch",
+  router.add(beast_http::verb::post, "/api/events/batch", Access::write,
              [&ingest](const Request& request, const PathParams&) -> boost::asio::awaitable<Response> {
                json::monotonic_resource scratch(request_scratch_size(request));
                json::value body(&scratch);

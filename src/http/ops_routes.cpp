@@ -24,11 +24,11 @@ Handler checked(Handler handler) {
 
 void add_ops_routes(Router& router, std::vector<ports::HealthProbe*> probes,
                     const metrics::Registry& metrics) {
-  router.add(beast_http::verb::get, "/health/live",
+  router.add(beast_http::verb::get, "/health/live", Access::open,
              checked([](const Request&, const PathParams&) -> boost::asio::awaitable<Response> {
                co_return json_response(Status::ok, json::object{{"status", "UP"}});
              }));
-  router.add(beast_http::verb::get, "/health/ready",
+  router.add(beast_http::verb::get, "/health/ready", Access::open,
              checked([probes](const Request&, const PathParams&) -> boost::asio::awaitable<Response> {
                json::object checks;
                bool all_ready = true;
@@ -42,7 +42,7 @@ void add_ops_routes(Router& router, std::vector<ports::HealthProbe*> probes,
                if (!all_ready) response.set(beast_http::field::retry_after, "1");
                co_return response;
              }));
-  router.add(beast_http::verb::get, "/metrics",
+  router.add(beast_http::verb::get, "/metrics", Access::open,
              checked([&metrics](const Request&, const PathParams&) -> boost::asio::awaitable<Response> {
                Response response{Status::ok, 11};
                response.set(beast_http::field::content_type, "text/plain; version=0.0.4");

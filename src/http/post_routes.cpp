@@ -20,7 +20,7 @@ Response bad_id(std::string_view field) {
 void add_post_routes(Router& router, app::PostService& posts, app::SearchService& search) {
   using beast_http::verb;
 
-  router.add(verb::post, "/api/posts", [&posts](const Request& request, const PathParams&) -> awaitable<Response> {
+  router.add(verb::post, "/api/posts", Access::write, [&posts](const Request& request, const PathParams&) -> awaitable<Response> {
     json::value body;
     Response error;
     if (!parse_json_body(request, body, error)) co_return error;
@@ -32,7 +32,7 @@ void add_post_routes(Router& router, app::PostService& posts, app::SearchService
     co_return response;
   });
 
-  router.add(verb::post, "/api/posts/like", [&posts](const Request& request, const PathParams&) -> awaitable<Response> {
+  router.add(verb::post, "/api/posts/like", Access::write, [&posts](const Request& request, const PathParams&) -> awaitable<Response> {
     json::value body;
     Response error;
     if (!parse_json_body(request, body, error)) co_return error;
@@ -60,7 +60,7 @@ void add_post_routes(Router& router, app::PostService& posts, app::SearchService
                                                      {"likeCount", outcome->state.like_count}});
   });
 
-  router.add(verb::get, "/api/posts/{id}", [&posts](const Request& request, const PathParams& path) -> awaitable<Response> {
+  router.add(verb::get, "/api/posts/{id}", Access::write, [&posts](const Request& request, const PathParams& path) -> awaitable<Response> {
     if (auto problem = domain::reject_unknown(valid_query_params(request), {})) co_return invalid(*problem);
     auto id = domain::parse_id(path.at("id"));
     if (!id) co_return bad_id("id");
@@ -69,7 +69,7 @@ void add_post_routes(Router& router, app::PostService& posts, app::SearchService
     co_return json_response(Status::ok, domain::post_json(*post, true));
   });
 
-  router.add(verb::get, "/api/search", [&search](const Request& request, const PathParams&) -> awaitable<Response> {
+  router.add(verb::get, "/api/search", Access::write, [&search](const Request& request, const PathParams&) -> awaitable<Response> {
     auto query = domain::parse_search_query(valid_query_params(request));
     if (auto* problem = std::get_if<domain::FieldError>(&query)) co_return invalid(*problem);
     const auto& search_query = std::get<domain::SearchQuery>(query);
@@ -85,7 +85,7 @@ void add_post_routes(Router& router, app::PostService& posts, app::SearchService
     co_return json_text_response(Status::ok, std::move(body));
   }, Effects::changes_state);  // a search records a SEARCH event and the user's keyword
 
-  router.add(verb::get, "/api/search/recent/{userId}", [&search](const Request& request, const PathParams& path) -> awaitable<Response> {
+  router.add(verb::get, "/api/search/recent/{userId}", Access::write, [&search](const Request& request, const PathParams& path) -> awaitable<Response> {
     if (auto problem = domain::reject_unknown(valid_query_params(request), {})) co_return invalid(*problem);
     auto user = domain::parse_id(path.at("userId"));
     if (!user) co_return bad_id("userId");

@@ -44,13 +44,23 @@ bool match(const std::vector<std::string>& pattern, const std::vector<std::strin
 }
 }  // namespace
 
-void Router::add(beast_http::verb method, std::string pattern, Handler handler, Effects effects) {
-  routes_.push_back({method, split_path(pattern), std::move(handler), effects});
+std::string_view to_string(Access access) {
+  switch (access) {
+    case Access::open: return "open";
+    case Access::write: return "write";
+    case Access::read: return "read";
+    case Access::admin: return "admin";
+  }
+  return "open";
+}
+
+void Router::add(beast_http::verb method, std::string pattern, Access access, Handler handler, Effects effects) {
+  routes_.push_back({method, split_path(pattern), access, std::move(handler), effects});
 }
 
 std::vector<Router::Entry> Router::routes() const {
   std::vector<Entry> entries;
-  for (const Route& route : routes_) entries.push_back({route.method, joined(route.segments)});
+  for (const Route& route : routes_) entries.push_back({route.method, joined(route.segments), route.access});
   return entries;
 }
 
@@ -95,15 +105,32 @@ void Router::measure(metrics::Registry& metrics) {
   }
 }
 
-boost::asio::awaitable<Response> Router::handle(const Request& request) const {
+boost::asio::awaitable<Response> Router::handle(const Request& request, Caller caller) const {
   try {
-    co_return co_await dispatch(request);
+    co_return co_await dispatch(request, caller);
   } catch (...) {
     co_return failure_response(request, std::current_exception());
   }
 }
 
-boost::asio::awaitable<Response> Router::dispatch(const Request& request) const {
+boost::asio::awaitable<Response> Router::run(const Route& route, const Request& request, const PathParams& params,
+                                             Caller& caller) const {
+  if (route.access != Access::open) {
+    for (const Gate* gate : gates_) {
+      if (auto refusal = co_await gate->admit(request, caller, route.access)) co_return std::move(*refusal);
+    }
+  }
+  if (!route.duration) co_return co_await route.handler(request, params);
+  // Timed whether it answers or throws (the failure is answered by handle()).
+  struct Timer {
+    metrics::Histogram& histogram;
+    std::chrono::steady_clock::time_point started;
+    ~Timer() { histogram.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()); }
+  } timer{*route.duration, std::chrono::steady_clock::now()};
+  co_return co_await route.handler(request, params);
+}
+
+boost::asio::awaitable<Response> Router::dispatch(const Request& request, Caller& caller) const {
   auto target = boost::urls::parse_origin_form(request.target());
   if (!target) {
     co_return error_response(Status::bad_request, "BAD_TARGET", "the request target is not valid");
@@ -116,15 +143,7 @@ boost::asio::awaitable<Response> Router::dispatch(const Request& request) const 
     if (route.method == request.method() ||
         (route.method == beast_http::verb::get && request.method() == beast_http::verb::head &&
          route.effects == Effects::none)) {
-      if (!route.duration) co_return co_await route.handler(request, params);
-      auto started = std::chrono::steady_clock::now();
-      // Timed whether it answers or throws (the failure is answered by handle()).
-      struct Timer {
-        metrics::Histogram& histogram;
-        std::chrono::steady_clock::time_point started;
-        ~Timer() { histogram.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()); }
-      } timer{*route.duration, started};
-      co_return co_await route.handler(request, params);
+      co_return co_await run(route, request, params, caller);
     }
     if (!allowed.empty()) allowed += ", ";
     allowed += std::string(beast_http::to_string(route.method));

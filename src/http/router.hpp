@@ -3,9 +3,11 @@
 #include "metrics/metrics.hpp"
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/address.hpp>
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +22,31 @@ using Handler = std::function<boost::asio::awaitable<Response>(const Request&, c
 // event) answers HEAD 405.
 enum class Effects { none, changes_state };
 
+// Who may call a route. `open` routes (health, metrics, the built-in files) answer anyone;
+// the others need an API key of their scope (http/auth): `write` for ingestion and the
+// posts API, `read` for statistics, rankings and the event explorer, `admin` for deletion.
+// Browsers on any origin may write; read and admin answer only listed origins (CORS).
+enum class Access { open, write, read, admin };
+std::string_view to_string(Access access);
+
+// The client of one request as the gates see it: the connection's peer, the address the
+// request is from (a trusted proxy's X-Forwarded-For may tell another), and what the
+// gates learned (the API key that authenticated it).
+struct Caller {
+  boost::asio::ip::address peer;
+  boost::asio::ip::address client;
+  std::string key_name;  // empty until a gate authenticates a key
+};
+
+// Runs before a matched route's handler and may answer instead of it (401, 403, 429).
+// Gates run in the order they were added; an earlier one may fill in the Caller.
+class Gate {
+ public:
+  virtual ~Gate() = default;
+  virtual boost::asio::awaitable<std::optional<Response>> admit(const Request& request, Caller& caller,
+                                                               Access access) const = 0;
+};
+
 // Maps method + path to handlers. Patterns are literal segments and {name} segments.
 // An unknown path is a 404, a known path with another method a 405 with Allow.
 //
@@ -27,8 +54,11 @@ enum class Effects { none, changes_state };
 // failures become answers (failure_response in store_errors.hpp).
 class Router {
  public:
-  void add(beast_http::verb method, std::string pattern, Handler handler, Effects effects = Effects::none);
-  boost::asio::awaitable<Response> handle(const Request& request) const;
+  void add(beast_http::verb method, std::string pattern, Access access, Handler handler,
+           Effects effects = Effects::none);
+  // Gates run for every route but the open ones; the router does not own them.
+  void add_gate(const Gate& gate) { gates_.push_back(&gate); }
+  boost::asio::awaitable<Response> handle(const Request& request, Caller caller) const;
   // Times every route's handler from now on, in tracker_http_route_duration_seconds with
   // its method and pattern as labels (routers of all I/O threads share the histograms).
   void measure(metrics::Registry& metrics);
@@ -45,6 +75,7 @@ class Router {
   struct Entry {
     beast_http::verb method;
     std::string pattern;  // as given to add(), e.g. /api/posts/{id}
+    Access access;
   };
   // The routes in the order they were added (for --print-routes and the contract test).
   std::vector<Entry> routes() const;
@@ -53,12 +84,16 @@ class Router {
   struct Route {
     beast_http::verb method;
     std::vector<std::string> segments;
+    Access access;
     Handler handler;
     Effects effects;
     metrics::Histogram* duration = nullptr;
   };
-  boost::asio::awaitable<Response> dispatch(const Request& request) const;
+  boost::asio::awaitable<Response> dispatch(const Request& request, Caller& caller) const;
+  boost::asio::awaitable<Response> run(const Route& route, const Request& request, const PathParams& params,
+                                       Caller& caller) const;
   std::vector<Route> routes_;
+  std::vector<const Gate*> gates_;
   std::vector<std::pair<std::vector<std::string>, std::size_t>> body_limits_;
   std::size_t default_body_limit_ = 64 * 1024;
 };

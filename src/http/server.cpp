@@ -236,7 +236,7 @@ asio::awaitable<void> Listener::serve(std::shared_ptr<Session> session) {
     }
     const Request& request = std::get<Request>(read);
     auto started = std::chrono::steady_clock::now();
-    Response response = co_await dispatch(request);
+    Response response = co_await dispatch(request, session->peer);
     const bool logged = sampled();
     if (logged) response.set("X-Request-Id", request_id(request));
     bool keep_alive = co_await write_response(*session, request, response);
@@ -330,9 +330,9 @@ std::optional<Listener::Close> Listener::check_limits(Parser& parser, Reservatio
 }
 
 // The router answers everything it is given; a throw here is a defect, still answered.
-asio::awaitable<Response> Listener::dispatch(const Request& request) const {
+asio::awaitable<Response> Listener::dispatch(const Request& request, const asio::ip::address& peer) const {
   try {
-    co_return co_await router_.handle(request);
+    co_return co_await router_.handle(request, Caller{peer, peer, {}});
   } catch (const std::exception& error) {
     spdlog::error("http: {} {} failed: {}", std::string(request.method_string()),
                   std::string(request.target()), error.what());

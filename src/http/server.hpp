@@ -76,7 +76,7 @@ class Listener {
   asio::awaitable<bool> await_request(Session& session);
   asio::awaitable<std::variant<Request, Close>> read_request(Session& session, Reservation& reservation);
   std::optional<Close> check_limits(Parser& parser, Reservation& reservation);
-  asio::awaitable<Response> dispatch(const Request& request) const;
+  asio::awaitable<Response> dispatch(const Request& request, const asio::ip::address& peer) const;
   asio::awaitable<bool> write_response(Session& session, const Request& request, Response& response);
   asio::awaitable<void> close_with(Session& session, Close close);
   Close closing_for(const boost::system::error_code& ec, const Parser& parser);

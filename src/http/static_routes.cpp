@@ -45,7 +45,7 @@ constexpr auto kBuiltIn = [] {
 
 void add_static_routes(Router& router, std::span<const StaticFile> files) {
   for (const StaticFile& file : files) {
-    router.add(beast_http::verb::get, std::string(file.path),
+    router.add(beast_http::verb::get, std::string(file.path), Access::open,
                [&file](const Request& request, const PathParams&) -> boost::asio::awaitable<Response> {
                  co_return static_response(request, file);
                });

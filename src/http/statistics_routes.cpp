@@ -93,14 +93,14 @@ bool is_day(std::string_view text) {
 void add_statistics_routes(Router& router, app::StatisticsService& statistics) {
   using beast_http::verb;
 
-  router.add(verb::get, "/api/statistics", statistics_handler([&statistics](domain::QueryParams params) -> awaitable<Response> {
+  router.add(verb::get, "/api/statistics", Access::read, statistics_handler([&statistics](domain::QueryParams params) -> awaitable<Response> {
     auto query = domain::parse_count_query(params);
     if (auto* error = std::get_if<domain::FieldError>(&query)) co_return invalid(*error);
     std::int64_t count = co_await statistics.count(std::get<domain::CountQuery>(query));
     co_return json_response(Status::ok, json::object{{"count", count}});
   }));
 
-  router.add(verb::get, "/api/statistics/series", statistics_handler([&statistics](domain::QueryParams params) -> awaitable<Response> {
+  router.add(verb::get, "/api/statistics/series", Access::read, statistics_handler([&statistics](domain::QueryParams params) -> awaitable<Response> {
     auto parsed = domain::parse_series_query(params, app::system_now_ms());
     if (auto* error = std::get_if<domain::FieldError>(&parsed)) co_return invalid(*error);
     const auto& query = std::get<domain::SeriesQuery>(parsed);
@@ -108,7 +108,7 @@ void add_statistics_routes(Router& router, app::StatisticsService& statistics) {
     co_return json_text_response(Status::ok, series_json(query, points));
   }));
 
-  router.add(verb::get, "/api/statistics/top-posts", statistics_handler([&statistics](domain::QueryParams params) -> awaitable<Response> {
+  router.add(verb::get, "/api/statistics/top-posts", Access::read, statistics_handler([&statistics](domain::QueryParams params) -> awaitable<Response> {
     if (auto error = domain::reject_unknown(params, {"eventType", "window", "limit"})) co_return invalid(*error);
     auto type = domain::parse_event_type(params.count("eventType") ? params["eventType"] : "LIKE");
     if (!type || (*type != domain::EventType::Like && *type != domain::EventType::PageView &&
@@ -126,7 +126,7 @@ void add_statistics_routes(Router& router, app::StatisticsService& statistics) {
                                                      {"posts", ranked_json(standing.members, "postId", true)}});
   }));
 
-  router.add(verb::get, "/api/statistics/keywords", statistics_handler([&statistics](domain::QueryParams params) -> awaitable<Response> {
+  router.add(verb::get, "/api/statistics/keywords", Access::read, statistics_handler([&statistics](domain::QueryParams params) -> awaitable<Response> {
     if (auto error = domain::reject_unknown(params, {"window", "limit"})) co_return invalid(*error);
     auto window = domain::parse_window(params);
     if (auto* error = std::get_if<domain::FieldError>(&window)) co_return invalid(*error);
@@ -138,7 +138,7 @@ void add_statistics_routes(Router& router, app::StatisticsService& statistics) {
                                                      {"keywords", ranked_json(standing.members, "keyword", false)}});
   }));
 
-  router.add(verb::get, "/api/statistics/unique-users", statistics_handler([&statistics](domain::QueryParams params) -> awaitable<Response> {
+  router.add(verb::get, "/api/statistics/unique-users", Access::read, statistics_handler([&statistics](domain::QueryParams params) -> awaitable<Response> {
     if (auto error = domain::reject_unknown(params, {"eventType", "date"})) co_return invalid(*error);
     auto type = domain::parse_event_type(params["eventType"]);
     if (!type) co_return invalid({"INVALID_VALUE", "eventType is required and must be a known event type", "eventType"});
@@ -153,7 +153,7 @@ void add_statistics_routes(Router& router, app::StatisticsService& statistics) {
                                                      {"standardError", 0.0081}});
   }));
 
-  router.add(verb::get, "/api/statistics/summary", statistics_handler([&statistics](domain::QueryParams params) -> awaitable<Response> {
+  router.add(verb::get, "/api/statistics/summary", Access::read, statistics_handler([&statistics](domain::QueryParams params) -> awaitable<Response> {
     if (auto error = domain::reject_unknown(params, {})) co_return invalid(*error);
     auto summary = co_await statistics.summary();
     json::object totals, last_minute;

@@ -276,7 +276,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!parser.is_done()) feed();
     if (ec || !parser.is_done()) return 0;  // 400 or 413
     http::Request request = parser.release();
-    check_answer(run(server.io, server.router.handle(request)));
+    check_answer(run(server.io, server.router.handle(request, tracker::http::Caller{})));
   }
   return 0;
 }

@@ -19,6 +19,7 @@ namespace {
 
 namespace asio = boost::asio;
 namespace json = boost::json;
+using tracker::http::Access;
 using tracker::http::beast_http::verb;
 using tracker::http::Handler;
 using tracker::http::PathParams;
@@ -33,7 +34,7 @@ Response dispatch(const Router& router, verb method, std::string target) {
   asio::io_context io;
   std::optional<Response> response;
   std::exception_ptr failure;
-  asio::co_spawn(io, router.handle(request), [&](std::exception_ptr error, Response result) {
+  asio::co_spawn(io, router.handle(request, tracker::http::Caller{}), [&](std::exception_ptr error, Response result) {
     failure = error;
     response = std::move(result);
   });
@@ -69,14 +70,14 @@ std::string code_of(const Response& response) {
 class RouterTest : public ::testing::Test {
  protected:
   RouterTest() {
-    router.add(verb::post, "/api/events", recorder("ingest", calls));
-    router.add(verb::post, "/api/users/events", recorder("ingest-alias", calls));
-    router.add(verb::post, "/api/events/batch", recorder("batch", calls));
-    router.add(verb::get, "/api/statistics", recorder("statistics", calls));
-    router.add(verb::get, "/api/search/recent/{userId}", recorder("recent", calls));
-    router.add(verb::get, "/api/posts/{postId}/likes/{kind}", recorder("post-likes", calls));
-    router.add(verb::get, "/health/live", recorder("live-get", calls));
-    router.add(verb::put, "/health/live", recorder("live-put", calls));
+    router.add(verb::post, "/api/events", Access::write, recorder("ingest", calls));
+    router.add(verb::post, "/api/users/events", Access::write, recorder("ingest-alias", calls));
+    router.add(verb::post, "/api/events/batch", Access::write, recorder("batch", calls));
+    router.add(verb::get, "/api/statistics", Access::read, recorder("statistics", calls));
+    router.add(verb::get, "/api/search/recent/{userId}", Access::write, recorder("recent", calls));
+    router.add(verb::get, "/api/posts/{postId}/likes/{kind}", Access::write, recorder("post-likes", calls));
+    router.add(verb::get, "/health/live", Access::open, recorder("live-get", calls));
+    router.add(verb::put, "/health/live", Access::open, recorder("live-put", calls));
   }
 
   Router router;
@@ -183,7 +184,7 @@ TEST_F(RouterTest, HeadOnAPostOnlyPathIs405) {
 TEST_F(RouterTest, GetIsNotServedByAHeadRoute) {
   Router head_only;
   std::vector<Call> seen;
-  head_only.add(verb::head, "/ping", recorder("head", seen));
+  head_only.add(verb::head, "/ping", Access::write, recorder("head", seen));
   EXPECT_EQ(dispatch(head_only, verb::get, "/ping").result(), Status::method_not_allowed);
   EXPECT_TRUE(seen.empty());
 }
@@ -207,8 +208,8 @@ TEST_F(RouterTest, RejectsATargetThatIsNotAnOriginForm) {
 TEST_F(RouterTest, FirstRegisteredRouteWinsForTheSameMethodAndPath) {
   Router ordered;
   std::vector<Call> seen;
-  ordered.add(verb::get, "/api/search/recent/{userId}", recorder("pattern", seen));
-  ordered.add(verb::get, "/api/search/recent/me", recorder("literal", seen));
+  ordered.add(verb::get, "/api/search/recent/{userId}", Access::write, recorder("pattern", seen));
+  ordered.add(verb::get, "/api/search/recent/me", Access::write, recorder("literal", seen));
   EXPECT_EQ(dispatch(ordered, verb::get, "/api/search/recent/me").body(), "pattern");
   EXPECT_EQ(dispatch(ordered, verb::get, "/api/search/recent/5").body(), "pattern");
 }
@@ -229,10 +230,10 @@ Handler throwing(Failure failure) {
 
 TEST_F(RouterTest, WhatAHandlerThrowsIsAnsweredInOnePlace) {
   Router failing;
-  failing.add(verb::get, "/bug", throwing(std::runtime_error("vector::at sekrit")));
-  failing.add(verb::get, "/store", throwing(tracker::ports::StoreRejected("postgres: ERROR: sekrit")));
-  failing.add(verb::get, "/loading", throwing(tracker::ports::StoreBusy("redis: LOADING sekrit")));
-  failing.add(verb::get, "/field",
+  failing.add(verb::get, "/bug", Access::write, throwing(std::runtime_error("vector::at sekrit")));
+  failing.add(verb::get, "/store", Access::write, throwing(tracker::ports::StoreRejected("postgres: ERROR: sekrit")));
+  failing.add(verb::get, "/loading", Access::write, throwing(tracker::ports::StoreBusy("redis: LOADING sekrit")));
+  failing.add(verb::get, "/field", Access::write,
               throwing(tracker::domain::FieldError{"INVALID_VALUE", "limit must be 1..100", "limit"}));
 
   Response bug = dispatch(failing, verb::get, "/bug");
@@ -253,7 +254,7 @@ TEST_F(RouterTest, WhatAHandlerThrowsIsAnsweredInOnePlace) {
 TEST_F(RouterTest, HeadOfAGetThatChangesStateIs405AndRunsNothing) {
   Router search;
   std::vector<Call> seen;
-  search.add(verb::get, "/api/search", recorder("search", seen), tracker::http::Effects::changes_state);
+  search.add(verb::get, "/api/search", Access::write, recorder("search", seen), tracker::http::Effects::changes_state);
   Response response = dispatch(search, verb::head, "/api/search?keyword=zz&userId=5");
   EXPECT_EQ(response.result(), Status::method_not_allowed);
   EXPECT_EQ(response[tracker::http::beast_http::field::allow], "GET");
@@ -270,6 +271,41 @@ TEST_F(RouterTest, ListsItsRoutesAsAddedWithTheirPatterns) {
                         "POST /api/events", "POST /api/users/events", "POST /api/events/batch",
                         "GET /api/statistics", "GET /api/search/recent/{userId}",
                         "GET /api/posts/{postId}/likes/{kind}", "GET /health/live", "PUT /health/live"}));
+}
+
+// A gate that refuses with 401 when told to, and otherwise names the caller's key.
+class TestGate : public tracker::http::Gate {
+ public:
+  asio::awaitable<std::optional<Response>> admit(const Request&, tracker::http::Caller& caller,
+                                                 Access access) const override {
+    seen.push_back(access);
+    if (refuse) co_return tracker::http::error_response(Status::unauthorized, "UNAUTHORIZED", "no key");
+    caller.key_name = "key-" + std::string(tracker::http::to_string(access));
+    co_return std::nullopt;
+  }
+  bool refuse = false;
+  mutable std::vector<Access> seen;
+};
+
+TEST_F(RouterTest, GatesRunBeforeEveryRouteButTheOpenOnesAndMayAnswerInstead) {
+  TestGate first, second;
+  router.add_gate(first);
+  router.add_gate(second);
+  first.refuse = true;
+  Response refused = dispatch(router, verb::post, "/api/events");
+  EXPECT_EQ(refused.result(), Status::unauthorized);
+  EXPECT_TRUE(calls.empty());
+  EXPECT_TRUE(second.seen.empty()) << "a refusal ends the gates";
+  EXPECT_EQ(dispatch(router, verb::get, "/health/live").body(), "live-get");
+  EXPECT_EQ(first.seen, std::vector<Access>{Access::write}) << "open routes pass no gate";
+
+  first.refuse = false;
+  EXPECT_EQ(dispatch(router, verb::get, "/api/statistics").body(), "statistics");
+  EXPECT_EQ(second.seen, std::vector<Access>{Access::read});
+  // 404 and 405 are answered before any gate: they say nothing a key would protect.
+  EXPECT_EQ(dispatch(router, verb::get, "/nowhere").result(), Status::not_found);
+  EXPECT_EQ(dispatch(router, verb::delete_, "/api/events").result(), Status::method_not_allowed);
+  EXPECT_EQ(second.seen.size(), 1u);
 }
 
 }  // namespace
