@@ -99,7 +99,7 @@ class Server:
             if self.proc.poll() is not None:
                 return False
             try:
-                if requests.get(self.url("/health/live"), timeout=0.5).status_code == 200:
+                if api.get(self.url("/health/live"), timeout=0.5).status_code == 200:
                     return True
             except requests.RequestException:
                 pass
@@ -326,7 +326,7 @@ def wait_until(predicate, timeout, what):
 
 def wait_persisted(server, timeout=30):
     """Until the flusher has moved every acknowledged event to PostgreSQL."""
-    wait_until(lambda: requests.get(server.url("/api/statistics/summary"),
+    wait_until(lambda: api.get(server.url("/api/statistics/summary"),
                                     timeout=HTTP_TIMEOUT).json()["pendingPersistence"] == 0,
                timeout, "the flusher to move the events to PostgreSQL")
 
@@ -368,8 +368,16 @@ class Unique:
 # HTTP helpers
 # ---------------------------------------------------------------------------------------
 
+class TrackerClient(requests.Session):
+    """The tests' HTTP client: every request a test makes to a tracker server goes through
+    one, so that it can carry what the server asks of every client (API keys)."""
+
+
+api = TrackerClient()
+
+
 def post(server, path, body, **kwargs):
-    return requests.post(server.url(path), json=body, timeout=HTTP_TIMEOUT, **kwargs)
+    return api.post(server.url(path), json=body, timeout=HTTP_TIMEOUT, **kwargs)
 
 
 def assert_error(response, status, code=None, field=...):

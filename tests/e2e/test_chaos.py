@@ -20,7 +20,7 @@ import psycopg2
 import pytest
 import requests
 
-from support import dev_sh, wait_until
+from support import api, TrackerClient, dev_sh, wait_until
 
 FLUSHER_ON = ("--flusher=true", "--flush-interval-ms=50")
 SINGLE_CLIENTS = 4
@@ -80,7 +80,7 @@ class Client:
         self.stop = stop
         self.batch = n >= SINGLE_CLIENTS
         self.rng = random.Random(f"{self.session}-{n}")
-        self.http = requests.Session()
+        self.http = TrackerClient()
 
     def event(self):
         event_type = self.rng.choice(EVENT_TYPES)
@@ -242,7 +242,7 @@ def test_acknowledged_events_survive_server_redis_and_postgres_crashes(
             query = {"eventType": event_type, "componentId": comp}
             if event_type == "SEARCH":
                 query["keyword"] = uniq.keyword()
-            response = requests.get(server.url("/api/statistics"), params=query, timeout=10)
+            response = api.get(server.url("/api/statistics"), params=query, timeout=10)
             counts[event_type] = (response.json()["count"] if response.status_code == 200
                                   else f"HTTP {response.status_code}: {response.text[:200]}")
         return counts == expected

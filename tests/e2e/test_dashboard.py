@@ -12,16 +12,15 @@ import time
 from pathlib import Path
 
 import pytest
-import requests
 
-from support import HTTP_TIMEOUT, SERVER_BIN, assert_error, post, wait_persisted
+from support import api, HTTP_TIMEOUT, SERVER_BIN, assert_error, post, wait_persisted
 
 FLUSHER_ON = ("--flusher=true", "--flush-interval-ms=50")
 SCREENSHOTS = Path(SERVER_BIN).resolve().parent / "e2e-screenshots"
 
 
 def get(server, path, **params):
-    response = requests.get(server.url(path), params=params, timeout=HTTP_TIMEOUT)
+    response = api.get(server.url(path), params=params, timeout=HTTP_TIMEOUT)
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -83,7 +82,7 @@ def test_explorer_pages_through_every_matching_event_once_newest_first(start_ser
 ])
 def test_explorer_rejects_bad_parameters(start_server, params, field):
     server = start_server()
-    response = requests.get(server.url("/api/events"), params=params, timeout=HTTP_TIMEOUT)
+    response = api.get(server.url("/api/events"), params=params, timeout=HTTP_TIMEOUT)
     assert_error(response, 400, field=field)
 
 
@@ -93,17 +92,17 @@ def test_explorer_rejects_bad_parameters(start_server, params, field):
 
 def test_dashboard_files_are_built_in_with_etags(start_server):
     server = start_server()
-    page = requests.get(server.url("/"), timeout=HTTP_TIMEOUT)
+    page = api.get(server.url("/"), timeout=HTTP_TIMEOUT)
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
     assert "/app.js" in page.text and "cdn" not in page.text.lower()
     assert page.headers["Cache-Control"] == "no-cache"
     for path, kind in [("/app.js", "text/javascript"), ("/style.css", "text/css"),
                        ("/vendor/uplot/uPlot.iife.min.js", "text/javascript"), ("/vendor/uplot/LICENSE", "text/plain")]:
-        first = requests.get(server.url(path), timeout=HTTP_TIMEOUT)
+        first = api.get(server.url(path), timeout=HTTP_TIMEOUT)
         assert first.status_code == 200 and first.headers["Content-Type"].startswith(kind)
-        again = requests.get(server.url(path), headers={"If-None-Match": first.headers["ETag"]}, timeout=HTTP_TIMEOUT)
+        again = api.get(server.url(path), headers={"If-None-Match": first.headers["ETag"]}, timeout=HTTP_TIMEOUT)
         assert again.status_code == 304 and again.content == b""
-    assert requests.get(server.url("/nothing.js"), timeout=HTTP_TIMEOUT).status_code == 404
+    assert api.get(server.url("/nothing.js"), timeout=HTTP_TIMEOUT).status_code == 404
 
 
 # ---------------------------------------------------------------------------------------

@@ -6,9 +6,9 @@ import contextlib
 import json
 
 import pytest
-import requests
 
-from support import (EVENT_TYPES, HTTP_TIMEOUT, STREAM, assert_error, raw_connect,
+from support import (
+    api, EVENT_TYPES, HTTP_TIMEOUT, STREAM, assert_error, raw_connect,
                      read_response, redis_is_shared, rows_with, stream_mark, stream_rows_since,
                      totals, wait_closed)
 
@@ -40,7 +40,7 @@ def send(server, body, path="/api/events", content_type="application/json", meth
     data = body if isinstance(body, (bytes, str)) else json.dumps(body)
     all_headers = {"Content-Type": content_type} if content_type else {}
     all_headers.update(headers or {})
-    return requests.request(method, server.url(path), data=data, headers=all_headers,
+    return api.request(method, server.url(path), data=data, headers=all_headers,
                             timeout=HTTP_TIMEOUT)
 
 
@@ -186,7 +186,7 @@ def test_batch_over_1000_events(server, redis_client, uniq):
     # test_batch_body_larger_than_the_event_limit for the same with Content-Length).
     pieces = (data[i:i + 16384] for i in range(0, len(data), 16384))
     with changes_nothing(redis_client, uniq, comp):
-        response = requests.post(server.url("/api/events/batch"), data=pieces,
+        response = api.post(server.url("/api/events/batch"), data=pieces,
                                  headers={"Content-Type": "application/json"},
                                  timeout=HTTP_TIMEOUT)
         assert_error(response, 400, "INVALID_VALUE", "events")
@@ -330,7 +330,7 @@ def test_unknown_path(server, redis_client, uniq, method, path):
     comp = uniq.comp()
     data = json.dumps(uniq.event("CLICK", comp)) if method == "POST" else None
     with changes_nothing(redis_client, uniq, comp):
-        response = requests.request(method, server.url(path), data=data, timeout=HTTP_TIMEOUT,
+        response = api.request(method, server.url(path), data=data, timeout=HTTP_TIMEOUT,
                                     headers={"Content-Type": "application/json"})
         assert_error(response, 404, "NOT_FOUND", None)
 
@@ -344,7 +344,7 @@ def test_wrong_method(server, redis_client, uniq, method, path, allow):
     comp = uniq.comp()
     data = json.dumps(uniq.event("CLICK", comp)) if method != "GET" else None
     with changes_nothing(redis_client, uniq, comp):
-        response = requests.request(method, server.url(path), data=data, timeout=HTTP_TIMEOUT,
+        response = api.request(method, server.url(path), data=data, timeout=HTTP_TIMEOUT,
                                     headers={"Content-Type": "application/json"})
         assert_error(response, 405, "METHOD_NOT_ALLOWED", None)
     assert response.headers.get("Allow") == allow
@@ -365,7 +365,7 @@ GET_ROUTES = [
 def test_head_changes_nothing(server, redis_client, uniq, path):
     user, kw = uniq.user(), uniq.keyword()
     mark, length = stream_mark(redis_client), redis_client.xlen(STREAM)
-    response = requests.head(server.url(path.format(user=user, kw=kw)), timeout=HTTP_TIMEOUT)
+    response = api.head(server.url(path.format(user=user, kw=kw)), timeout=HTTP_TIMEOUT)
     assert response.status_code < 500 and response.content == b""
     if path.startswith("/api/search?"):
         # Searching records a SEARCH event: HEAD cannot run it, and says which method can.
@@ -391,7 +391,7 @@ def test_garbage_request_line(server, redis_client, uniq, request_line):
         response, closed = raw_request(server, request_line, body)
         raw_error(response, 400)
         assert closed, "the connection must close after a request that is not HTTP"
-    assert requests.get(server.url("/health/live"), timeout=HTTP_TIMEOUT).status_code == 200
+    assert api.get(server.url("/health/live"), timeout=HTTP_TIMEOUT).status_code == 200
 
 
 def framing_cases():

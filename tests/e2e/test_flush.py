@@ -17,9 +17,8 @@ from collections import Counter
 
 import psycopg2
 import pytest
-import requests
 
-from support import LOOPBACK, REPO_ROOT, SERVER_BIN, STREAM, assert_error, free_port, post, wait_until
+from support import api, LOOPBACK, REPO_ROOT, SERVER_BIN, STREAM, assert_error, free_port, post, wait_until
 
 PG_DSN = os.environ.get("TRACKER_PG_DSN", "host=127.0.0.1 port=55432 user=tracker dbname=tracker")
 FLUSHER_ON = ("--flusher=true", "--flush-interval-ms=50")
@@ -243,10 +242,10 @@ def test_reads_answer_503_while_postgres_is_down_and_recover(start_server, uniq)
                  ("GET", f"/api/search?userId={uniq.user()}&keyword={uniq.keyword(1)}", None),
                  ("POST", "/api/posts/like", {"userId": uniq.user(), "postId": post_id})]
         for method, path, body in reads:
-            response = requests.request(method, server.url(path), json=body, timeout=10)
+            response = api.request(method, server.url(path), json=body, timeout=10)
             assert_error(response, 503, "STORE_UNAVAILABLE", field=None)
             assert response.headers.get("Retry-After"), (path, response.headers)
-        ready = requests.get(server.url("/health/ready"), timeout=10)
+        ready = api.get(server.url("/health/ready"), timeout=10)
         assert ready.status_code == 503 and ready.json()["checks"]["postgres"] == "DOWN", ready.text
         # Ingestion does not need PostgreSQL.
         assert post(server, "/api/events", uniq.event("CLICK", comp=comp)).status_code == 202
@@ -254,10 +253,10 @@ def test_reads_answer_503_while_postgres_is_down_and_recover(start_server, uniq)
         dev_sh("pg-start")
 
     def recovered():
-        response = requests.get(server.url(count_path), timeout=10)
+        response = api.get(server.url(count_path), timeout=10)
         return response.status_code == 200 and response.json() == {"count": 4}
     wait_until(recovered, 30, "the count of 4 answered again")
-    response = requests.get(server.url(f"/api/posts/{post_id}"), timeout=10)
+    response = api.get(server.url(f"/api/posts/{post_id}"), timeout=10)
     assert response.status_code == 200 and response.json()["likeCount"] == 0, response.text
 
 

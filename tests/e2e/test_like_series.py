@@ -12,9 +12,8 @@ import random
 import time
 
 import psycopg2
-import requests
 
-from support import HTTP_TIMEOUT, post
+from support import api, HTTP_TIMEOUT, post
 
 FAST_FLUSH = ("--flusher=true", "--flush-interval-ms=20", "--counter-flush-interval-ms=50")
 MINUTE_MS = 60_000
@@ -26,14 +25,14 @@ def rfc3339(ms):
 
 
 def count(server, key, from_ms, to_ms):
-    response = requests.get(server.url("/api/statistics"), timeout=HTTP_TIMEOUT,
+    response = api.get(server.url("/api/statistics"), timeout=HTTP_TIMEOUT,
                             params={**key, "from": rfc3339(from_ms), "to": rfc3339(to_ms)})
     assert response.status_code == 200, response.text
     return response.json()["count"]
 
 
 def series(server, key, from_ms, to_ms, interval="minute"):
-    response = requests.get(server.url("/api/statistics/series"), timeout=HTTP_TIMEOUT,
+    response = api.get(server.url("/api/statistics/series"), timeout=HTTP_TIMEOUT,
                             params={**key, "interval": interval, "from": rfc3339(from_ms), "to": rfc3339(to_ms)})
     assert response.status_code == 200, response.text
     body = response.json()
@@ -44,7 +43,7 @@ def series(server, key, from_ms, to_ms, interval="minute"):
 def wait_persisted(server):
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        summary = requests.get(server.url("/api/statistics/summary"), timeout=HTTP_TIMEOUT).json()
+        summary = api.get(server.url("/api/statistics/summary"), timeout=HTTP_TIMEOUT).json()
         if summary["pendingPersistence"] == 0:
             time.sleep(0.3)  # and a counter flush after the last event
             return

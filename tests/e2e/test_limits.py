@@ -11,9 +11,9 @@ import subprocess
 import time
 
 import pytest
-import requests
 
-from support import (HTTP_TIMEOUT, LOOPBACK, SERVER_BIN, post, raw_connect, read_response,
+from support import (
+    api, HTTP_TIMEOUT, LOOPBACK, SERVER_BIN, post, raw_connect, read_response,
                      wait_closed, watch_closes)
 
 MIB = 1024 * 1024
@@ -30,7 +30,7 @@ def rss_mb(server, field="VmRSS"):
 
 
 def metric(server, name, labels):
-    text = requests.get(server.url("/metrics"), timeout=HTTP_TIMEOUT).text
+    text = api.get(server.url("/metrics"), timeout=HTTP_TIMEOUT).text
     match = re.search(r"^%s\{%s\} (\d+)$" % (re.escape(name), re.escape(labels)), text, re.M)
     return int(match.group(1)) if match else 0
 
@@ -50,7 +50,7 @@ def connect_from(address, server):
 
 
 def answers_live(server):
-    return requests.get(server.url("/health/live"), timeout=HTTP_TIMEOUT).status_code == 200
+    return api.get(server.url("/health/live"), timeout=HTTP_TIMEOUT).status_code == 200
 
 
 def accepts_event(server, uniq):

@@ -11,9 +11,8 @@ import os
 import time
 
 import psycopg2
-import requests
 
-from support import HTTP_TIMEOUT, assert_error
+from support import api, HTTP_TIMEOUT, assert_error
 
 FAST_FLUSH = ("--flusher=true", "--flush-interval-ms=20", "--counter-flush-interval-ms=50")
 PG_DSN = os.environ.get("TRACKER_PG_DSN", "host=127.0.0.1 port=55432 user=tracker dbname=tracker")
@@ -35,7 +34,7 @@ EXACT = {
 
 
 def send(server, path, text):
-    return requests.post(server.url(path), data=text.encode(), timeout=HTTP_TIMEOUT,
+    return api.post(server.url(path), data=text.encode(), timeout=HTTP_TIMEOUT,
                          headers={"Content-Type": "application/json"})
 
 
@@ -47,7 +46,7 @@ def event_text(uniq, comp, x):
 def wait_persisted(server):
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        summary = requests.get(server.url("/api/statistics/summary"), timeout=HTTP_TIMEOUT).json()
+        summary = api.get(server.url("/api/statistics/summary"), timeout=HTTP_TIMEOUT).json()
         if summary["pendingPersistence"] == 0:
             time.sleep(0.3)
             return
@@ -62,7 +61,7 @@ def query(sql, *params):
 
 
 def click_count(server, comp):
-    response = requests.get(server.url("/api/statistics"), params={"eventType": "CLICK", "componentId": comp},
+    response = api.get(server.url("/api/statistics"), params={"eventType": "CLICK", "componentId": comp},
                             timeout=HTTP_TIMEOUT)
     assert response.status_code == 200, response.text
     return response.json()["count"]

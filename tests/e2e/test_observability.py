@@ -17,7 +17,7 @@ import pytest
 import requests
 import yaml
 
-from support import HTTP_TIMEOUT, LOOPBACK, REPO_ROOT, free_port, post, wait_until
+from support import api, HTTP_TIMEOUT, LOOPBACK, REPO_ROOT, free_port, post, wait_until
 
 GRAFANA_BOARD = REPO_ROOT / "deploy/grafana/event-tracker.json"
 ALERT_RULES = REPO_ROOT / "deploy/prometheus/alerts.yml"
@@ -36,7 +36,7 @@ def server(module_server_factory):
 
 
 def scrape(server):
-    response = requests.get(server.url("/metrics"), timeout=HTTP_TIMEOUT)
+    response = api.get(server.url("/metrics"), timeout=HTTP_TIMEOUT)
     assert response.status_code == 200
     return response.text
 
@@ -64,7 +64,7 @@ def families(text):
 def test_metrics_pass_promtool(server, uniq):
     post(server, "/api/events", uniq.event("CLICK"))
     post(server, "/api/events", {"eventType": "CLICK"})
-    requests.get(server.url("/no/such/path"), timeout=HTTP_TIMEOUT)
+    api.get(server.url("/no/such/path"), timeout=HTTP_TIMEOUT)
     text = scrape(server)
     check = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True,
                            timeout=60)
@@ -77,7 +77,7 @@ def test_answers_are_counted_by_status_code_and_handlers_timed_by_route(server, 
         assert post(server, "/api/events", uniq.event("CLICK")).status_code == 202
     for _ in range(3):
         assert post(server, "/api/events", {"eventType": "CLICK"}).status_code == 400
-    assert requests.get(server.url("/no/such/path"), timeout=HTTP_TIMEOUT).status_code == 404
+    assert api.get(server.url("/no/such/path"), timeout=HTTP_TIMEOUT).status_code == 404
     after = scrape(server)
 
     def grew(name, labels):
@@ -152,7 +152,7 @@ def test_prometheus_scrapes_the_server_and_reads_the_ingestion_rate(server, uniq
     api = f"http://{LOOPBACK}:{port}/api/v1"
 
     def query(expr):
-        answer = requests.get(f"{api}/query", params={"query": expr}, timeout=HTTP_TIMEOUT).json()
+        answer = api.get(f"{api}/query", params={"query": expr}, timeout=HTTP_TIMEOUT).json()
         assert answer["status"] == "success", answer
         result = answer["data"]["result"]
         return float(result[0]["value"][1]) if result else None
@@ -172,7 +172,7 @@ def test_prometheus_scrapes_the_server_and_reads_the_ingestion_rate(server, uniq
             time.sleep(0.02)
         rate_expr = 'sum(rate(tracker_events_accepted_total{job="event-tracker"}[5s]))'
         wait_until(lambda: (query(rate_expr) or 0) > 5, timeout=15, what="an ingestion rate in Prometheus")
-        groups = requests.get(f"{api}/rules", timeout=HTTP_TIMEOUT).json()["data"]["groups"]
+        groups = api.get(f"{api}/rules", timeout=HTTP_TIMEOUT).json()["data"]["groups"]
         loaded = {rule["name"] for group in groups for rule in group["rules"]}
         expected = {rule["alert"] for group in yaml.safe_load(ALERT_RULES.read_text())["groups"]
                     for rule in group["rules"]}
@@ -186,10 +186,10 @@ def test_prometheus_scrapes_the_server_and_reads_the_ingestion_rate(server, uniq
 
 def test_sampled_access_log_lines_carry_fields_and_the_request_id(start_server, uniq):
     logged = start_server("--log-format=json", "--access-log-sample=1")
-    answer = requests.post(logged.url("/api/events"), json=uniq.event("CLICK"),
+    answer = api.post(logged.url("/api/events"), json=uniq.event("CLICK"),
                            headers={"X-Request-Id": "abc-123"}, timeout=HTTP_TIMEOUT)
     assert answer.status_code == 202 and answer.headers["X-Request-Id"] == "abc-123"
-    odd = requests.get(logged.url("/api/statistics?keyword=%FF"), timeout=HTTP_TIMEOUT)
+    odd = api.get(logged.url("/api/statistics?keyword=%FF"), timeout=HTTP_TIMEOUT)
     assert odd.status_code == 400
     generated = odd.headers["X-Request-Id"]
     assert generated and generated != "abc-123"
@@ -208,7 +208,7 @@ def test_sampled_access_log_lines_carry_fields_and_the_request_id(start_server, 
     assert second["fields"]["status"] == 400
 
     quiet = start_server("--log-format=json")
-    answer = requests.post(quiet.url("/api/events"), json=uniq.event("CLICK"), timeout=HTTP_TIMEOUT)
+    answer = api.post(quiet.url("/api/events"), json=uniq.event("CLICK"), timeout=HTTP_TIMEOUT)
     assert "X-Request-Id" not in answer.headers
     assert not [line for line in quiet.log_text().splitlines() if '"message":"access"' in line]
 

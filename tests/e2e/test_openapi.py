@@ -14,10 +14,9 @@ import subprocess
 
 import jsonschema
 import pytest
-import requests
 import yaml
 
-from support import HTTP_TIMEOUT, REPO_ROOT, SERVER_BIN, free_port, wait_persisted
+from support import api, HTTP_TIMEOUT, REPO_ROOT, SERVER_BIN, free_port, wait_persisted
 
 SPEC_PATH = REPO_ROOT / "docs/openapi.yaml"
 WEB_DIR = REPO_ROOT / "web"
@@ -102,7 +101,7 @@ class Client:
         self.succeeded = set()
 
     def __call__(self, method, path, expect, route=None, **kwargs):
-        response = requests.request(method, self.server.url(path), timeout=HTTP_TIMEOUT, **kwargs)
+        response = api.request(method, self.server.url(path), timeout=HTTP_TIMEOUT, **kwargs)
         assert response.status_code == expect, (method, path, response.status_code, response.text[:300])
         route = route or path.split("?")[0]
         check_answer(self.spec, method, route, response)
@@ -145,7 +144,7 @@ def test_the_built_in_files_are_those_under_web(spec):
 
 
 def test_server_serves_the_spec(spec, server):
-    response = requests.get(server.url("/openapi.yaml"), timeout=HTTP_TIMEOUT)
+    response = api.get(server.url("/openapi.yaml"), timeout=HTTP_TIMEOUT)
     assert response.status_code == 200
     assert response.headers["Content-Type"].split(";")[0] == "application/yaml"
     assert response.content == SPEC_PATH.read_bytes()
@@ -253,7 +252,7 @@ def test_every_answer_matches_the_spec(spec, server, uniq):
     ("HEAD", "/api/search?keyword=x", 405, "GET"),
 ])
 def test_answers_off_the_routes_have_the_error_shape(spec, server, method, path, status, allowed):
-    response = requests.request(method, server.url(path), timeout=HTTP_TIMEOUT)
+    response = api.request(method, server.url(path), timeout=HTTP_TIMEOUT)
     assert response.status_code == status
     assert response.headers["Content-Type"].startswith("application/json")
     if method != "HEAD":
@@ -266,8 +265,8 @@ def test_answers_off_the_routes_have_the_error_shape(spec, server, method, path,
 def test_head_answers_as_get_without_a_body(server, path):
     """The spec says HEAD is served wherever GET changes nothing: the same status and
     headers, no body."""
-    got = requests.get(server.url(path), timeout=HTTP_TIMEOUT)
-    head = requests.head(server.url(path), timeout=HTTP_TIMEOUT)
+    got = api.get(server.url(path), timeout=HTTP_TIMEOUT)
+    head = api.head(server.url(path), timeout=HTTP_TIMEOUT)
     assert head.status_code == got.status_code == 200
     assert head.content == b""
     assert head.headers["Content-Type"] == got.headers["Content-Type"]

@@ -14,9 +14,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import requests
 
-from support import HTTP_TIMEOUT, assert_error, post, stream_mark, stream_rows_since
+from support import api, TrackerClient, HTTP_TIMEOUT, assert_error, post, stream_mark, stream_rows_since
 
 RECENT_TTL_S = 2
 SEARCH = 1001  # component ids of the server's own events
@@ -44,7 +43,7 @@ def create_post(server, user, content, hashtags=(), image_urls=(), **extra):
 
 
 def get_post(server, post_id):
-    response = requests.get(server.url(f"/api/posts/{post_id}"), timeout=HTTP_TIMEOUT)
+    response = api.get(server.url(f"/api/posts/{post_id}"), timeout=HTTP_TIMEOUT)
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -70,7 +69,7 @@ def search(server, keyword, user=None, limit=None, session=None):
 
 
 def recent(server, user):
-    response = requests.get(server.url(f"/api/search/recent/{user}"), timeout=HTTP_TIMEOUT)
+    response = api.get(server.url(f"/api/search/recent/{user}"), timeout=HTTP_TIMEOUT)
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["userId"] == user
@@ -78,7 +77,7 @@ def recent(server, user):
 
 
 def metric(server, name):
-    text = requests.get(server.url("/metrics"), timeout=HTTP_TIMEOUT).text
+    text = api.get(server.url("/metrics"), timeout=HTTP_TIMEOUT).text
     found = re.search(rf"^{re.escape(name)} (\d+)$", text, re.M)
     return int(found.group(1)) if found else 0
 
@@ -136,7 +135,7 @@ def test_create_and_get(server, uniq):
 
 
 def test_unknown_post_is_404(server):
-    response = requests.get(server.url("/api/posts/9223372036854775807"), timeout=HTTP_TIMEOUT)
+    response = api.get(server.url("/api/posts/9223372036854775807"), timeout=HTTP_TIMEOUT)
     assert_error(response, 404, "NOT_FOUND")
     response = post(server, "/api/posts/like", {"userId": 1, "postId": 9223372036854775807})
     assert_error(response, 404, "NOT_FOUND", "postId")
@@ -168,7 +167,7 @@ def test_50_concurrent_toggles_by_one_user_end_consistent(server, redis_client, 
     post_id = create_post(server, uniq.user(), f"race {uniq.token}")
     user = uniq.user()
     mark = stream_mark(redis_client)
-    sessions = [requests.Session() for _ in range(50)]
+    sessions = [TrackerClient() for _ in range(50)]
     answers = concurrently(50, lambda i: toggle(server, user, post_id, sessions[i]))
     # Toggles of one post take turns: each flips the state, and the answers are the states
     # in between: 25 times (liked, 1) and 25 times (not liked, 0).
@@ -184,7 +183,7 @@ def test_50_concurrent_toggles_by_one_user_end_consistent(server, redis_client, 
 def test_concurrent_toggles_by_many_users(server, uniq):
     post_id = create_post(server, uniq.user(), f"crowd {uniq.token}")
     users = [uniq.user() for _ in range(30)]
-    sessions = [requests.Session() for _ in range(60)]
+    sessions = [TrackerClient() for _ in range(60)]
     # Each user toggles twice, all at once: every like is taken back.
     answers = concurrently(60, lambda i: toggle(server, users[i % 30], post_id, sessions[i]))
     assert all(0 <= count <= 30 for _, count in answers)
@@ -259,7 +258,7 @@ def test_uncached_server_reads_current_counts(start_server, uniq):
 def test_200_concurrent_searches_of_a_cold_keyword_query_once(server, uniq):
     tag = f"cold{uniq.token}"
     ids = [create_post(server, uniq.user(), f"cold {i}", hashtags=[tag]) for i in range(3)]
-    sessions = [requests.Session() for _ in range(200)]
+    sessions = [TrackerClient() for _ in range(200)]
     concurrently(200, lambda i: sessions[i].get(server.url("/health/live"), timeout=HTTP_TIMEOUT))  # connect
     before = metric(server, "tracker_search_db_queries_total")
     answers = concurrently(200, lambda i: search(server, tag, user=uniq.user(), session=sessions[i]))
@@ -272,7 +271,7 @@ def test_requests_wait_for_the_one_rebuilding_a_missing_entry(server, redis_clie
     arrive: they all wait; when it expires one of them rebuilds, the others get its copy."""
     tag = f"wait{uniq.token}"
     create_post(server, uniq.user(), "waited for", hashtags=[tag])
-    sessions = [requests.Session() for _ in range(200)]
+    sessions = [TrackerClient() for _ in range(200)]
     concurrently(200, lambda i: sessions[i].get(server.url("/health/live"), timeout=HTTP_TIMEOUT))  # connect
     redis_client.set(f"et:search-lock:10:{tag}", "someone-else", px=1000)
     queries = metric(server, "tracker_search_db_queries_total")
@@ -295,7 +294,7 @@ def test_expired_entry_is_rebuilt_once_while_others_get_the_stale_copy(server, r
     entry["fresh"] = int(time.time() * 1000) - 1000  # expired a second ago, still kept
     redis_client.set(key, json.dumps(entry), px=60_000)
     toggle(server, uniq.user(), post_id)
-    sessions = [requests.Session() for _ in range(50)]
+    sessions = [TrackerClient() for _ in range(50)]
     before = metric(server, "tracker_search_db_queries_total")
     answers = concurrently(50, lambda i: search(server, tag, session=sessions[i]))
     assert metric(server, "tracker_search_db_queries_total") - before == 1
@@ -352,7 +351,7 @@ def test_recent_keywords_expire(server, uniq):
 def send(server, method, path, body=None, content_type="application/json"):
     headers = {"Content-Type": content_type} if content_type else {}
     data = body if body is None or isinstance(body, (bytes, str)) else json.dumps(body)
-    return requests.request(method, server.url(path), data=data, headers=headers, timeout=HTTP_TIMEOUT)
+    return api.request(method, server.url(path), data=data, headers=headers, timeout=HTTP_TIMEOUT)
 
 
 BAD_POSTS = [
@@ -472,9 +471,9 @@ def test_toggle_whose_event_cannot_be_recorded_is_503_and_stands(start_server, r
         # The like is committed in PostgreSQL all the same.
         assert get_post(server, post_id)["likeCount"] == 1
         # Searches need Redis (the cache and the SEARCH event): 503, not 500.
-        assert_error(requests.get(server.url("/api/search"), params={"keyword": f"out{uniq.token}"},
+        assert_error(api.get(server.url("/api/search"), params={"keyword": f"out{uniq.token}"},
                                   timeout=HTTP_TIMEOUT), 503)
-        assert_error(requests.get(server.url(f"/api/search/recent/{user}"), timeout=HTTP_TIMEOUT), 503)
+        assert_error(api.get(server.url(f"/api/search/recent/{user}"), timeout=HTTP_TIMEOUT), 503)
     finally:
         if not redis_service.running():
             redis_service.start()  # tools/dev.sh redis-start

@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from conftest import PG_DSN
-from support import HTTP_TIMEOUT, LOOPBACK, assert_error, post
+from support import api, HTTP_TIMEOUT, LOOPBACK, assert_error, post
 
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 FAST_FLUSH = ("--flusher=true", "--flush-interval-ms=20", "--counter-flush-interval-ms=50")
@@ -49,13 +49,13 @@ def search_event(uniq, comp, keyword, user=None):
 
 
 def count(server, **params):
-    response = requests.get(server.url("/api/statistics"), params=params, timeout=HTTP_TIMEOUT)
+    response = api.get(server.url("/api/statistics"), params=params, timeout=HTTP_TIMEOUT)
     assert response.status_code == 200, (params, response.text)
     return response.json()["count"]
 
 
 def series_total(server, **params):
-    response = requests.get(server.url("/api/statistics/series"), params=params, timeout=HTTP_TIMEOUT)
+    response = api.get(server.url("/api/statistics/series"), params=params, timeout=HTTP_TIMEOUT)
     assert response.status_code == 200, (params, response.text)
     body = response.json()
     assert body["total"] == sum(bucket["count"] for bucket in body["buckets"])
@@ -72,7 +72,7 @@ def test_to_alone_and_from_alone_are_answered(server, uniq):
     ahead = iso(datetime.now(timezone.utc) + timedelta(minutes=3))
     for params in ({"to": "1970-01-01T00:00:00Z"}, {"to": "1969-12-31T23:59:00Z"}, {"from": ahead},
                    {"from": "2000-01-01T00:00:00Z"}, {"to": "9999-12-31T23:59:59.999Z"}):
-        response = requests.get(server.url("/api/statistics"),
+        response = api.get(server.url("/api/statistics"),
                                 params={"eventType": "CLICK", "componentId": comp, **params}, timeout=HTTP_TIMEOUT)
         assert response.status_code == 200, (params, response.text)
         expected = 1 if params.get("from") == "2000-01-01T00:00:00Z" or params.get("to", "").startswith("9999") else 0
@@ -93,7 +93,7 @@ def test_every_range_combination_answers_200_or_400(server, uniq):
         nonlocal checked
         params = {k: v for k, v in params.items() if v is not None}
         try:
-            response = requests.get(server.url(path), params=params, timeout=HTTP_TIMEOUT)
+            response = api.get(server.url(path), params=params, timeout=HTTP_TIMEOUT)
         except requests.ConnectionError as error:
             pytest.fail(f"{path} {params}: the server went away ({error})")
         assert response.status_code in (200, 400), (path, params, response.status_code, response.text)
@@ -121,7 +121,7 @@ def test_every_range_combination_answers_200_or_400(server, uniq):
 
 def test_series_to_the_end_of_year_9999_prints_rfc3339_or_is_refused(server, uniq):
     for interval in ("minute", "hour", "day"):
-        response = requests.get(server.url("/api/statistics/series"),
+        response = api.get(server.url("/api/statistics/series"),
                                 params={"eventType": "CLICK", "interval": interval, "from": "9999-12-31T20:00:00Z",
                                         "to": "9999-12-31T23:59:59Z"}, timeout=HTTP_TIMEOUT)
         if response.status_code == 400:
@@ -220,9 +220,9 @@ def test_one_keyword_rule_for_events_statistics_search_and_recent_keywords(serve
         assert post(server, "/api/events", search_event(uniq, comp, spelling, user=user)).status_code == 202
     assert count(server, eventType="SEARCH", componentId=comp, keyword=word.lower()) == 5
     assert count(server, eventType="SEARCH", componentId=comp, keyword=f"#{word.upper()}") == 5
-    response = requests.get(server.url(f"/api/search/recent/{user}"), timeout=HTTP_TIMEOUT)
+    response = api.get(server.url(f"/api/search/recent/{user}"), timeout=HTTP_TIMEOUT)
     assert response.json()["keywords"] == [word.lower()]
-    response = requests.get(server.url("/api/search"), params={"keyword": f" #{word}", "userId": user},
+    response = api.get(server.url("/api/search"), params={"keyword": f" #{word}", "userId": user},
                             timeout=HTTP_TIMEOUT)
     assert response.status_code == 200 and response.json()["keyword"] == word.lower(), response.text
 
@@ -237,7 +237,7 @@ def test_unicode_blank_texts_are_refused(server, uniq, blank):
         assert_error(post(server, "/api/posts", {"userId": 1, "content": blank}), 400, field="content")
     assert_error(post(server, "/api/posts", {"userId": 1, "content": "x", "hashtags": [blank]}), 400,
                  field="hashtags[0]")
-    response = requests.get(server.url("/api/statistics"),
+    response = api.get(server.url("/api/statistics"),
                             params={"eventType": "SEARCH", "componentId": 1, "keyword": blank}, timeout=HTTP_TIMEOUT)
     assert_error(response, 400, field="keyword")
 

@@ -8,7 +8,8 @@ import time
 
 import requests
 
-from support import (HTTP_TIMEOUT, LOOPBACK, assert_error, post, raw_connect,
+from support import (
+    api, TrackerClient,HTTP_TIMEOUT, LOOPBACK, assert_error, post, raw_connect,
                      read_response, rows_with, stream_mark, stream_rows_since,
                      totals, uuid_v7_ms, wait_closed, watch_closes)
 
@@ -46,12 +47,12 @@ def test_stalled_requests_are_cut_off_while_others_are_served(start_server, redi
             sent_at.append(time.monotonic())
 
         # Meanwhile other clients are served, on a kept-alive connection and on new ones.
-        with requests.Session() as session:
+        with TrackerClient() as session:
             for _ in range(5):
                 response = session.post(server.url("/api/events"), timeout=HTTP_TIMEOUT,
                                         json=uniq.event("PAGE_VIEW", comp))
                 assert response.status_code == 202, response.text
-                assert requests.get(server.url("/health/live"), timeout=HTTP_TIMEOUT).ok
+                assert api.get(server.url("/health/live"), timeout=HTTP_TIMEOUT).ok
         served_by = time.monotonic()
 
         closed_at, received = watch_closes(stalled, READ_TIMEOUT_MS / 1000 + 5)
@@ -223,9 +224,9 @@ def test_redis_outage(start_server, redis_service, redis_client, uniq):
             assert_error(response, 503)
             retry_after = response.headers.get("Retry-After")
             assert retry_after is not None and retry_after.isdigit(), response.headers
-        ready = requests.get(server.url("/health/ready"), timeout=HTTP_TIMEOUT)
+        ready = api.get(server.url("/health/ready"), timeout=HTTP_TIMEOUT)
         assert ready.status_code == 503, ready.text
-        assert requests.get(server.url("/health/live"), timeout=HTTP_TIMEOUT).status_code == 200
+        assert api.get(server.url("/health/live"), timeout=HTTP_TIMEOUT).status_code == 200
         assert server.alive()
     finally:
         if not redis_service.running():
@@ -244,7 +245,7 @@ def test_redis_outage(start_server, redis_service, redis_client, uniq):
     assert recovered, "ingestion did not recover after Redis came back"
     acknowledged.append(recovered)
     deadline = time.monotonic() + 5
-    while requests.get(server.url("/health/ready"), timeout=HTTP_TIMEOUT).status_code != 200:
+    while api.get(server.url("/health/ready"), timeout=HTTP_TIMEOUT).status_code != 200:
         assert time.monotonic() < deadline, "/health/ready did not recover"
         time.sleep(0.1)
 
@@ -287,7 +288,7 @@ def test_sigterm_under_load_loses_no_acknowledged_event(start_server, redis_clie
 
     def sender(n):
         body = uniq.event("CLICK", comp, userId=n + 1)
-        with requests.Session() as session:
+        with TrackerClient() as session:
             for _ in range(20_000):  # bounded; stops on `stop` or once the server is gone
                 if stop.is_set():
                     return

@@ -9,9 +9,8 @@ import threading
 import time
 from datetime import datetime
 
-import requests
 
-from support import HTTP_TIMEOUT, post
+from support import api, HTTP_TIMEOUT, post
 
 FAST_FLUSH = ("--flusher=true", "--flush-interval-ms=20", "--counter-flush-interval-ms=50")
 FAST_RANKINGS = "--ranking-refresh-ms=100"
@@ -22,7 +21,7 @@ def ranking(server, path, field, wanted, **params):
     so a new event shows there within one refresh interval, not at once."""
     deadline = time.monotonic() + 10
     while True:
-        response = requests.get(server.url(path), params=params, timeout=HTTP_TIMEOUT)
+        response = api.get(server.url(path), params=params, timeout=HTTP_TIMEOUT)
         assert response.status_code == 200, response.text
         body = response.json()
         if wanted in body[field] or time.monotonic() > deadline:
@@ -37,19 +36,19 @@ MINUTE_MS = 60_000
 
 
 def count(server, **params):
-    response = requests.get(server.url("/api/statistics"), params=params, timeout=HTTP_TIMEOUT)
+    response = api.get(server.url("/api/statistics"), params=params, timeout=HTTP_TIMEOUT)
     assert response.status_code == 200, response.text
     return response.json()["count"]
 
 
 def metric(server, name):
-    text = requests.get(server.url("/metrics"), timeout=HTTP_TIMEOUT).text
+    text = api.get(server.url("/metrics"), timeout=HTTP_TIMEOUT).text
     found = re.search(rf"^{re.escape(name)} (\d+)$", text, re.M)
     return int(found.group(1)) if found else 0
 
 
 def series_total(server, **params):
-    response = requests.get(server.url("/api/statistics/series"), params={**params, "interval": "minute"},
+    response = api.get(server.url("/api/statistics/series"), params={**params, "interval": "minute"},
                             timeout=HTTP_TIMEOUT)
     assert response.status_code == 200, response.text
     body = response.json()
@@ -120,7 +119,7 @@ def test_counts_stay_exact_and_monotonic_while_flushes_run(start_server, uniq):
     # After everything is in PostgreSQL the answer is the same.
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        summary = requests.get(server.url("/api/statistics/summary"), timeout=HTTP_TIMEOUT).json()
+        summary = api.get(server.url("/api/statistics/summary"), timeout=HTTP_TIMEOUT).json()
         if summary["pendingPersistence"] == 0:
             break
         time.sleep(0.1)
@@ -161,12 +160,12 @@ def test_time_ranges_series_and_rankings(start_server, uniq):
     assert count(server, eventType="CLICK", componentId=comp, **{"from": "2000-01-01T00:00:00Z"}) == 7
     assert count(server, eventType="CLICK", componentId=comp, **{"to": "2000-01-01T00:00:00Z"}) == 0
 
-    series = requests.get(server.url("/api/statistics/series"), timeout=HTTP_TIMEOUT,
+    series = api.get(server.url("/api/statistics/series"), timeout=HTTP_TIMEOUT,
                           params={"eventType": "CLICK", "componentId": comp, "interval": "minute"}).json()
     assert series["total"] == 7
     assert len(series["buckets"]) in (24 * 60, 24 * 60 + 1)  # the current minute is included
     assert sum(b["count"] for b in series["buckets"]) == 7
-    hourly = requests.get(server.url("/api/statistics/series"), timeout=HTTP_TIMEOUT,
+    hourly = api.get(server.url("/api/statistics/series"), timeout=HTTP_TIMEOUT,
                           params={"eventType": "CLICK", "componentId": comp, "interval": "hour"}).json()
     assert hourly["total"] == 7 and len(hourly["buckets"]) in (24, 25)
 
@@ -175,10 +174,10 @@ def test_time_ranges_series_and_rankings(start_server, uniq):
     assert top["eventType"] == "CLICK" and top["window"] == "1h"
     ranking(server, "/api/statistics/keywords", "keywords", {"keyword": keyword, "count": 3},
             window="24h", limit=100)
-    users = requests.get(server.url("/api/statistics/unique-users"), timeout=HTTP_TIMEOUT,
+    users = api.get(server.url("/api/statistics/unique-users"), timeout=HTTP_TIMEOUT,
                          params={"eventType": "SEARCH"}).json()
     assert users["uniqueUsers"] >= 3 and users["approximate"] is True
-    summary = requests.get(server.url("/api/statistics/summary"), timeout=HTTP_TIMEOUT).json()
+    summary = api.get(server.url("/api/statistics/summary"), timeout=HTTP_TIMEOUT).json()
     assert summary["totals"]["CLICK"] >= 7 and "pendingPersistence" in summary
 
 
@@ -212,7 +211,7 @@ def test_rankings_sum_the_window_and_net_out_unlikes(start_server, uniq):
         assert counts == sorted(counts, reverse=True) and all(c > 0 for c in counts)
         as_of = datetime.fromisoformat(body["asOf"].replace("Z", "+00:00")).timestamp()
         assert started - 60 < as_of < time.time() + 1, body["asOf"]
-    limited = requests.get(server.url("/api/statistics/top-posts"), timeout=HTTP_TIMEOUT,
+    limited = api.get(server.url("/api/statistics/top-posts"), timeout=HTTP_TIMEOUT,
                            params={"eventType": "LIKE", "window": "24h", "limit": 2}).json()
     assert len(limited["posts"]) == 2
 
@@ -237,7 +236,7 @@ def test_statistics_reject_bad_queries(start_server):
         ("/api/statistics/unique-users", {"eventType": "CLICK", "date": "2026-13-01"}, "date"),
     ]
     for path, params, field in cases:
-        response = requests.get(server.url(path), params=params, timeout=HTTP_TIMEOUT)
+        response = api.get(server.url(path), params=params, timeout=HTTP_TIMEOUT)
         assert response.status_code == 400, (path, params, response.text)
         error = response.json()["error"]
         assert error["field"] == field, (path, params, error)

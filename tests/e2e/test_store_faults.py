@@ -11,10 +11,9 @@ import time
 
 import psycopg2
 import pytest
-import requests
 
 from redis_fault_proxy import RedisFaultProxy, bulk_reply, error_reply
-from support import HTTP_TIMEOUT, assert_error, post
+from support import api, HTTP_TIMEOUT, assert_error, post
 
 # Every error prefix of a state Redis passes through, as Redis words it.
 TRANSIENT_REDIS_ERRORS = [
@@ -73,11 +72,11 @@ def test_redis_loading_everything_is_503_on_every_route(server, proxy, uniq):
     answers = [
         post(server, "/api/events", uniq.event("SEARCH", 1001, userId=uniq.user(),
                                                metadata={"keyword": uniq.keyword()})),
-        requests.get(server.url(f"/api/statistics?eventType=CLICK&componentId={uniq.comp()}"),
+        api.get(server.url(f"/api/statistics?eventType=CLICK&componentId={uniq.comp()}"),
                      timeout=HTTP_TIMEOUT),
-        requests.get(server.url("/api/statistics/summary"), timeout=HTTP_TIMEOUT),
-        requests.get(server.url("/api/statistics/unique-users?eventType=CLICK"), timeout=HTTP_TIMEOUT),
-        requests.get(server.url(f"/api/search/recent/{uniq.user()}"), timeout=HTTP_TIMEOUT),
+        api.get(server.url("/api/statistics/summary"), timeout=HTTP_TIMEOUT),
+        api.get(server.url("/api/statistics/unique-users?eventType=CLICK"), timeout=HTTP_TIMEOUT),
+        api.get(server.url(f"/api/search/recent/{uniq.user()}"), timeout=HTTP_TIMEOUT),
     ]
     proxy.clear()
     for response in answers:
@@ -96,7 +95,7 @@ def test_a_redis_error_reply_never_reaches_the_client(server, proxy, uniq):
 def test_a_reply_that_is_not_a_number_is_503(server, proxy, uniq):
     # The summary reads the backlog's size with GET.
     proxy.inject(bulk_reply("not-a-number"), ["GET"])
-    response = requests.get(server.url("/api/statistics/summary"), timeout=HTTP_TIMEOUT)
+    response = api.get(server.url("/api/statistics/summary"), timeout=HTTP_TIMEOUT)
     proxy.clear()
     assert proxy.answered >= 1
     assert_unavailable(response, "not-a-number")
@@ -116,7 +115,7 @@ def test_script_flush_is_recovered_from(server, redis_client, uniq):
     redis_client.script_flush()
     ingest_succeeds(server, uniq)
     redis_client.script_flush()
-    response = requests.get(server.url(f"/api/statistics?eventType=CLICK&componentId={uniq.comp()}"),
+    response = api.get(server.url(f"/api/statistics?eventType=CLICK&componentId={uniq.comp()}"),
                             timeout=HTTP_TIMEOUT)
     assert response.status_code == 200, response.text
 
