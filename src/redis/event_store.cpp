@@ -5,6 +5,7 @@
 #include "domain/time_format.hpp"
 #include "ports/errors.hpp"
 #include "redis/errors.hpp"
+#include "redis/ingest_layout.hpp"
 #include "redis/keys.hpp"
 #include "redis/lua_scripts.hpp"
 
@@ -12,6 +13,10 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <array>
+#include <iterator>
 
 namespace tracker::redis {
 
@@ -30,15 +35,6 @@ std::vector<std::string> shape_fields(std::string_view type, const domain::Event
   return fields;
 }
 
-void push_shapes(std::vector<std::string>& values, const std::vector<std::string>& shapes,
-                 const std::string& minute) {
-  values.push_back(std::to_string(shapes.size()));
-  for (const std::string& shape : shapes) {
-    values.push_back(shape);
-    values.push_back(domain::minute_field(shape, minute));
-  }
-}
-
 constexpr std::int64_t kMinuteCountTtl = 7200;
 constexpr std::int64_t kRankingTtl = 8 * 86400;  // a week's windows and one more day
 constexpr std::int64_t kUniqueUsersTtl = 40 * 86400;
@@ -47,7 +43,10 @@ constexpr auto kExpiryRefresh = std::chrono::seconds(60);
 // The keys and names an event's effects touch ('' = none), made here, where string work
 // is cheap, rather than in Redis's single thread.
 struct EventKeys {
-  std::string type, minute, hour, minute_key, users_key, keywords_key, recent_key, top_key, likes_key;
+  std::string type, minute;
+  std::int64_t hour_ms;
+  std::string minute_key, users_key, keywords_key, recent_key, top_key, likes_key;
+  std::string like_top_key;  // an UNLIKE's: the LIKE ranking it takes back from
   std::vector<std::string> shapes;
 
   static bool ranked(const domain::Event& event, domain::EventType type) {
@@ -58,22 +57,25 @@ struct EventKeys {
   explicit EventKeys(const domain::Event& event)
       : type(domain::to_string(event.type)),
         minute(std::to_string(domain::bucket_start(event.event_time_ms, domain::kMinuteMs))),
-        hour(std::to_string(domain::bucket_start(event.event_time_ms, domain::kHourMs))),
-        minute_key("et:rt:" + type + ":" + minute),
+        hour_ms(domain::bucket_start(event.event_time_ms, domain::kHourMs)),
+        minute_key(keys::minute_count(type, domain::bucket_start(event.event_time_ms, domain::kMinuteMs))),
         shapes(shape_fields(type, event)) {
     const bool searching = event.type == domain::EventType::Search;
-    if (event.user_id) users_key = "et:uu:" + type + ":" + domain::format_rfc3339_ms(event.event_time_ms).substr(0, 10);
-    if (searching) keywords_key = "et:kw:" + hour;
+    if (event.user_id) users_key = keys::unique_users(type, domain::format_rfc3339_ms(event.event_time_ms).substr(0, 10));
+    if (searching) keywords_key = keys::ranking_hour(keys::kKeywordRanking, hour_ms);
     if (searching && event.user_id) recent_key = keys::recent_keywords(*event.user_id);
-    if (ranked(event, event.type)) top_key = "et:top:" + type + ":" + hour;
+    if (ranked(event, event.type)) top_key = keys::ranking_hour(type, hour_ms);
     if (liking(event)) likes_key = likes_key_of(event);
+    if (event.type == domain::EventType::Unlike && ranked(event, domain::EventType::Like)) {
+      like_top_key = keys::ranking_hour(domain::to_string(domain::EventType::Like), hour_ms);
+    }
   }
 
   static bool liking(const domain::Event& event) {
     return event.type == domain::EventType::Like || event.type == domain::EventType::Unlike;
   }
   static std::string likes_key_of(const domain::Event& event) {
-    return "et:liked:" + std::to_string(event.component_id) + ":" + optional_number(event.post_id);
+    return keys::standing_likes(event.component_id, optional_number(event.post_id));
   }
 };
 }  // namespace
@@ -98,32 +100,42 @@ void EventStore::append_checked(Group& group, const domain::Event& event) {
   std::vector<std::string>& values = group.checked;
   ++group.checked_events;
   if (!keys.likes_key.empty()) group.checked_like_keys.insert(keys.likes_key);
-  values.push_back(event.id);
-  values.push_back(event.client_event_id.value_or(""));
-  values.push_back(keys.type);
-  values.push_back(optional_number(event.user_id));
-  values.push_back(optional_number(event.post_id));
-  values.push_back(event.keyword.value_or(""));
-  values.push_back(domain::to_copy_row(event));
-  values.push_back(keys.likes_key);
-  values.push_back(keys.minute_key);
+  namespace layout = ingest_layout;
+  std::array<std::string, layout::kCheckedFields> fields;
+  fields[layout::kCheckedId] = event.id;
+  fields[layout::kCheckedDedupId] = event.client_event_id.value_or("");
+  fields[layout::kCheckedType] = keys.type;
+  fields[layout::kCheckedUserId] = optional_number(event.user_id);
+  fields[layout::kCheckedPostId] = optional_number(event.post_id);
+  fields[layout::kCheckedKeyword] = event.keyword.value_or("");
+  fields[layout::kCheckedCopyRow] = domain::to_copy_row(event);
+  fields[layout::kCheckedLikesKey] = keys.likes_key;
+  fields[layout::kCheckedMinuteKey] = keys.minute_key;
   expire(group, keys.minute_key, kMinuteCountTtl);
-  values.push_back(keys.users_key);
+  fields[layout::kCheckedUsersKey] = keys.users_key;
   if (!keys.users_key.empty()) expire(group, keys.users_key, kUniqueUsersTtl);
-  values.push_back(keys.keywords_key);
+  fields[layout::kCheckedKeywordsKey] = keys.keywords_key;
   if (!keys.keywords_key.empty()) expire(group, keys.keywords_key, kRankingTtl);
-  values.push_back(keys.top_key);
+  fields[layout::kCheckedTopKey] = keys.top_key;
   if (!keys.top_key.empty()) expire(group, keys.top_key, kRankingTtl);
-  values.push_back(keys.minute);
-  push_shapes(values, keys.shapes, keys.minute);
+  fields[layout::kCheckedMinute] = keys.minute;
+  fields[layout::kCheckedShapeCount] = std::to_string(keys.shapes.size());
+  std::move(fields.begin(), fields.end(), std::back_inserter(values));
+  for (const std::string& shape : keys.shapes) {
+    std::array<std::string, layout::kShapeWidth> pair;
+    pair[layout::kShapeTotalField] = shape;
+    pair[layout::kShapeMinuteField] = domain::minute_field(shape, keys.minute);
+    std::move(pair.begin(), pair.end(), std::back_inserter(values));
+  }
   if (event.type == domain::EventType::Unlike) {
     // What an UNLIKE takes back from the post's LIKE counters, when it undoes a like. The
     // script adds the minute: the one of the like it takes back, known only there.
-    const bool ranked = EventKeys::ranked(event, domain::EventType::Like);
-    values.push_back(ranked ? "et:top:LIKE:" + keys.hour : "");
-    if (ranked) expire(group, values.back(), kRankingTtl);
     const auto like_shapes = shape_fields("LIKE", event);
-    values.push_back(std::to_string(like_shapes.size()));
+    std::array<std::string, layout::kUnlikeFields> unlike;
+    unlike[layout::kUnlikeTopKey] = keys.like_top_key;
+    if (!keys.like_top_key.empty()) expire(group, keys.like_top_key, kRankingTtl);
+    unlike[layout::kUnlikeShapeCount] = std::to_string(like_shapes.size());
+    std::move(unlike.begin(), unlike.end(), std::back_inserter(values));
     values.insert(values.end(), like_shapes.begin(), like_shapes.end());
   }
   if (!keys.recent_key.empty()) {
@@ -164,14 +176,17 @@ void EventStore::append_summed(Group& group, const domain::Event& event) {
 // The whole argument list of the script call (lua/ingest.lua), consuming the group's parts.
 std::vector<std::string> EventStore::script_arguments(Group& group, const EventStoreOptions& options) {
   std::vector<std::string> values;
-  values.reserve(5 + group.checked.size() + 2 * (group.totals.size() + group.minutes.size()) +
+  values.reserve(ingest_layout::kHeadCount + group.checked.size() + 2 * (group.totals.size() + group.minutes.size()) +
                  group.minute_list.size() + 3 * group.recent.size() + 2 * group.expiring.size() + 64);
-  values.push_back(std::to_string(options.recent_keywords_ttl.count()));
-  values.push_back(std::to_string(options.backlog_high_water));
-  values.push_back(std::to_string(group.checked_events));
-  values.push_back(std::to_string(group.summed_events));
+  namespace layout = ingest_layout;
+  values.resize(layout::kHeadCount);
+  auto head = [&values](std::size_t place) -> std::string& { return values[place - 1]; };  // 1-based
+  head(layout::kHeadRecentTtl) = std::to_string(options.recent_keywords_ttl.count());
+  head(layout::kHeadHighWater) = std::to_string(options.backlog_high_water);
+  head(layout::kHeadCheckedCount) = std::to_string(group.checked_events);
+  head(layout::kHeadSummedCount) = std::to_string(group.summed_events);
   if (!group.summed_rows.empty()) group.summed_rows.pop_back();  // the last line's '\n'
-  values.push_back(std::move(group.summed_rows));
+  head(layout::kHeadSummedRows) = std::move(group.summed_rows);
   auto push_pairs = [&values](const Sums& sums) {  // n, then n (name, increment) pairs
     values.push_back(std::to_string(sums.size()));
     for (const auto& [name, n] : sums) {

@@ -38,6 +38,23 @@ inline std::string snapshot_minutes(std::string_view flush_id) {
 inline std::string snapshot_minute_index(std::string_view flush_id) {
   return "et:minute-index:snap:" + std::string(flush_id);
 }
+// Written by the ingest script under names the server makes: events per type and minute
+// (a counter), unique users per type and UTC day (YYYY-MM-DD, a HyperLogLog), and a post's
+// standing likes (the minutes they count in; `post` is '' for a like without one).
+inline std::string minute_count(std::string_view type, std::int64_t minute_ms) {
+  return "et:rt:" + std::string(type) + ":" + std::to_string(minute_ms);
+}
+inline std::string unique_users(std::string_view type, std::string_view day) {
+  return "et:uu:" + std::string(type) + ":" + std::string(day);
+}
+inline std::string standing_likes(std::int64_t component_id, std::string_view post) {
+  return "et:liked:" + std::to_string(component_id) + ":" + std::string(post);
+}
+// + a client eventId: the id first stored under it (the ingest script makes this name).
+inline constexpr std::string_view kDedupPrefix = "et:dedup:";
+inline std::string dedup(std::string_view client_event_id) {
+  return std::string(kDedupPrefix) + std::string(client_event_id);
+}
 inline std::string recent_keywords(std::int64_t user_id) {
   return "et:recent:" + std::to_string(user_id);
 }

@@ -122,7 +122,7 @@ asio::awaitable<ports::LiveReading> StatisticsReader::buckets(const ports::Count
 
 asio::awaitable<std::int64_t> StatisticsReader::unique_users(const std::string& event_type,
                                                              const std::string& day) {
-  std::string key = "et:uu:" + event_type + ":" + day;
+  std::string key = keys::unique_users(event_type, day);
   const std::string_view command[] = {"PFCOUNT", key};
   Reply reply = co_await connection_->execute(command, timeout_);
   co_return reply.as_int();
@@ -130,10 +130,10 @@ asio::awaitable<std::int64_t> StatisticsReader::unique_users(const std::string& 
 
 asio::awaitable<std::vector<std::int64_t>> StatisticsReader::events_in_minute(
     const std::vector<std::string>& event_types, std::int64_t minute_start) {
-  std::vector<std::string> keys;
-  for (const auto& type : event_types) keys.push_back("et:rt:" + type + ":" + std::to_string(minute_start));
+  std::vector<std::string> counter_keys;
+  for (const auto& type : event_types) counter_keys.push_back(keys::minute_count(type, minute_start));
   std::vector<std::string_view> command{"MGET"};
-  command.insert(command.end(), keys.begin(), keys.end());
+  command.insert(command.end(), counter_keys.begin(), counter_keys.end());
   Reply reply = co_await connection_->execute(command, timeout_);
   co_return numbers(reply);
 }

@@ -10,31 +10,49 @@
 -- Each field is written once, each TTL set once per call, and all stored events go into
 -- one stream entry (field "rows", one COPY row per line).
 --
--- ARGV: recent_ttl_seconds, high_water_mark (0 = none), checked_count, summed_count,
--- summed_rows (COPY rows, '\n'-separated), the summed LIKEs' standing likes (n, then n
--- (likes_key, minute) pairs, in the order the LIKEs came), then per checked event:
---   id, dedup_id, type, user_id, post_id, keyword, copy_row,
---   likes_key, minute_key, users_key, keywords_key, top_key,
---   minute (the event's minute, Unix ms), shape_count, then shape_count pairs
---   (total_field, minute_field),
---   and for an UNLIKE: like_top_key, like_shape_count, then that many LIKE total fields
---   (the minute fields are made here: they are the minute of the like taken back),
--- ('' = not applicable); then the summed events' effects, each section a count n and
--- then its items:
---   totals (n fields, then their n increments), minute counts (the same), minutes (Unix
---   ms), per-minute type counters (key, increment) pairs, rankings (key, n, then n
---   (member, increment) pairs), unique users (key, n, then n user ids);
--- then the recent-keyword searches of all events in the order they came: triples
--- (checked_index (0 for a summed event), recent_key, keyword); then expiry pairs
--- (key, ttl_seconds): the keys whose time to live the server has not set for a while (it
--- keeps track, so that not every call pays one EXPIRE per key).
+-- ARGV: its layout is defined in src/redis/ingest_layout.hpp, which the server builds the
+-- call from; the block of locals below names its places (tests/unit/ingest_layout_test.cpp
+-- checks that the two agree). Expiry pairs (key, ttl_seconds) are the keys whose time to
+-- live the server has not set for a while (it keeps track, so that not every call pays
+-- one EXPIRE per key).
 -- Returns, per checked event, the stored id: the new id, or the id first stored under
 -- the same client eventId (a repeat, which changes nothing).
-local recent_ttl = tonumber(ARGV[1])
-local high_water = tonumber(ARGV[2])
-local checked_count = tonumber(ARGV[3])
-local summed_count = tonumber(ARGV[4])
-local summed_rows = ARGV[5]
+
+-- layout: begin
+local HEAD_RECENT_TTL = 1
+local HEAD_HIGH_WATER = 2
+local HEAD_CHECKED_COUNT = 3
+local HEAD_SUMMED_COUNT = 4
+local HEAD_SUMMED_ROWS = 5
+local HEAD_COUNT = 5
+local CHECKED_ID = 0
+local CHECKED_DEDUP_ID = 1
+local CHECKED_TYPE = 2
+local CHECKED_USER_ID = 3
+local CHECKED_POST_ID = 4
+local CHECKED_KEYWORD = 5
+local CHECKED_COPY_ROW = 6
+local CHECKED_LIKES_KEY = 7
+local CHECKED_MINUTE_KEY = 8
+local CHECKED_USERS_KEY = 9
+local CHECKED_KEYWORDS_KEY = 10
+local CHECKED_TOP_KEY = 11
+local CHECKED_MINUTE = 12
+local CHECKED_SHAPE_COUNT = 13
+local CHECKED_FIELDS = 14
+local SHAPE_TOTAL_FIELD = 0
+local SHAPE_MINUTE_FIELD = 1
+local SHAPE_WIDTH = 2
+local UNLIKE_TOP_KEY = 0
+local UNLIKE_SHAPE_COUNT = 1
+local UNLIKE_FIELDS = 2
+-- layout: end
+
+local recent_ttl = tonumber(ARGV[HEAD_RECENT_TTL])
+local high_water = tonumber(ARGV[HEAD_HIGH_WATER])
+local checked_count = tonumber(ARGV[HEAD_CHECKED_COUNT])
+local summed_count = tonumber(ARGV[HEAD_SUMMED_COUNT])
+local summed_rows = ARGV[HEAD_SUMMED_ROWS]
 
 local backlog = tonumber(redis.call('GET', 'et:backlog') or '0')
 if high_water > 0 and backlog + checked_count + summed_count > high_water then
@@ -56,10 +74,11 @@ local function note_minute(minute)
   end
 end
 
-local a = 6
+local a = HEAD_COUNT + 1  -- the next argument to read
 local function take()
+  local value = ARGV[a]
   a = a + 1
-  return ARGV[a - 1]
+  return value
 end
 
 -- Every command a script runs costs Redis microseconds beyond its own work, so when a
@@ -140,14 +159,17 @@ local rows = {}
 if summed_count > 0 then rows[1] = summed_rows end
 local result, repeated = {}, {}
 for i = 1, checked_count do
-  local id, dedup, etype, user, post, kw, row = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5], ARGV[a + 6]
-  local likes_key, minute_key, users_key, keywords_key, top_key = ARGV[a + 7], ARGV[a + 8], ARGV[a + 9], ARGV[a + 10], ARGV[a + 11]
-  local minute, shapes_at, shape_count = ARGV[a + 12], a + 14, tonumber(ARGV[a + 13])
-  a = shapes_at + 2 * shape_count
+  local id, dedup, etype = ARGV[a + CHECKED_ID], ARGV[a + CHECKED_DEDUP_ID], ARGV[a + CHECKED_TYPE]
+  local user, post, kw = ARGV[a + CHECKED_USER_ID], ARGV[a + CHECKED_POST_ID], ARGV[a + CHECKED_KEYWORD]
+  local row, likes_key, minute_key = ARGV[a + CHECKED_COPY_ROW], ARGV[a + CHECKED_LIKES_KEY], ARGV[a + CHECKED_MINUTE_KEY]
+  local users_key, keywords_key, top_key = ARGV[a + CHECKED_USERS_KEY], ARGV[a + CHECKED_KEYWORDS_KEY], ARGV[a + CHECKED_TOP_KEY]
+  local minute, shape_count = ARGV[a + CHECKED_MINUTE], tonumber(ARGV[a + CHECKED_SHAPE_COUNT])
+  local shapes_at = a + CHECKED_FIELDS
+  a = shapes_at + SHAPE_WIDTH * shape_count
   local like_top_key, like_shapes_at, like_shape_count = '', 0, 0
   if etype == 'UNLIKE' then
-    like_top_key, like_shape_count = ARGV[a], tonumber(ARGV[a + 1])
-    like_shapes_at = a + 2
+    like_top_key, like_shape_count = ARGV[a + UNLIKE_TOP_KEY], tonumber(ARGV[a + UNLIKE_SHAPE_COUNT])
+    like_shapes_at = a + UNLIKE_FIELDS
     a = like_shapes_at + like_shape_count
   end
 
@@ -162,9 +184,9 @@ for i = 1, checked_count do
     result[i] = id
     rows[#rows + 1] = row
     note_minute(minute)
-    for s = shapes_at, shapes_at + 2 * shape_count - 1, 2 do
-      add(totals, ARGV[s], 1)
-      add(minutes, ARGV[s + 1], 1)
+    for s = shapes_at, shapes_at + SHAPE_WIDTH * shape_count - 1, SHAPE_WIDTH do
+      add(totals, ARGV[s + SHAPE_TOTAL_FIELD], 1)
+      add(minutes, ARGV[s + SHAPE_MINUTE_FIELD], 1)
     end
     if top_key ~= '' then zadd(top_key, post, 1) end
     add(counters, minute_key, 1)

@@ -4,16 +4,18 @@
 -- ARGV[1] = flush id. Returns 1 when a snapshot was taken, 0 when nothing was live.
 local id = ARGV[1]
 local taken = 0
-for _, kind in ipairs({ 'totals', 'minutes' }) do
-  if redis.call('EXISTS', 'et:' .. kind .. ':live') == 1 then
-    redis.call('RENAME', 'et:' .. kind .. ':live', 'et:' .. kind .. ':snap:' .. id)
+-- Each live key and the prefix of its snapshot's name. The minute index is absent when
+-- the minute hash was written by a server that kept no index.
+local renames = {
+  { 'et:totals:live', 'et:totals:snap:' },
+  { 'et:minutes:live', 'et:minutes:snap:' },
+  { 'et:minute-index:live', 'et:minute-index:snap:' },
+}
+for _, rename in ipairs(renames) do
+  if redis.call('EXISTS', rename[1]) == 1 then
+    redis.call('RENAME', rename[1], rename[2] .. id)
     taken = 1
   end
-end
--- Absent when the minute hash was written by a server that kept no index.
-if redis.call('EXISTS', 'et:minute-index:live') == 1 then
-  redis.call('RENAME', 'et:minute-index:live', 'et:minute-index:snap:' .. id)
-  taken = 1
 end
 if taken == 1 then
   redis.call('ZADD', 'et:snapshots', redis.call('TIME')[1], id)
