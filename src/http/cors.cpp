@@ -53,6 +53,16 @@ bool serves(beast_http::verb method, beast_http::verb requested) {
   return method == requested || (method == beast_http::verb::get && requested == beast_http::verb::head);
 }
 
+// A page of this server's own (browsers send Origin with a same-origin POST too): the
+// origin's host and port are the request's Host. The scheme is not compared, since a
+// proxy in front may end TLS.
+bool same_origin(const Request& request, std::string_view origin) {
+  std::size_t scheme_end = origin.find("://");
+  std::string_view host = request[beast_http::field::host];
+  return scheme_end != std::string_view::npos && !host.empty() &&
+         equals_ignoring_case(origin.substr(scheme_end + 3), host);
+}
+
 Response forbidden(std::string_view code, std::string message) {
   return error_response(Status::forbidden, code, message);
 }
@@ -99,10 +109,16 @@ Response Cors::preflight(const Request& request, std::span<const RouteAccess> ro
   beast_http::verb method = beast_http::string_to_verb(wanted);
   std::string methods;
   const RouteAccess* route = nullptr;
+  std::string listed;  // the methods this origin may use here
   for (const RouteAccess& candidate : routes) {
     if (!methods.empty()) methods += ", ";
     methods += std::string(beast_http::to_string(candidate.method));
     if (!route && serves(candidate.method, method)) route = &candidate;
+    const OriginList* origins = origins_for(candidate.access);
+    if (!origins || origins->allows(origin)) {
+      if (!listed.empty()) listed += ", ";
+      listed += std::string(beast_http::to_string(candidate.method));
+    }
   }
   if (!route) {
     return forbidden("CORS_METHOD_NOT_ALLOWED",
@@ -128,7 +144,7 @@ Response Cors::preflight(const Request& request, std::span<const RouteAccess> ro
   } else {
     answer.set(beast_http::field::access_control_allow_origin, "*");
   }
-  answer.set(beast_http::field::access_control_allow_methods, methods);
+  answer.set(beast_http::field::access_control_allow_methods, listed);
   answer.set(beast_http::field::access_control_allow_headers, kAllowedHeaderList);
   answer.set(beast_http::field::access_control_max_age, std::to_string(policy_.max_age.count()));
   return answer;
@@ -138,7 +154,7 @@ std::optional<Response> Cors::refusal(const Request& request, Access access) con
   std::string_view origin = request[beast_http::field::origin];
   if (origin.empty()) return std::nullopt;
   const OriginList* origins = origins_for(access);
-  if (!origins || origins->allows(origin)) return std::nullopt;
+  if (!origins || origins->allows(origin) || same_origin(request, origin)) return std::nullopt;
   return forbidden("ORIGIN_NOT_ALLOWED", "pages from this origin may not call this route (see --cors-origins)");
 }
 

@@ -72,6 +72,7 @@ class CorsTest : public ::testing::Test {
  protected:
   CorsTest() : cors(policy()) {
     router.add(verb::post, "/api/events", Access::write, answering(Status::accepted));
+    router.add(verb::get, "/api/events", Access::read, answering(Status::ok));
     router.add(verb::get, "/api/statistics", Access::read, answering(Status::ok));
     router.add(verb::delete_, "/api/users/{id}/events", Access::admin, answering(Status::ok));
     router.add(verb::get, "/health/live", Access::open, answering(Status::ok));
@@ -110,6 +111,13 @@ TEST_F(CorsTest, PreflightOfIngestionFromAnyOriginIs204) {
   }
   EXPECT_EQ(answer[field::access_control_max_age], "600");
   EXPECT_TRUE(answer.body().empty());
+}
+
+TEST_F(CorsTest, AllowMethodsListsWhatThisOriginMayUseOnThePath) {
+  EXPECT_EQ(run(router, preflight("/api/events", kShop, "POST"))[field::access_control_allow_methods], "POST");
+  EXPECT_EQ(run(router, preflight("/api/events", kDashboard, "GET"))[field::access_control_allow_methods],
+            "POST, GET");
+  EXPECT_EQ(code_of(run(router, preflight("/api/events", kShop, "GET"))), "ORIGIN_NOT_ALLOWED");
 }
 
 TEST_F(CorsTest, PreflightsPassNoGate) {
@@ -211,6 +219,14 @@ TEST_F(CorsTest, ReadRoutesRefuseOtherOriginsWith403AndRunNothing) {
   EXPECT_EQ(code_of(refused), "ORIGIN_NOT_ALLOWED");
   EXPECT_TRUE(refused[field::access_control_allow_origin].empty());
   EXPECT_EQ(gate.seen, 0) << "refused before the gates";
+}
+
+TEST_F(CorsTest, PagesOfTheServersOwnOriginAreNotRefused) {
+  Request own = actual(verb::delete_, "/api/users/7/events", "https://tracker.example:8080");
+  own.set(field::host, "tracker.example:8080");
+  EXPECT_EQ(run(router, own).result(), Status::ok) << "a same-origin POST or DELETE carries Origin too";
+  own.set(field::host, "tracker.example:8081");
+  EXPECT_EQ(run(router, own).result(), Status::forbidden);
 }
 
 TEST_F(CorsTest, RequestsWithoutOriginAreUntouched) {
