@@ -11,6 +11,7 @@
 #include "app/statistics_service.hpp"
 #include "config/config.hpp"
 #include "flush/flusher.hpp"
+#include "http/cors.hpp"
 #include "http/explorer_routes.hpp"
 #include "http/ingest_routes.hpp"
 #include "http/ops_routes.hpp"
@@ -80,6 +81,7 @@ struct Worker {
   std::unique_ptr<app::SearchService> search;
   std::unique_ptr<postgres::RankingUpkeep> ranking_upkeep;
   std::unique_ptr<app::SearchRankingUpkeep> search_ranking_upkeep;  // on the first worker only
+  std::unique_ptr<http::Cors> cors;
   http::Router router;
   std::unique_ptr<http::Listener> listener;
   std::thread thread;
@@ -92,6 +94,14 @@ redis::ConnectionOptions redis_options(const config::Config& config) {
   options.command_timeout = std::chrono::milliseconds(config.redis_timeout_ms);
   options.max_pending = config.redis_max_pending;
   return options;
+}
+
+http::CorsPolicy cors_policy(const config::Config& config) {
+  http::CorsPolicy policy;
+  policy.read_origins = http::OriginList::parse(config.cors_origins);
+  policy.write_origins = http::OriginList::parse(config.cors_write_origins);
+  policy.max_age = std::chrono::seconds(config.cors_max_age_s);
+  return policy;
 }
 
 postgres::ConnectionOptions pg_options(const config::Config& config) {
@@ -158,6 +168,8 @@ std::unique_ptr<Worker> make_worker(const config::Config& config,
   http::add_ops_routes(worker->router, {worker->redis_probe.get(), worker->pg_probe.get()}, metrics);
   worker->router.set_default_body_limit(config.event_body_limit);
   worker->router.limit_body("/api/events/batch", config.batch_body_limit);
+  worker->cors = std::make_unique<http::Cors>(cors_policy(config));
+  worker->router.set_cors(*worker->cors);
   worker->router.measure(metrics);
   worker->listener = std::make_unique<http::Listener>(worker->io, server_options, worker->router,
                                                       server_state, metrics);

@@ -46,7 +46,8 @@ boost::asio::awaitable<std::variant<domain::FieldError, BatchOutcome>> IngestSer
     invalid_.inc();
     co_return *error;
   }
-  const boost::json::array& items = *std::get<const boost::json::array*>(envelope);
+  const domain::BatchEnvelope& batch = std::get<domain::BatchEnvelope>(envelope);
+  const boost::json::array& items = *batch.events;
   const std::vector<std::string_view> texts =
       domain::json_text::elements(domain::json_text::member(source, "events").value_or(""));
   std::int64_t now = clock_();
@@ -55,7 +56,8 @@ boost::asio::awaitable<std::variant<domain::FieldError, BatchOutcome>> IngestSer
   events.reserve(items.size());
   for (std::size_t i = 0; i < items.size(); ++i) {
     // The texts always match the array; if they ever did not, validation refuses the event.
-    auto validated = domain::validate_event(items[i], i < texts.size() ? texts[i] : std::string_view(), now, limits_);
+    auto validated = domain::validate_event(items[i], i < texts.size() ? texts[i] : std::string_view(), now, limits_,
+                                             batch.sent_at_ms);
     if (auto* error = std::get_if<domain::FieldError>(&validated)) {
       outcome.rejected.push_back({i, std::move(*error)});
       continue;

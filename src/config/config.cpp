@@ -93,6 +93,11 @@ const std::vector<Option>& options() {
       number("event-body-limit", "largest single-event body in bytes", &Config::event_body_limit),
       number("batch-body-limit", "largest batch body in bytes", &Config::batch_body_limit),
       number("shutdown-grace-ms", "time to finish in-flight requests on SIGTERM", &Config::shutdown_grace_ms),
+      text("cors-origins", "origins (https://host[:port], comma list, * = any) whose pages may read statistics",
+           &Config::cors_origins),
+      text("cors-write-origins", "origins whose pages may send events (* = any)", &Config::cors_write_origins),
+      number("cors-max-age-s", "seconds a browser may reuse a CORS preflight answer", &Config::cors_max_age_s,
+             Bounds<std::int64_t>{0, 86'400}),
       text("redis-host", "Redis host", &Config::redis_host),
       number("redis-port", "Redis port", &Config::redis_port),
       number("redis-timeout-ms", "timeout of each Redis command", &Config::redis_timeout_ms),
@@ -149,8 +154,40 @@ const Option& find(const std::string& flag) {
   throw std::invalid_argument("unknown option --" + flag + " (see --help)");
 }
 
+// An origin as browsers send it: scheme://host[:port], nothing after (a trailing "/" is
+// forgiven), or "*".
+bool is_origin(std::string_view text) {
+  if (text == "*") return true;
+  if (!text.empty() && text.back() == '/') text.remove_suffix(1);
+  std::size_t scheme_end = text.find("://");
+  if (scheme_end == std::string_view::npos || scheme_end == 0) return false;
+  std::string_view host = text.substr(scheme_end + 3);
+  if (host.empty()) return false;
+  for (unsigned char c : text) {
+    if (c <= 0x20 || c >= 0x7f || c == ',') return false;
+  }
+  return host.find_first_of("/?#@") == std::string_view::npos;
+}
+
+void check_origins(const std::string& flag, const std::string& list) {
+  std::size_t start = 0;
+  while (start <= list.size()) {
+    std::size_t comma = list.find(',', start);
+    if (comma == std::string::npos) comma = list.size();
+    std::string item = list.substr(start, comma - start);
+    while (!item.empty() && item.front() == ' ') item.erase(0, 1);
+    while (!item.empty() && item.back() == ' ') item.pop_back();
+    if (!item.empty() && !is_origin(item)) {
+      throw std::invalid_argument("--" + flag + ": '" + item + "' is not an origin like https://shop.example:8443");
+    }
+    start = comma + 1;
+  }
+}
+
 // Checks between settings.
 void validate(const Config& config) {
+  check_origins("cors-origins", config.cors_origins);
+  check_origins("cors-write-origins", config.cors_write_origins);
   // A request holds its body and a JSON arena of twice its size (http::request_memory) and
   // gets at most half of what is free: the largest batch must fit into an idle budget.
   if (config.request_memory_budget / 6 < config.batch_body_limit) {

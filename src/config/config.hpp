@@ -27,6 +27,11 @@ struct Config {
   std::size_t event_body_limit = 64 * 1024;
   std::size_t batch_body_limit = 4 * 1024 * 1024;
   std::int64_t shutdown_grace_ms = 10'000;
+  // CORS: origins whose pages may call statistics and admin routes ("*": any), and
+  // ingestion and the posts API; how long browsers reuse a preflight.
+  std::string cors_origins;
+  std::string cors_write_origins = "*";
+  std::int64_t cors_max_age_s = 600;
   // Redis
   std::string redis_host = "127.0.0.1";
   std::uint16_t redis_port = 56379;

@@ -1,5 +1,6 @@
 #include "domain/event_validation.hpp"
 
+#include "domain/clock_skew.hpp"
 #include "domain/event_id.hpp"
 #include "domain/json_text.hpp"
 #include "domain/text.hpp"
@@ -114,14 +115,34 @@ std::variant<Event, FieldError> validate_event(const json::value& body, std::int
   return validate_event(body, json::serialize(body), now_ms, limits);
 }
 
+namespace {
+
+// sentAt of an event or a batch: absent (or null) is none.
+std::variant<std::optional<std::int64_t>, FieldError> read_sent_at(const json::object& object) {
+  const json::value* sent_at = find_present(object, "sentAt");
+  if (!sent_at) return std::optional<std::int64_t>{};
+  auto read = read_client_time(*sent_at);
+  if (auto* ms = std::get_if<std::int64_t>(&read)) return std::optional<std::int64_t>{*ms};
+  switch (std::get<ClientTimeError>(read)) {
+    case ClientTimeError::wrong_type:
+      return wrong_type("sentAt", "an RFC 3339 string or an integer of epoch milliseconds");
+    case ClientTimeError::unreadable: return invalid("sentAt", "sentAt must be RFC 3339 or epoch milliseconds");
+    case ClientTimeError::out_of_range: break;
+  }
+  return invalid("sentAt", "sentAt is out of range");
+}
+
+}  // namespace
+
 std::variant<Event, FieldError> validate_event(const json::value& body, std::string_view source,
-                                               std::int64_t now_ms, const ValidationLimits& limits) {
+                                               std::int64_t now_ms, const ValidationLimits& limits,
+                                               std::optional<std::int64_t> batch_sent_at_ms) {
   if (!body.is_object()) return FieldError{"INVALID_BODY", "the event must be a JSON object", ""};
   const json::object& root = body.get_object();
   for (const auto& entry : root) {
     std::string_view key = entry.key();
     if (key != "eventType" && key != "userId" && key != "sessionId" && key != "metadata" &&
-        key != "eventId" && key != "timestamp") {
+        key != "eventId" && key != "timestamp" && key != "sentAt") {
       std::string name(utf8_prefix(key, 64));
       return FieldError{"UNKNOWN_FIELD", "unknown field '" + name + "'", name};
     }
@@ -217,21 +238,32 @@ std::variant<Event, FieldError> validate_event(const json::value& body, std::str
     event.client_event_id = std::move(normalized);
   }
 
+  // The event's own sentAt (a single event's) or else its batch's moves its timestamp
+  // onto the server's clock (domain/clock_skew.hpp).
+  auto own_sent_at = read_sent_at(root);
+  if (failed(own_sent_at)) return std::get<FieldError>(own_sent_at);
+  std::optional<std::int64_t> sent_at_ms = std::get<0>(own_sent_at);
+  if (!sent_at_ms) sent_at_ms = batch_sent_at_ms;
+  const ClockSkew skew = sent_at_ms ? skew_of(now_ms, *sent_at_ms) : ClockSkew{};
+
   event.server_time_ms = now_ms;
   event.event_time_ms = now_ms;
   if (const json::value* timestamp = find_present(root, "timestamp")) {
-    std::optional<std::int64_t> client_ms;
-    if (timestamp->is_string()) {
-      client_ms = parse_rfc3339_ms(timestamp->get_string());
-      if (!client_ms) return invalid("timestamp", "timestamp must be RFC 3339 or epoch milliseconds");
-    } else if (auto epoch_ms = as_int64(*timestamp)) {
-      client_ms = *epoch_ms;
-    } else {
-      return wrong_type("timestamp", "an RFC 3339 string or an integer of epoch milliseconds");
+    auto read = read_client_time(*timestamp);
+    if (auto* error = std::get_if<ClientTimeError>(&read)) {
+      switch (*error) {
+        case ClientTimeError::wrong_type:
+          return wrong_type("timestamp", "an RFC 3339 string or an integer of epoch milliseconds");
+        case ClientTimeError::unreadable:
+          return invalid("timestamp", "timestamp must be RFC 3339 or epoch milliseconds");
+        case ClientTimeError::out_of_range: return invalid("timestamp", "timestamp is out of range");
+      }
     }
-    // Year 1 to 9999 keeps the value printable as a PostgreSQL timestamptz.
-    if (*client_ms < -62135596800000LL || *client_ms > 253402300799999LL) {
-      return invalid("timestamp", "timestamp is out of range");
+    // Year 1 to 9999 keeps the value printable as a PostgreSQL timestamptz, after the
+    // correction too.
+    std::optional<std::int64_t> client_ms = on_server_clock(std::get<std::int64_t>(read), skew);
+    if (!client_ms) {
+      return invalid("timestamp", "timestamp corrected by sentAt falls outside the years 1 to 9999");
     }
     event.client_time_ms = client_ms;
     if (*client_ms <= now_ms + limits.max_future_skew_ms &&
@@ -242,14 +274,14 @@ std::variant<Event, FieldError> validate_event(const json::value& body, std::str
   return event;
 }
 
-std::variant<const json::array*, FieldError> validate_batch_envelope(
-    const json::value& body, const ValidationLimits& limits) {
+std::variant<BatchEnvelope, FieldError> validate_batch_envelope(const json::value& body,
+                                                                const ValidationLimits& limits) {
   if (!body.is_object()) {
     return FieldError{"INVALID_BODY", "the batch must be a JSON object {\"events\": [...]}", ""};
   }
   const json::object& root = body.get_object();
   for (const auto& entry : root) {
-    if (entry.key() != "events") {
+    if (entry.key() != "events" && entry.key() != "sentAt") {
       std::string name(utf8_prefix(entry.key(), 64));
       return FieldError{"UNKNOWN_FIELD", "unknown field '" + name + "'", name};
     }
@@ -263,7 +295,9 @@ std::variant<const json::array*, FieldError> validate_batch_envelope(
     return invalid("events", "a batch holds at most " + std::to_string(limits.max_batch_events) +
                                  " events");
   }
-  return &array;
+  auto sent_at = read_sent_at(root);
+  if (failed(sent_at)) return std::get<FieldError>(sent_at);
+  return BatchEnvelope{&array, std::get<0>(sent_at)};
 }
 
 }  // namespace tracker::domain

@@ -4,6 +4,7 @@
 #include <boost/json/value.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <variant>
 
@@ -29,14 +30,22 @@ struct ValidationLimits {
 // the event carries everything but its id. `now_ms` is the server's receive time.
 // `source` is the text `body` was parsed from: the metadata is stored as written there
 // (and refused where PostgreSQL could not store it so). Without it, `body` serialized.
+// An event's `timestamp` is moved onto the server's clock by its own `sentAt` or else its
+// batch's (`batch_sent_at_ms`; see domain/clock_skew.hpp).
 std::variant<Event, FieldError> validate_event(const boost::json::value& body, std::string_view source,
-                                               std::int64_t now_ms, const ValidationLimits& limits = {});
+                                               std::int64_t now_ms, const ValidationLimits& limits = {},
+                                               std::optional<std::int64_t> batch_sent_at_ms = std::nullopt);
 std::variant<Event, FieldError> validate_event(const boost::json::value& body,
                                                std::int64_t now_ms,
                                                const ValidationLimits& limits = {});
 
-// Checks the batch envelope {"events": [...]} and returns its array.
-std::variant<const boost::json::array*, FieldError> validate_batch_envelope(
-    const boost::json::value& body, const ValidationLimits& limits = {});
+// The batch envelope {"sentAt"?: client time, "events": [...]}.
+struct BatchEnvelope {
+  const boost::json::array* events = nullptr;
+  std::optional<std::int64_t> sent_at_ms;  // the client's clock when it sent the batch
+};
+// Checks the batch envelope and returns its parts.
+std::variant<BatchEnvelope, FieldError> validate_batch_envelope(const boost::json::value& body,
+                                                                const ValidationLimits& limits = {});
 
 }  // namespace tracker::domain

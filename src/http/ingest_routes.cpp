@@ -31,7 +31,7 @@ void add_ingest_routes(Router& router, app::IngestService& ingest) {
     json::monotonic_resource scratch(request_scratch_size(request));
     json::value body(&scratch);
     Response error;
-    if (!parse_json_body(request, body, error)) co_return error;
+    if (!parse_json_body(request, body, error, JsonBody::json_or_text)) co_return error;
     auto outcome = co_await ingest.ingest(body, request.body());
     if (auto* invalid = std::get_if<domain::FieldError>(&outcome)) co_return validation_error(*invalid);
     const auto& stored = std::get<ports::StoredEvent>(outcome);
@@ -39,6 +39,7 @@ void add_ingest_routes(Router& router, app::IngestService& ingest) {
     if (stored.duplicate) answer["duplicate"] = true;
     co_return json_response(Status::accepted, answer);
   };
+  // Both take text/plain too: navigator.sendBeacon sends the JSON as a string.
   router.add(beast_http::verb::post, "/api/events", Access::write, single);
   router.add(beast_http::verb::post, "/api/users/events", Access::write, single);
 
@@ -47,7 +48,7 @@ void add_ingest_routes(Router& router, app::IngestService& ingest) {
                json::monotonic_resource scratch(request_scratch_size(request));
                json::value body(&scratch);
                Response error;
-               if (!parse_json_body(request, body, error)) co_return error;
+               if (!parse_json_body(request, body, error, JsonBody::json_or_text)) co_return error;
                auto outcome = co_await ingest.ingest_batch(body, request.body());
                if (auto* invalid = std::get_if<domain::FieldError>(&outcome)) {
                  co_return validation_error(*invalid);

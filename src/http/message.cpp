@@ -36,28 +36,38 @@ Response error_response(Status status, std::string_view code, std::string_view m
 }
 
 namespace {
-bool is_json_media_type(std::string_view content_type) {
+// The media type of a Content-Type, without parameters and spaces.
+std::string_view media_type(std::string_view content_type) {
   std::string_view media = content_type.substr(0, content_type.find(';'));
   while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
   while (!media.empty() && media.front() == ' ') media.remove_prefix(1);
+  return media;
+}
+
+bool is_media_type(std::string_view content_type, std::string_view wanted) {
+  std::string_view media = media_type(content_type);
   auto equals_ci = [](std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
              return std::tolower(static_cast<unsigned char>(x)) == y;
            });
   };
-  return equals_ci(media, "application/json");
+  return equals_ci(media, wanted);
 }
 }  // namespace
 
-bool parse_json_body(const Request& request, json::value& out, Response& error) {
+bool parse_json_body(const Request& request, json::value& out, Response& error, JsonBody accepted) {
   if (request.body().empty()) {
     error = error_response(Status::length_required, "BODY_REQUIRED",
                            "this request needs a JSON body");
     return false;
   }
-  if (!is_json_media_type(request[beast_http::field::content_type])) {
+  std::string_view content_type = request[beast_http::field::content_type];
+  if (!is_media_type(content_type, "application/json") &&
+      !(accepted == JsonBody::json_or_text && is_media_type(content_type, "text/plain"))) {
     error = error_response(Status::unsupported_media_type, "UNSUPPORTED_MEDIA_TYPE",
-                           "the body must be sent as Content-Type: application/json");
+                           accepted == JsonBody::json_or_text
+                               ? "the body must be sent as Content-Type: application/json or text/plain"
+                               : "the body must be sent as Content-Type: application/json");
     return false;
   }
   boost::system::error_code ec;

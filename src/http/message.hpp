@@ -28,9 +28,15 @@ std::size_t json_scratch_size(std::size_t body_bytes);
 // its JSON arena. The server's memory budget counts requests by it.
 std::size_t request_memory(std::size_t body_bytes);
 
+// The Content-Types a JSON body may be declared as: application/json, or also text/plain
+// (any charset), which is what navigator.sendBeacon sends a string as, and which browsers
+// send across origins without a preflight.
+enum class JsonBody { json_only, json_or_text };
+
 // Parses a JSON request body after checking that it is there and declared as JSON.
 // On failure returns false and fills `error` with the 411/415/400 answer.
 // The parsed value takes its memory from `out`'s memory resource.
-bool parse_json_body(const Request& request, boost::json::value& out, Response& error);
+bool parse_json_body(const Request& request, boost::json::value& out, Response& error,
+                     JsonBody accepted = JsonBody::json_only);
 
 }  // namespace tracker::http

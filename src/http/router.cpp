@@ -1,5 +1,6 @@
 #include "http/router.hpp"
 
+#include "http/cors.hpp"
 #include "http/store_errors.hpp"
 
 #include <boost/url/parse.hpp>
@@ -41,6 +42,12 @@ bool match(const std::vector<std::string>& pattern, const std::vector<std::strin
     }
   }
   return true;
+}
+
+// HEAD is GET without the body, for a GET that changes nothing.
+bool serves(beast_http::verb route_method, beast_http::verb method, Effects effects) {
+  return route_method == method ||
+         (route_method == beast_http::verb::get && method == beast_http::verb::head && effects == Effects::none);
 }
 }  // namespace
 
@@ -106,11 +113,55 @@ void Router::measure(metrics::Registry& metrics) {
 }
 
 boost::asio::awaitable<Response> Router::handle(const Request& request, Caller caller) const {
+  std::optional<Access> matched;
+  Response response;
   try {
-    co_return co_await dispatch(request, caller);
+    response = co_await dispatch(request, caller, matched);
   } catch (...) {
-    co_return failure_response(request, std::current_exception());
+    response = failure_response(request, std::current_exception());
   }
+  // Errors too: a page must be able to read a 429 or a 503 and its Retry-After.
+  if (cors_ && matched) cors_->add_headers(request, *matched, response);
+  co_return response;
+}
+
+const Router::Route* Router::find(beast_http::verb method, const std::vector<std::string>& path) const {
+  for (const Route& route : routes_) {
+    PathParams params;
+    if (match(route.segments, path, params) && serves(route.method, method, route.effects)) return &route;
+  }
+  return nullptr;
+}
+
+std::optional<Access> Router::access_of(const Request& request) const {
+  auto target = boost::urls::parse_origin_form(request.target());
+  if (!target) return std::nullopt;
+  const Route* route = find(request.method(), split_path(target->encoded_path()));
+  if (!route) return std::nullopt;
+  return route->access;
+}
+
+void Router::add_cors_headers(const Request& request, Response& response) const {
+  if (!cors_) return;
+  if (auto access = access_of(request)) cors_->add_headers(request, *access, response);
+}
+
+// OPTIONS on a known path: a CORS preflight, or else the methods it accepts.
+Response Router::options(const Request& request, const std::vector<std::string>& path) const {
+  std::vector<RouteAccess> routes;
+  std::string allowed;
+  for (const Route& route : routes_) {
+    PathParams params;
+    if (!match(route.segments, path, params)) continue;
+    routes.push_back({route.method, route.access});
+    if (!allowed.empty()) allowed += ", ";
+    allowed += std::string(beast_http::to_string(route.method));
+  }
+  if (routes.empty()) return error_response(Status::not_found, "NOT_FOUND", "no such path");
+  if (cors_ && Cors::is_preflight(request)) return cors_->preflight(request, routes);
+  Response answer{Status::no_content, request.version()};
+  answer.set(beast_http::field::allow, allowed + ", OPTIONS");
+  return answer;
 }
 
 boost::asio::awaitable<Response> Router::run(const Route& route, const Request& request, const PathParams& params,
@@ -130,19 +181,24 @@ boost::asio::awaitable<Response> Router::run(const Route& route, const Request& 
   co_return co_await route.handler(request, params);
 }
 
-boost::asio::awaitable<Response> Router::dispatch(const Request& request, Caller& caller) const {
+boost::asio::awaitable<Response> Router::dispatch(const Request& request, Caller& caller,
+                                                  std::optional<Access>& matched) const {
   auto target = boost::urls::parse_origin_form(request.target());
   if (!target) {
     co_return error_response(Status::bad_request, "BAD_TARGET", "the request target is not valid");
   }
   std::vector<std::string> path = split_path(target->encoded_path());
+  // Before any gate: a preflight carries no credentials.
+  if (request.method() == beast_http::verb::options) co_return options(request, path);
   std::string allowed;
   for (const Route& route : routes_) {
     PathParams params;
     if (!match(route.segments, path, params)) continue;
-    if (route.method == request.method() ||
-        (route.method == beast_http::verb::get && request.method() == beast_http::verb::head &&
-         route.effects == Effects::none)) {
+    if (serves(route.method, request.method(), route.effects)) {
+      matched = route.access;
+      if (cors_) {
+        if (auto refusal = cors_->refusal(request, route.access)) co_return std::move(*refusal);
+      }
       co_return co_await run(route, request, params, caller);
     }
     if (!allowed.empty()) allowed += ", ";

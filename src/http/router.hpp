@@ -13,6 +13,8 @@
 
 namespace tracker::http {
 
+class Cors;
+
 // Values of the {placeholders} of a matched path pattern.
 using PathParams = std::map<std::string, std::string, std::less<>>;
 using Handler = std::function<boost::asio::awaitable<Response>(const Request&, const PathParams&)>;
@@ -58,6 +60,14 @@ class Router {
            Effects effects = Effects::none);
   // Gates run for every route but the open ones; the router does not own them.
   void add_gate(const Gate& gate) { gates_.push_back(&gate); }
+  // Answers preflights and cross-origin requests by `cors` (http/cors.hpp) from now on;
+  // without it OPTIONS is answered with Allow only and no answer carries CORS headers.
+  void set_cors(const Cors& cors) { cors_ = &cors; }
+  // Adds the CORS headers to an answer the server gave itself, before the router saw the
+  // request (413, 503 of the memory budget, a body that would not inflate).
+  void add_cors_headers(const Request& request, Response& response) const;
+  // Who may call the route `request` is for; none when no route serves its method and path.
+  std::optional<Access> access_of(const Request& request) const;
   boost::asio::awaitable<Response> handle(const Request& request, Caller caller) const;
   // Times every route's handler from now on, in tracker_http_route_duration_seconds with
   // its method and pattern as labels (routers of all I/O threads share the histograms).
@@ -89,11 +99,15 @@ class Router {
     Effects effects;
     metrics::Histogram* duration = nullptr;
   };
-  boost::asio::awaitable<Response> dispatch(const Request& request, Caller& caller) const;
+  boost::asio::awaitable<Response> dispatch(const Request& request, Caller& caller,
+                                           std::optional<Access>& matched) const;
+  Response options(const Request& request, const std::vector<std::string>& path) const;
+  const Route* find(beast_http::verb method, const std::vector<std::string>& path) const;
   boost::asio::awaitable<Response> run(const Route& route, const Request& request, const PathParams& params,
                                        Caller& caller) const;
   std::vector<Route> routes_;
   std::vector<const Gate*> gates_;
+  const Cors* cors_ = nullptr;
   std::vector<std::pair<std::vector<std::string>, std::size_t>> body_limits_;
   std::size_t default_body_limit_ = 64 * 1024;
 };

@@ -1,5 +1,6 @@
 #include "http/server.hpp"
 
+#include "http/body_decoding.hpp"
 #include "metrics/logging.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -294,8 +295,14 @@ asio::awaitable<std::variant<Request, Listener::Close>> Listener::read_request(S
   if (header_ec) co_return closing_for(header_ec, parser);
   // Beast checks header_limit per read; a header that arrived in pieces is checked whole here.
   if (header_bytes > options_.header_limit) co_return closing_for(beast_http::error::header_limit, parser);
+  // From here the request's route is known: a page on another origin must be able to read
+  // the answer, refusals included (CORS).
+  auto answered = [&](Close close) {
+    if (close.answer) router_.add_cors_headers(parser.get(), *close.answer);
+    return close;
+  };
   std::size_t for_header = reservation.bytes();
-  if (auto refusal = check_limits(parser, reservation)) co_return std::move(*refusal);
+  if (auto refusal = check_limits(parser, reservation)) co_return answered(std::move(*refusal));
 
   // A chunked body takes its budget chunk by chunk, before each chunk is read.
   auto reserve_chunk = [&](std::uint64_t size, beast::string_view, boost::system::error_code& ec) {
@@ -307,8 +314,41 @@ asio::awaitable<std::variant<Request, Listener::Close>> Listener::read_request(S
     co_await beast_http::async_write(session.stream, go_on, kNoThrow);
   }
   auto [body_ec, body_bytes] = co_await beast_http::async_read(session.stream, session.buffer, parser, kNoThrow);
-  if (body_ec) co_return closing_for(body_ec, parser);
+  if (body_ec) co_return answered(closing_for(body_ec, parser));
+  if (auto refusal = decode_body(parser.get(), reservation, for_header)) co_return answered(std::move(*refusal));
   co_return parser.release();
+}
+
+// A compressed body (check_limits let only write routes have one) is inflated in place,
+// within the route's body limit and the memory budget: the inflated body, its JSON arena
+// and the compressed body, until the request ends.
+std::optional<Listener::Close> Listener::decode_body(Request& request, Reservation& reservation,
+                                                     std::size_t for_header) {
+  auto coding = parse_content_encoding(request[beast_http::field::content_encoding]);
+  if (!coding || *coding == ContentCoding::identity || request.body().empty()) return std::nullopt;
+  const std::size_t limit = router_.body_limit(request.target());
+  const std::size_t compressed = request.body().size();
+  std::string inflated;
+  auto failure = inflate_body(request.body(), *coding, limit, inflated, [&](std::size_t bytes) {
+    return reservation.grow_to(for_header + compressed + request_memory(bytes));
+  });
+  if (!failure) {
+    request.body() = std::move(inflated);
+    request.erase(beast_http::field::content_encoding);
+    return std::nullopt;
+  }
+  switch (*failure) {
+    case InflateFailure::too_large:
+      return Close{error_response(Status::payload_too_large, "BODY_TOO_LARGE",
+                                  "the body inflates to more than " + std::to_string(limit) + " bytes")};
+    case InflateFailure::corrupt:
+      return Close{error_response(Status::bad_request, "MALFORMED_BODY",
+                                  "the body is not a complete " +
+                                      std::string(*coding == ContentCoding::gzip ? "gzip" : "deflate") +
+                                      " stream")};
+    case InflateFailure::no_memory: break;
+  }
+  return memory_budget_spent();
 }
 
 // What the header alone decides: framing, the body limit of the path, and whether the
@@ -317,6 +357,18 @@ std::optional<Listener::Close> Listener::check_limits(Parser& parser, Reservatio
   if (!parser.get()[beast_http::field::transfer_encoding].empty() && !parser.chunked()) {
     return Close{error_response(Status::bad_request, "BAD_REQUEST",
                                 "Transfer-Encoding without chunked cannot be framed")};
+  }
+  std::string_view encoding = parser.get()[beast_http::field::content_encoding];
+  if (!encoding.empty()) {
+    auto coding = parse_content_encoding(encoding);
+    if (!coding) {
+      return Close{error_response(Status::unsupported_media_type, "UNSUPPORTED_ENCODING",
+                                  "Content-Encoding must be gzip, deflate or identity")};
+    }
+    if (*coding != ContentCoding::identity && router_.access_of(parser.get()) != Access::write) {
+      return Close{error_response(Status::unsupported_media_type, "UNSUPPORTED_ENCODING",
+                                  "only the ingestion routes take compressed bodies")};
+    }
   }
   std::size_t limit = router_.body_limit(parser.get().target());
   parser.body_limit(limit);

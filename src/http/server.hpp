@@ -76,6 +76,7 @@ class Listener {
   asio::awaitable<bool> await_request(Session& session);
   asio::awaitable<std::variant<Request, Close>> read_request(Session& session, Reservation& reservation);
   std::optional<Close> check_limits(Parser& parser, Reservation& reservation);
+  std::optional<Close> decode_body(Request& request, Reservation& reservation, std::size_t for_header);
   asio::awaitable<Response> dispatch(const Request& request, const asio::ip::address& peer) const;
   asio::awaitable<bool> write_response(Session& session, const Request& request, Response& response);
   asio::awaitable<void> close_with(Session& session, Close close);

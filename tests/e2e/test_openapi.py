@@ -165,7 +165,7 @@ def test_every_answer_matches_the_spec(spec, server, uniq):
     call("POST", "/api/users/events", 202, json=uniq.event("PAGE_VIEW", comp))
     call("POST", "/api/events", 400, json=uniq.event("LIKE", comp, userId=user))
     call("POST", "/api/events", 400, data="{", headers={"Content-Type": "application/json"})
-    call("POST", "/api/events", 415, data="{}", headers={"Content-Type": "text/plain"})
+    call("POST", "/api/events", 415, data="{}", headers={"Content-Type": "text/html"})
     call("POST", "/api/events", 411, headers={"Content-Type": "application/json"})
     call("POST", "/api/users/events", 400, json={"eventType": "CLICK"})
     batch = call("POST", "/api/events/batch", 202, json={"events": [

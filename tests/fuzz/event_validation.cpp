@@ -5,6 +5,7 @@
 #include "fuzz_check.hpp"
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -76,8 +77,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check_error(*error);
     return 0;
   }
-  const json::array& events = *std::get<const json::array*>(batch);
+  const auto& envelope = std::get<tracker::domain::BatchEnvelope>(batch);
+  const json::array& events = *envelope.events;
   FUZZ_CHECK(!events.empty() && events.size() <= kLimits.max_batch_events);
-  for (const json::value& item : events) check(validate_event(item, kNowMs, kLimits));
+  for (const json::value& item : events) {
+    check(validate_event(item, json::serialize(item), kNowMs, kLimits, envelope.sent_at_ms));
+  }
   return 0;
 }

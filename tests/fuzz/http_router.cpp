@@ -10,6 +10,8 @@
 #include "app/statistics_service.hpp"
 #include "domain/time_format.hpp"
 #include "fuzz_check.hpp"
+#include "http/body_decoding.hpp"
+#include "http/cors.hpp"
 #include "http/ingest_routes.hpp"
 #include "http/ops_routes.hpp"
 #include "http/post_routes.hpp"
@@ -207,7 +209,14 @@ struct Server {
   app::StatisticsService statistics{counters, counters, counters, rankings, {}, now};
   app::PostService posts{post_store, ingest, metrics};
   app::SearchService search{post_store, search_cache, search_cache, ingest, metrics, {}, [] { return 0.5; }};
+  http::Cors cors{cors_policy()};
   http::Router router;
+
+  static http::CorsPolicy cors_policy() {
+    http::CorsPolicy policy;
+    policy.read_origins = http::OriginList::parse("https://dash.example");
+    return policy;
+  }
 
   Server() {
     http::add_ingest_routes(router, ingest);
@@ -215,6 +224,7 @@ struct Server {
     http::add_post_routes(router, posts, search);
     http::add_ops_routes(router, {&probe}, metrics);
     router.limit_body("/api/events/batch", 4 * 1024 * 1024);
+    router.set_cors(cors);
     asio::co_spawn(io, rankings.refresh(), asio::detached);
     io.run();
   }
@@ -270,12 +280,28 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     feed();  // the header (the parser stops after it)
     if (ec || !parser.is_header_done()) return 0;  // the server answers 400 or 431
     if (!parser.get()[beast_http::field::transfer_encoding].empty() && !parser.chunked()) return 0;
+    // As the server: a coding it does not know, or on a route that is not a write route, is
+    // a 415 from the header alone.
+    auto coding = http::parse_content_encoding(parser.get()[beast_http::field::content_encoding]);
+    if (!coding) return 0;
+    if (*coding != http::ContentCoding::identity &&
+        server.router.access_of(parser.get()) != http::Access::write) {
+      return 0;
+    }
     std::size_t limit = server.router.body_limit(parser.get().target());
     if (parser.content_length() && *parser.content_length() > limit) return 0;  // 413 before the body
     parser.body_limit(limit);
     if (!parser.is_done()) feed();
     if (ec || !parser.is_done()) return 0;  // 400 or 413
     http::Request request = parser.release();
+    if (*coding != http::ContentCoding::identity && !request.body().empty()) {
+      std::string inflated;
+      auto failure = http::inflate_body(request.body(), *coding, limit, inflated, [](std::size_t) { return true; });
+      if (failure) return 0;  // 400 or 413, answered by the server
+      FUZZ_CHECK(inflated.size() <= limit);
+      request.body() = std::move(inflated);
+      request.erase(beast_http::field::content_encoding);
+    }
     check_answer(run(server.io, server.router.handle(request, tracker::http::Caller{})));
   }
   return 0;

@@ -359,3 +359,25 @@ TEST_F(ConfigTest, EveryDescribedSettingCanBeSetFromTheCommandLine) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(ConfigTest, CorsOriginsTakeACommaListOfOrigins) {
+  Config config;
+  ASSERT_TRUE(load(config, {"--cors-origins=https://shop.example, http://localhost:5173/", "--cors-max-age-s=60"}));
+  EXPECT_EQ(config.cors_origins, "https://shop.example, http://localhost:5173/");
+  EXPECT_EQ(config.cors_max_age_s, 60);
+  EXPECT_EQ(config.cors_write_origins, "*") << "pages on any origin may send events by default";
+}
+
+TEST_F(ConfigTest, CorsOriginsRefuseWhatIsNotAnOrigin) {
+  for (const char* bad : {"shop.example", "https://shop.example/path", "https://", "https://a b",
+                          "https://user@shop.example", "*.example"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_NE(load_error({std::string("--cors-origins=") + bad}).find("--cors-origins"), std::string::npos);
+  }
+  EXPECT_NE(load_error({"--cors-write-origins=nope"}).find("--cors-write-origins"), std::string::npos);
+  EXPECT_NE(load_error({"--cors-max-age-s=86401"}).find("--cors-max-age-s"), std::string::npos);
+}
+
+}  // namespace

@@ -844,8 +844,8 @@ FieldError envelope_error(const json::value& body, const ValidationLimits& limit
 TEST(BatchEnvelope, ReturnsTheEventsArrayWithoutValidatingItsItems) {
   json::value body = json::parse(R"({"events": [{"eventType": "CLICK"}, 42, null]})");
   auto result = validate_batch_envelope(body);
-  ASSERT_TRUE(std::holds_alternative<const json::array*>(result));
-  const json::array* events = std::get<const json::array*>(result);
+  ASSERT_TRUE(std::holds_alternative<tracker::domain::BatchEnvelope>(result));
+  const json::array* events = std::get<tracker::domain::BatchEnvelope>(result).events;
   EXPECT_EQ(events, &body.at("events").as_array()) << "points into the body, not a copy";
   EXPECT_EQ(events->size(), 3u);
 }
@@ -855,8 +855,8 @@ TEST(BatchEnvelope, AcceptsOneToAThousandEvents) {
     SCOPED_TRACE(count);
     json::value body = batch_of(count);
     auto result = validate_batch_envelope(body);
-    ASSERT_TRUE(std::holds_alternative<const json::array*>(result));
-    EXPECT_EQ(std::get<const json::array*>(result)->size(), count);
+    ASSERT_TRUE(std::holds_alternative<tracker::domain::BatchEnvelope>(result));
+    EXPECT_EQ(std::get<tracker::domain::BatchEnvelope>(result).events->size(), count);
   }
 }
 
@@ -905,7 +905,7 @@ TEST(BatchEnvelope, BatchSizeLimitIsConfigurable) {
   ValidationLimits limits;
   limits.max_batch_events = 2;
   json::value two = batch_of(2);
-  EXPECT_TRUE(std::holds_alternative<const json::array*>(validate_batch_envelope(two, limits)));
+  EXPECT_TRUE(std::holds_alternative<tracker::domain::BatchEnvelope>(validate_batch_envelope(two, limits)));
   EXPECT_EQ(envelope_error(batch_of(3), limits).code, "INVALID_VALUE");
 }
 

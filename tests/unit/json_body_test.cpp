@@ -14,6 +14,7 @@ using tracker::http::beast_http::verb;
 using tracker::http::error_body;
 using tracker::http::error_response;
 using tracker::http::json_response;
+using tracker::http::JsonBody;
 using tracker::http::parse_json_body;
 using tracker::http::Request;
 using tracker::http::Response;
@@ -33,9 +34,9 @@ struct Outcome {
   Response error;
 };
 
-Outcome parse(const Request& request) {
+Outcome parse(const Request& request, JsonBody accepted = JsonBody::json_only) {
   Outcome outcome;
-  outcome.ok = parse_json_body(request, outcome.value, outcome.error);
+  outcome.ok = parse_json_body(request, outcome.value, outcome.error, accepted);
   return outcome;
 }
 
@@ -99,6 +100,23 @@ TEST(ParseJsonBody, OtherMediaTypesAre415) {
     EXPECT_EQ(outcome.error.result(), Status::unsupported_media_type);
     EXPECT_EQ(error_code(outcome.error), "UNSUPPORTED_MEDIA_TYPE");
   }
+}
+
+TEST(ParseJsonBody, BeaconRoutesTakeTextPlainWithAnyCharset) {
+  for (const char* content_type : {"text/plain", "text/plain;charset=UTF-8", "Text/Plain; charset=iso-8859-1",
+                                   "application/json"}) {
+    SCOPED_TRACE(content_type);
+    Outcome outcome = parse(post(R"({"a": 1})", content_type), JsonBody::json_or_text);
+    EXPECT_TRUE(outcome.ok);
+    EXPECT_EQ(outcome.value, json::parse(R"({"a": 1})"));
+  }
+  for (const char* content_type : {"text/html", "text/plainx", "text", "application/x-www-form-urlencoded"}) {
+    SCOPED_TRACE(content_type);
+    Outcome outcome = parse(post("{}", content_type), JsonBody::json_or_text);
+    EXPECT_EQ(outcome.error.result(), Status::unsupported_media_type);
+  }
+  EXPECT_EQ(parse(post("{", "text/plain"), JsonBody::json_or_text).error.result(), Status::bad_request)
+      << "text/plain is still parsed as JSON";
 }
 
 TEST(ParseJsonBody, MalformedJsonIs400) {

@@ -1,0 +1,116 @@
+// The server's CPU cost of what browsers and apps add to one single-event request: CORS
+// (an Origin to check and echo) and a gzip body to inflate. Each case serves the same
+// event through the real ingest route (parse, validate, id, an in-memory store) as the
+// router does after the listener has read it; the baseline is a router without CORS, as
+// before. bench/edge_cost.sh runs the cases interleaved and prints medians and ratios.
+#include "app/ingest_service.hpp"
+#include "http/body_decoding.hpp"
+#include "http/cors.hpp"
+#include "http/ingest_routes.hpp"
+
+#include <benchmark/benchmark.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <zlib.h>
+
+#include <optional>
+#include <string>
+
+namespace {
+
+namespace asio = boost::asio;
+using namespace tracker;
+using http::beast_http::field;
+using http::beast_http::verb;
+
+class MemoryEventStore : public ports::EventStore {
+ public:
+  asio::awaitable<std::vector<ports::StoredEvent>> append(std::span<const domain::Event> events) override {
+    std::vector<ports::StoredEvent> stored;
+    for (const auto& event : events) stored.push_back({event.id, false});
+    co_return stored;
+  }
+};
+
+const std::string kEvent =
+    R"({"eventType":"CLICK","userId":42,"sessionId":"session-3f1c","metadata":{"componentId":1002,"elementId":"element-7","keyword":null,"postId":null}})";
+
+std::string gzip(std::string_view text) {
+  z_stream stream{};
+  deflateInit2(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&stream, text.size()) + 32, '\0');
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  stream.avail_in = static_cast<uInt>(text.size());
+  stream.next_out = reinterpret_cast<Bytef*>(out.data());
+  stream.avail_out = static_cast<uInt>(out.size());
+  deflate(&stream, Z_FINISH);
+  out.resize(stream.total_out);
+  deflateEnd(&stream);
+  return out;
+}
+
+enum class Case { before, plain, origin, gzip_body };
+
+struct Stack {
+  metrics::Registry metrics;
+  MemoryEventStore store;
+  app::IngestService ingest{store, metrics};
+  http::Cors cors{http::CorsPolicy{}};
+  http::Router router;
+  asio::io_context io{1};
+
+  explicit Stack(bool with_cors) {
+    http::add_ingest_routes(router, ingest);
+    if (with_cors) router.set_cors(cors);
+  }
+
+  http::Response serve(const http::Request& request) {
+    std::optional<http::Response> answer;
+    asio::co_spawn(io, router.handle(request, http::Caller{}),
+                   [&](std::exception_ptr, http::Response response) { answer = std::move(response); });
+    io.restart();
+    io.run();
+    return std::move(*answer);
+  }
+};
+
+void single_event(benchmark::State& state, Case which) {
+  Stack stack(which != Case::before);
+  http::Request prototype{verb::post, "/api/events", 11};
+  prototype.set(field::host, "tracker.example");
+  prototype.set(field::content_type, "application/json");
+  if (which == Case::origin || which == Case::gzip_body) prototype.set(field::origin, "https://shop.example");
+  if (which == Case::gzip_body) {
+    prototype.set(field::content_encoding, "gzip");
+    prototype.body() = gzip(kEvent);
+  } else {
+    prototype.body() = kEvent;
+  }
+  prototype.prepare_payload();
+  for (auto _ : state) {
+    http::Request request = prototype;  // the listener makes a new one per request
+    if (which == Case::gzip_body) {
+      auto coding = http::parse_content_encoding(request[field::content_encoding]);
+      std::string inflated;
+      if (http::inflate_body(request.body(), *coding, 64 * 1024, inflated, [](std::size_t) { return true; })) {
+        state.SkipWithError("did not inflate");
+        break;
+      }
+      request.body() = std::move(inflated);
+      request.erase(field::content_encoding);
+    }
+    http::Response response = stack.serve(request);
+    if (response.result() != http::Status::accepted) {
+      state.SkipWithError("not accepted");
+      break;
+    }
+    benchmark::DoNotOptimize(response);
+  }
+}
+
+BENCHMARK_CAPTURE(single_event, before, Case::before);
+BENCHMARK_CAPTURE(single_event, plain, Case::plain);
+BENCHMARK_CAPTURE(single_event, origin, Case::origin);
+BENCHMARK_CAPTURE(single_event, gzip_body, Case::gzip_body);
+
+}  // namespace
