@@ -36,6 +36,8 @@ struct Caller {
   boost::asio::ip::address peer;
   boost::asio::ip::address client;
   std::string key_name;  // empty until a gate authenticates a key
+  // Headers a gate adds to the route's answer when it lets the request pass (RateLimit-*).
+  std::vector<std::pair<std::string, std::string>> answer_headers{};
 };
 
 // Runs before a matched route's handler and may answer instead of it (401, 403, 429).
@@ -92,6 +94,7 @@ class Router {
   boost::asio::awaitable<Response> dispatch(const Request& request, Caller& caller) const;
   boost::asio::awaitable<Response> run(const Route& route, const Request& request, const PathParams& params,
                                        Caller& caller) const;
+  boost::asio::awaitable<Response> timed(const Route& route, const Request& request, const PathParams& params) const;
   std::vector<Route> routes_;
   std::vector<const Gate*> gates_;
   std::vector<std::pair<std::vector<std::string>, std::size_t>> body_limits_;
