@@ -3,6 +3,7 @@
 #include "app/batching_counter_archive.hpp"
 #include "app/cached_counter_archive.hpp"
 #include "app/ingest_service.hpp"
+#include "app/local_rate_limiter.hpp"
 #include "app/post_service.hpp"
 #include "app/ranking_board.hpp"
 #include "app/search_ranking_upkeep.hpp"
@@ -16,6 +17,7 @@
 #include "http/ingest_routes.hpp"
 #include "http/ops_routes.hpp"
 #include "http/post_routes.hpp"
+#include "http/rate_limit.hpp"
 #include "http/server.hpp"
 #include "http/static_routes.hpp"
 #include "http/statistics_routes.hpp"
@@ -34,6 +36,7 @@
 #include "redis/event_store.hpp"
 #include "redis/health_probe.hpp"
 #include "redis/hourly_rankings.hpp"
+#include "redis/rate_limiter.hpp"
 #include "redis/search_cache.hpp"
 #include "redis/statistics_reader.hpp"
 
@@ -82,6 +85,8 @@ struct Worker {
   std::unique_ptr<postgres::RankingUpkeep> ranking_upkeep;
   std::unique_ptr<app::SearchRankingUpkeep> search_ranking_upkeep;  // on the first worker only
   std::unique_ptr<http::Cors> cors;
+  std::unique_ptr<redis::RateLimiter> rate_limiter;  // --rate-limit-store=redis
+  std::unique_ptr<http::RateLimitGate> rate_limit_gate;
   http::Router router;
   std::unique_ptr<http::Listener> listener;
   std::thread thread;
@@ -111,10 +116,20 @@ postgres::ConnectionOptions pg_options(const config::Config& config) {
   return options;
 }
 
+http::RateLimitOptions rate_limit_options(const config::Config& config) {
+  http::RateLimitOptions options;
+  options.per_address = domain::rate_limit(config.rate_limit_ip.per_second, config.rate_limit_ip.burst);
+  options.per_key = domain::rate_limit(config.rate_limit_key.per_second, config.rate_limit_key.burst);
+  options.headers_on_allowed = config.rate_limit_headers;
+  return options;
+}
+
+// `local_limits`: the process's in-memory buckets, shared by all workers
+// (--rate-limit-store=memory).
 std::unique_ptr<Worker> make_worker(const config::Config& config,
                                     const http::ServerOptions& server_options,
                                     http::ServerState& server_state, const app::RankingBoard& rankings,
-                                    metrics::Registry& metrics) {
+                                    app::LocalRateLimiter& local_limits, metrics::Registry& metrics) {
   auto worker = std::make_unique<Worker>();
   worker->redis = redis::Connection::create(worker->io.get_executor(), redis_options(config), metrics);
 
@@ -171,6 +186,16 @@ std::unique_ptr<Worker> make_worker(const config::Config& config,
   worker->cors = std::make_unique<http::Cors>(cors_policy(config));
   worker->router.set_cors(*worker->cors);
   worker->router.measure(metrics);
+  // After the API key gate, which names the key the per-key limit counts.
+  // The gate exists when limits are off too, so that its metrics read 0 (the alerts use them).
+  ports::RateLimiter* limiter = &local_limits;
+  if (config.rate_limit_store == "redis") {
+    worker->rate_limiter =
+        std::make_unique<redis::RateLimiter>(worker->redis, std::chrono::milliseconds(config.redis_timeout_ms));
+    limiter = worker->rate_limiter.get();
+  }
+  worker->rate_limit_gate = std::make_unique<http::RateLimitGate>(*limiter, rate_limit_options(config), metrics);
+  if (worker->rate_limit_gate->enabled()) worker->router.add_gate(*worker->rate_limit_gate);
   worker->listener = std::make_unique<http::Listener>(worker->io, server_options, worker->router,
                                                       server_state, metrics);
   return worker;
@@ -254,7 +279,8 @@ int print_routes(const config::Config& config) {
   http::ServerOptions server_options;
   http::ServerState server_state(server_options);
   RankingWorker rankings(config, metrics);
-  auto worker = make_worker(config, server_options, server_state, *rankings.board, metrics);
+  app::LocalRateLimiter local_limits;
+  auto worker = make_worker(config, server_options, server_state, *rankings.board, local_limits, metrics);
   for (const auto& route : worker->router.routes()) {
     std::cout << http::beast_http::to_string(route.method) << ' ' << route.pattern << ' ' << http::to_string(route.access) << '\n';
   }
@@ -291,13 +317,15 @@ int main(int argc, char** argv) {
   server_options.request_memory_budget = config.request_memory_budget;
   server_options.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
   server_options.read_timeout = std::chrono::milliseconds(config.read_timeout_ms);
+  server_options.trusted_proxies = http::TrustedProxies::parse(config.trusted_proxies);
   http::ServerState server_state(server_options);
 
   RankingWorker rankings(config, metrics);
+  app::LocalRateLimiter local_limits;
   std::vector<std::unique_ptr<Worker>> workers;
   try {
     for (unsigned i = 0; i < threads; ++i) {
-      workers.push_back(make_worker(config, server_options, server_state, *rankings.board, metrics));
+      workers.push_back(make_worker(config, server_options, server_state, *rankings.board, local_limits, metrics));
       // Requests wait (at most a moment) for the thread's Redis connection rather than
       // meeting a 503 just because the server has only just started.
       workers.back()->listener->start([&worker = *workers.back()]() -> asio::awaitable<void> {

@@ -1,7 +1,8 @@
 -- wrk script: POSTs a realistic mix of events, in the shape of the clients' load tests
 -- (CLICK / PAGE_VIEW / SEARCH / LIKE, users 1..100, components 1000..2000,
 -- elements 1..50, keywords 1..10, posts 1..10). BATCH=n in the environment sends
--- {"events": [...n...]} bodies to /api/events/batch instead.
+-- {"events": [...n...]} bodies to /api/events/batch instead. CLIENTS=n sends each
+-- request with X-Forwarded-For one of n client addresses (for a trusted proxy's view).
 local batch = tonumber(os.getenv("BATCH") or "0")
 local types = { "CLICK", "PAGE_VIEW", "SEARCH", "LIKE" }
 
@@ -31,11 +32,20 @@ for i = 1, 997 do
 end
 if batch > 0 then path = "/api/events/batch" end
 
+local clients = tonumber(os.getenv("CLIENTS") or "0")
+local forwarded = {}
+for i = 1, clients do
+  -- wrk.format takes these instead of wrk.headers, so they carry the content type too.
+  forwarded[i] = { ["Content-Type"] = "application/json",
+                   ["X-Forwarded-For"] = string.format("198.18.%d.%d", math.floor(i / 250), i % 250 + 1) }
+end
+
 local counter = 0
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 
 function request()
   counter = counter + 1
-  return wrk.format(nil, path, nil, bodies[(counter % #bodies) + 1])
+  local headers = clients > 0 and forwarded[(counter % clients) + 1] or nil
+  return wrk.format(nil, path, headers, bodies[(counter % #bodies) + 1])
 end

@@ -1,5 +1,7 @@
 #include "config/config.hpp"
 
+#include <boost/asio/ip/address.hpp>
+
 #include <charconv>
 #include <cstdlib>
 #include <functional>
@@ -76,6 +78,51 @@ Option flag_bool(std::string flag, std::string help, bool Config::*member) {
           [member](const Config& c) { return std::string(c.*member ? "true" : "false"); }, {}};
 }
 
+Option rate_option(std::string flag, std::string help, domain::RateSpec Config::*member) {
+  return {flag, std::move(help),
+          [flag, member](Config& c, const std::string& v) {
+            auto spec = domain::parse_rate_spec(v);
+            if (!spec) {
+              throw std::invalid_argument("--" + flag + ": expected RATE or RATE/BURST (requests per second, "
+                                          "burst >= 1; 0 = off), got '" + v + "'");
+            }
+            c.*member = *spec;
+          },
+          [member](const Config& c) {
+            const domain::RateSpec& spec = c.*member;
+            if (spec.burst == 0) return std::string("0");
+            std::ostringstream text;
+            text << spec.per_second << '/' << spec.burst;
+            return text.str();
+          },
+          {}};
+}
+
+// "addr[/prefix], ..." as http::TrustedProxies reads it; refused here, at start-up.
+void check_networks(const std::string& list) {
+  std::istringstream entries(list);
+  std::string entry;
+  while (std::getline(entries, entry, ',')) {
+    entry.erase(0, entry.find_first_not_of(" \t"));
+    entry.erase(entry.find_last_not_of(" \t") + 1);
+    if (entry.empty()) continue;
+    auto slash = entry.find('/');
+    boost::system::error_code ec;
+    auto address = boost::asio::ip::make_address(entry.substr(0, slash), ec);
+    bool valid = !ec;
+    if (valid && slash != std::string::npos) {
+      std::string digits = entry.substr(slash + 1);
+      // An IPv4-mapped IPv6 address counts as IPv4 (as in http::TrustedProxies).
+      int most = address.is_v4() || address.to_v6().is_v4_mapped() ? 32 : 128;
+      valid = !digits.empty() && digits.size() <= 3 && digits.find_first_not_of("0123456789") == std::string::npos &&
+              std::stoi(digits) <= most;
+    }
+    if (!valid) {
+      throw std::invalid_argument("--trusted-proxies: '" + entry + "' is not an address or CIDR range");
+    }
+  }
+}
+
 const std::vector<Option>& options() {
   static const std::vector<Option> all = {
       text("listen", "address to listen on", &Config::listen_address),
@@ -137,6 +184,16 @@ const std::vector<Option>& options() {
       text("log-format", "text, or json (one object per line, for ELK or Loki)", &Config::log_format),
       number("access-log-sample", "log one request in N with its status, time and request id (0 = none)",
              &Config::access_log_sample),
+      rate_option("rate-limit-ip", "write requests per second per client address (IPv6 by /64), RATE[/BURST]; 0 = off",
+                  &Config::rate_limit_ip),
+      rate_option("rate-limit-key", "write requests per second per write API key, RATE[/BURST]; 0 = off",
+                  &Config::rate_limit_key),
+      flag_bool("rate-limit-headers", "RateLimit-* headers on allowed write answers too (always on 429)",
+                &Config::rate_limit_headers),
+      text("rate-limit-store", "redis (limits hold across instances) or memory (per instance)",
+           &Config::rate_limit_store),
+      text("trusted-proxies", "addresses / CIDR ranges whose X-Forwarded-For names the client (comma-separated)",
+           &Config::trusted_proxies),
   };
   return all;
 }
@@ -194,6 +251,10 @@ void validate(const Config& config) {
     throw std::invalid_argument("--request-memory-budget: expected at least 6 x --batch-body-limit = " +
                                 std::to_string(6 * config.batch_body_limit));
   }
+  if (config.rate_limit_store != "redis" && config.rate_limit_store != "memory") {
+    throw std::invalid_argument("--rate-limit-store: expected redis or memory");
+  }
+  check_networks(config.trusted_proxies);
   if (config.log_format != "text" && config.log_format != "json") {
     throw std::invalid_argument("--log-format: expected text or json");
   }

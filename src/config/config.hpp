@@ -1,4 +1,6 @@
 #pragma once
+#include "domain/token_bucket.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -66,6 +68,13 @@ struct Config {
   std::string log_level = "info";
   std::string log_format = "text";  // or json: one object per line
   std::size_t access_log_sample = 0;  // log one request in N (0: none)
+  // Rate limits on write routes (requests per second and burst; off by default), kept in
+  // Redis (across instances) or in memory (per instance); see docs/OPERATIONS.md.
+  domain::RateSpec rate_limit_ip;
+  domain::RateSpec rate_limit_key;
+  bool rate_limit_headers = false;  // RateLimit-* on allowed answers too
+  std::string rate_limit_store = "redis";
+  std::string trusted_proxies;  // addresses and CIDR ranges whose X-Forwarded-For is believed
   // --print-routes: print "METHOD /path" for every route and exit (a command, not a setting).
   bool print_routes = false;
 };

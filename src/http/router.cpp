@@ -171,6 +171,13 @@ boost::asio::awaitable<Response> Router::run(const Route& route, const Request& 
       if (auto refusal = co_await gate->admit(request, caller, route.access)) co_return std::move(*refusal);
     }
   }
+  Response response = co_await timed(route, request, params);
+  for (auto& [name, value] : caller.answer_headers) response.set(name, value);
+  co_return response;
+}
+
+boost::asio::awaitable<Response> Router::timed(const Route& route, const Request& request,
+                                               const PathParams& params) const {
   if (!route.duration) co_return co_await route.handler(request, params);
   // Timed whether it answers or throws (the failure is answered by handle()).
   struct Timer {

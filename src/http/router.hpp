@@ -38,6 +38,8 @@ struct Caller {
   boost::asio::ip::address peer;
   boost::asio::ip::address client;
   std::string key_name;  // empty until a gate authenticates a key
+  // Headers a gate adds to the route's answer when it lets the request pass (RateLimit-*).
+  std::vector<std::pair<std::string, std::string>> answer_headers{};
 };
 
 // Runs before a matched route's handler and may answer instead of it (401, 403, 429).
@@ -105,6 +107,7 @@ class Router {
   const Route* find(beast_http::verb method, const std::vector<std::string>& path) const;
   boost::asio::awaitable<Response> run(const Route& route, const Request& request, const PathParams& params,
                                        Caller& caller) const;
+  boost::asio::awaitable<Response> timed(const Route& route, const Request& request, const PathParams& params) const;
   std::vector<Route> routes_;
   std::vector<const Gate*> gates_;
   const Cors* cors_ = nullptr;

@@ -385,7 +385,7 @@ std::optional<Listener::Close> Listener::check_limits(Parser& parser, Reservatio
 asio::awaitable<Response> Listener::dispatch(const Request& request, const asio::ip::address& peer) const {
   try {
     // A named local: GCC 12 frees a braced temporary argument of a coroutine call twice.
-    Caller caller{peer, peer, {}};
+    Caller caller{peer, client_address(request, peer, options_.trusted_proxies), {}};
     co_return co_await router_.handle(request, caller);
   } catch (const std::exception& error) {
     spdlog::error("http: {} {} failed: {}", std::string(request.method_string()),

@@ -1,4 +1,5 @@
 #pragma once
+#include "http/client_address.hpp"
 #include "http/limits.hpp"
 #include "http/router.hpp"
 #include "metrics/metrics.hpp"
@@ -33,6 +34,8 @@ struct ServerOptions {
   milliseconds write_timeout{10'000};
   std::size_t header_limit = 16 * 1024;
   std::size_t access_log_every = 0;  // one request in N is logged (0: none)
+  // Peers whose X-Forwarded-For tells the client's address (Caller::client).
+  TrustedProxies trusted_proxies;
 };
 
 // Shared by the listeners of all I/O threads.

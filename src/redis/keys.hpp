@@ -66,4 +66,7 @@ inline std::string search_lock(std::size_t limit, std::string_view keyword) {
   return "et:search-lock:" + std::to_string(limit) + ":" + std::string(keyword);
 }
 
+// A rate limit's token bucket (lua/rate_limit.lua): its TAT, expiring once the bucket is full.
+inline std::string rate_bucket(std::string_view bucket) { return "et:rl:" + std::string(bucket); }
+
 }  // namespace tracker::redis::keys

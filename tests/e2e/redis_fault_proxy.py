@@ -57,7 +57,8 @@ def read_reply(stream):
 class RedisFaultProxy:
     """Listens on a free loopback port and forwards to `upstream_port`. `inject(reply,
     commands)` makes it answer `reply` (raw RESP) to the named commands (all of them when
-    none are named) until `clear()`; `answered` counts the commands it answered so."""
+    none are named) until `clear()`, only to those whose first argument is `argument` when
+    given (one script's SHA1 after EVALSHA); `answered` counts the commands it answered so."""
 
     def __init__(self, upstream_port):
         self.upstream_port = upstream_port
@@ -69,9 +70,10 @@ class RedisFaultProxy:
         self.sockets = []
         threading.Thread(target=self._accept, daemon=True).start()
 
-    def inject(self, reply, commands=None):
+    def inject(self, reply, commands=None, argument=None):
         with self.lock:
-            self.rule = (reply, {c.upper() for c in commands} if commands else None)
+            self.rule = (reply, {c.upper() for c in commands} if commands else None,
+                         argument.encode() if isinstance(argument, str) else argument)
             self.answered = 0
 
     def clear(self):
@@ -91,8 +93,10 @@ class RedisFaultProxy:
         with self.lock:
             if self.rule is None:
                 return None
-            reply, commands = self.rule
+            reply, commands, argument = self.rule
             if commands is not None and words[0].decode().upper() not in commands:
+                return None
+            if argument is not None and (len(words) < 2 or words[1] != argument):
                 return None
             self.answered += 1
             return reply
