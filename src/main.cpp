@@ -10,6 +10,7 @@
 #include "app/search_service.hpp"
 #include "app/event_explorer.hpp"
 #include "app/statistics_service.hpp"
+#include "app/user_data.hpp"
 #include "config/config.hpp"
 #include "flush/flusher.hpp"
 #include "http/cors.hpp"
@@ -21,6 +22,7 @@
 #include "http/server.hpp"
 #include "http/static_routes.hpp"
 #include "http/statistics_routes.hpp"
+#include "http/user_data_routes.hpp"
 #include "metrics/logging.hpp"
 #include "metrics/metrics.hpp"
 #include "postgres/counter_archive.hpp"
@@ -30,6 +32,7 @@
 #include "postgres/pool.hpp"
 #include "postgres/post_repository.hpp"
 #include "postgres/ranking_upkeep.hpp"
+#include "postgres/user_data_archive.hpp"
 #include "redis/connection.hpp"
 #include "redis/counter_source.hpp"
 #include "redis/event_backlog.hpp"
@@ -39,6 +42,7 @@
 #include "redis/rate_limiter.hpp"
 #include "redis/search_cache.hpp"
 #include "redis/statistics_reader.hpp"
+#include "redis/user_data.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -79,6 +83,9 @@ struct Worker {
   std::unique_ptr<postgres::PostRepository> post_repository;
   std::unique_ptr<postgres::EventReader> event_reader;
   std::unique_ptr<app::EventExplorer> explorer;
+  std::unique_ptr<postgres::UserDataArchive> user_data_archive;
+  std::unique_ptr<redis::UnflushedUserData> unflushed_user_data;
+  std::unique_ptr<app::UserDataService> user_data;
   std::unique_ptr<redis::SearchCache> search_cache;
   std::unique_ptr<app::PostService> posts;
   std::unique_ptr<app::SearchService> search;
@@ -174,12 +181,18 @@ std::unique_ptr<Worker> make_worker(const config::Config& config,
   worker->event_reader =
       std::make_unique<postgres::EventReader>(*worker->pg_pool, std::chrono::milliseconds(config.pg_timeout_ms));
   worker->explorer = std::make_unique<app::EventExplorer>(*worker->event_reader);
+  worker->user_data_archive =
+      std::make_unique<postgres::UserDataArchive>(*worker->pg_pool, std::chrono::milliseconds(config.pg_timeout_ms));
+  worker->unflushed_user_data =
+      std::make_unique<redis::UnflushedUserData>(worker->redis, std::chrono::milliseconds(config.redis_timeout_ms));
+  worker->user_data = std::make_unique<app::UserDataService>(*worker->user_data_archive, *worker->unflushed_user_data);
 
   http::add_ingest_routes(worker->router, *worker->ingest);
   http::add_explorer_routes(worker->router, *worker->explorer);
   http::add_static_routes(worker->router, http::built_in_files());
   http::add_statistics_routes(worker->router, *worker->statistics);
   http::add_post_routes(worker->router, *worker->posts, *worker->search);
+  http::add_user_data_routes(worker->router, *worker->user_data);
   http::add_ops_routes(worker->router, {worker->redis_probe.get(), worker->pg_probe.get()}, metrics);
   worker->router.set_default_body_limit(config.event_body_limit);
   worker->router.limit_body("/api/events/batch", config.batch_body_limit);

@@ -3,6 +3,7 @@
 #include "ports/errors.hpp"
 
 #include <algorithm>
+#include <exception>
 
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -56,11 +57,24 @@ asio::awaitable<void> Flusher::pause(milliseconds duration) {
 asio::awaitable<FlushReport> Flusher::flush_events() {
   FlushReport report;
   auto started = std::chrono::steady_clock::now();
-  auto entries = co_await backlog_.next_batch(options_.batch_size);
-  if (entries.empty()) co_return report;
-  auto read = std::chrono::steady_clock::now();
   if (source_.empty()) source_ = co_await backlog_.source();
-  if (!stored_up_to_) stored_up_to_ = co_await archive_.stored_up_to(source_);
+  // The batch is read inside the archive's transaction: an erasure of a user's data waits
+  // until it is committed, and one under way keeps it from starting (ports/user_data.hpp).
+  co_await archive_.begin_batch(source_);
+  std::vector<ports::BacklogEntry> entries;
+  std::exception_ptr failure;
+  try {
+    entries = co_await backlog_.next_batch(options_.batch_size);
+    if (!entries.empty() && !stored_up_to_) stored_up_to_ = co_await archive_.stored_up_to(source_);
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  if (failure || entries.empty()) {
+    co_await archive_.end_batch();
+    if (failure) std::rethrow_exception(failure);
+    co_return report;
+  }
+  auto read = std::chrono::steady_clock::now();
   // Entries at or before the mark were stored by a flush that died before acknowledging.
   auto is_fresh = [&](const ports::BacklogEntry& entry) { return entry.position > *stored_up_to_; };
   std::vector<ports::BacklogEntry> fresh;
@@ -80,6 +94,8 @@ asio::awaitable<FlushReport> Flusher::flush_events() {
       throw;
     }
     stored_up_to_ = to_store->back().position;
+  } else {
+    co_await archive_.end_batch();
   }
   auto stored = std::chrono::steady_clock::now();
   co_await backlog_.acknowledge(entries);

@@ -2,6 +2,7 @@
 
 #include "domain/event_record.hpp"
 #include "domain/time_format.hpp"
+#include "postgres/erasure_lock.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -58,7 +59,7 @@ EventArchive::EventArchive(asio::any_io_executor executor, ConnectionOptions opt
                                      "Backlog entries PostgreSQL refused, kept in events_rejected")) {}
 
 asio::awaitable<Connection*> EventArchive::connection() {
-  if (connection_ && connection_->broken()) connection_.reset();
+  if (connection_ && connection_->broken()) drop_connection();
   if (!connection_) {
     auto fresh = co_await Connection::connect(executor_, options_);
     co_await fresh->execute(
@@ -92,13 +93,9 @@ asio::awaitable<Connection*> EventArchive::writer(const std::string& source) {
   co_return db;
 }
 
-asio::awaitable<void> EventArchive::rollback_quietly() {
-  if (!connection_ || connection_->broken()) co_return;
-  try {
-    co_await connection_->execute("rollback");
-  } catch (const std::exception&) {
-    connection_.reset();
-  }
+void EventArchive::drop_connection() {
+  connection_.reset();
+  batch_open_ = false;
 }
 
 asio::awaitable<ports::BacklogPosition> EventArchive::stored_up_to(const std::string& source) {
@@ -110,10 +107,38 @@ asio::awaitable<ports::BacklogPosition> EventArchive::stored_up_to(const std::st
                                    static_cast<std::uint64_t>(mark.as_int64(0, 1))};
 }
 
+asio::awaitable<void> EventArchive::begin_batch(const std::string& source) {
+  try {
+    Connection* db = co_await connection();
+    if (db->in_transaction()) co_await db->execute("rollback");  // left open by a failed step
+    db = co_await writer(source);
+    // The savepoint lets a batch with a row PostgreSQL refuses be stored row by row in the
+    // same transaction, still holding the lock.
+    const Statement open[] = {{"begin", {}}, {std::string(kBatchLock), {}}, {"savepoint batch", {}}};
+    co_await db->pipeline(open);
+    batch_open_ = true;
+  } catch (...) {
+    drop_connection();
+    throw;
+  }
+}
+
+asio::awaitable<void> EventArchive::end_batch() {
+  if (!batch_open_) co_return;
+  batch_open_ = false;
+  if (!connection_ || connection_->broken()) co_return;
+  try {
+    co_await connection_->execute("rollback");
+  } catch (const std::exception&) {
+    drop_connection();
+  }
+}
+
 asio::awaitable<void> EventArchive::store_events(const std::string& source,
                                                 const std::vector<ports::BacklogEntry>& entries) {
   if (entries.empty()) co_return;
-  Connection& db = *co_await writer(source);
+  if (!batch_open_) co_await begin_batch(source);
+  Connection& db = *connection_;
   std::string data;
   std::size_t bytes = 0;
   for (const auto& entry : entries) {
@@ -130,31 +155,32 @@ asio::awaitable<void> EventArchive::store_events(const std::string& source,
       {"commit", {}}};
   bool fall_back = false;
   try {
-    co_await db.execute("begin");
     co_await db.copy_in(copy_events_sql(), data);
     co_await db.pipeline(finish);
+    batch_open_ = false;
   } catch (const SqlError& error) {
-    if (!error.is_data_error()) throw;
+    if (!error.is_data_error()) {
+      drop_connection();
+      throw;
+    }
     spdlog::error("flusher: PostgreSQL refused a batch ({}); storing it row by row", error.what());
     fall_back = true;
   } catch (...) {
-    // Leaves nothing half-done: the transaction is rolled back (or died with the connection).
-    connection_.reset();
+    // Leaves nothing half-done: the transaction dies with the connection.
+    drop_connection();
     throw;
   }
-  if (fall_back) {
-    co_await rollback_quietly();
-    co_await store_one_by_one(source, entries);
-  }
+  if (fall_back) co_await store_one_by_one(source, entries);
 }
 
-// The slow path for a batch with a row PostgreSQL refuses: every row in its own
-// savepoint; refused rows go to events_rejected, so the backlog never blocks.
+// The slow path for a batch with a row PostgreSQL refuses: back to the batch's savepoint,
+// then every row in its own savepoint; refused rows go to events_rejected, so the backlog
+// never blocks. The same transaction, so the batch keeps the erasure lock throughout.
 asio::awaitable<void> EventArchive::store_one_by_one(const std::string& source,
                                                     const std::vector<ports::BacklogEntry>& entries) {
-  Connection& db = *co_await writer(source);
+  Connection& db = *connection_;
   try {
-    co_await db.execute("begin");
+    co_await db.execute("rollback to savepoint batch");
     for (const auto& entry : entries) {
       for (std::size_t i = 0; i < entry.records.size(); ++i) {
         std::string row;
@@ -183,8 +209,9 @@ asio::awaitable<void> EventArchive::store_one_by_one(const std::string& source,
     const std::optional<std::string> mark[] = {std::to_string(last.ms), std::to_string(last.seq), source};
     co_await db.execute("update stream_watermark set last_ms = $1, last_seq = $2 where stream = $3", mark);
     co_await db.execute("commit");
+    batch_open_ = false;
   } catch (...) {
-    connection_.reset();
+    drop_connection();
     throw;
   }
 }
@@ -219,7 +246,7 @@ asio::awaitable<bool> EventArchive::apply_counters(const ports::CounterSnapshot&
     co_await db.pipeline(apply);
     co_return true;
   } catch (...) {
-    connection_.reset();
+    drop_connection();
     throw;
   }
 }

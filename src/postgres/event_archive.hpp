@@ -7,13 +7,16 @@ namespace tracker::postgres {
 
 // The flusher's PostgreSQL side, on one dedicated connection. Events are written under a
 // session advisory lock per backlog source, so a single flusher writes a source's events
-// at a time (its mark relies on entries being stored in order); a second one waits.
+// at a time (its mark relies on entries being stored in order); a second one waits. Each
+// batch's transaction also holds the erasure lock shared (postgres/erasure_lock.hpp).
 class EventArchive final : public ports::EventArchive {
  public:
   EventArchive(asio::any_io_executor executor, ConnectionOptions options, metrics::Registry& metrics);
   asio::awaitable<ports::BacklogPosition> stored_up_to(const std::string& source) override;
+  asio::awaitable<void> begin_batch(const std::string& source) override;
   asio::awaitable<void> store_events(const std::string& source,
                                      const std::vector<ports::BacklogEntry>& entries) override;
+  asio::awaitable<void> end_batch() override;
   asio::awaitable<bool> apply_counters(const ports::CounterSnapshot& snapshot) override;
   asio::awaitable<std::int64_t> maintain_partitions(int days_ahead, int retention_days) override;
 
@@ -21,7 +24,7 @@ class EventArchive final : public ports::EventArchive {
   asio::awaitable<Connection*> connection();
   // The connection, holding the writer lock of `source` (a session advisory lock).
   asio::awaitable<Connection*> writer(const std::string& source);
-  asio::awaitable<void> rollback_quietly();
+  void drop_connection();  // after a failure: the transaction dies with it
   asio::awaitable<void> store_one_by_one(const std::string& source,
                                          const std::vector<ports::BacklogEntry>& entries);
 
@@ -29,6 +32,7 @@ class EventArchive final : public ports::EventArchive {
   ConnectionOptions options_;
   std::unique_ptr<Connection> connection_;
   std::string locked_source_;  // the source whose writer lock this connection holds
+  bool batch_open_ = false;    // begin_batch() ran, and neither store_events() nor end_batch() since
   metrics::Counter& rejected_rows_;
 };
 

@@ -113,17 +113,19 @@ asio::awaitable<void> EventBacklog::acknowledge(const std::vector<ports::Backlog
   maybe_unacknowledged_ = more_after_this_batch_;
 }
 
-asio::awaitable<std::string> EventBacklog::source() {
+asio::awaitable<std::string> backlog_source(Connection& connection, milliseconds timeout) {
   std::random_device random;
   char id[17];
   std::snprintf(id, sizeof id, "%08x%08x", random(), random());
   const std::string_view claim[] = {"SET", keys::kInstance, id, "NX"};
-  co_await connection_->execute(claim, timeout_);
+  co_await connection.execute(claim, timeout);
   const std::string_view get[] = {"GET", keys::kInstance};
-  Reply reply = co_await connection_->execute(get, timeout_);
+  Reply reply = co_await connection.execute(get, timeout);
   if (!reply.is_string() || reply.text.empty()) throw ports::StoreRejected("cannot read " + std::string(keys::kInstance));
   co_return std::string(keys::kStream) + "@" + reply.text;
 }
+
+asio::awaitable<std::string> EventBacklog::source() { co_return co_await backlog_source(*connection_, timeout_); }
 
 asio::awaitable<std::size_t> EventBacklog::size() {
   const std::string_view command[] = {"GET", keys::kBacklog};

@@ -5,6 +5,10 @@
 
 namespace tracker::redis {
 
+// The backlog's name, "et:stream@<id>": the id is made once per Redis data set and kept in
+// et:instance (EventBacklog::source()).
+asio::awaitable<std::string> backlog_source(Connection& connection, milliseconds timeout);
+
 // The backlog is the stream et:stream read through one consumer group. A single
 // consumer name is used on purpose: only one flusher runs at a time (the archive holds
 // a lock), and a new one must take over the entries its crashed predecessor left.

@@ -234,6 +234,11 @@ def test_every_answer_matches_the_spec(spec, server, uniq):
     assert call("GET", "/api/events?keyword=%01", 400).json()["error"]["code"] == "INVALID_VALUE"
     assert call("GET", "/api/events?%FF=1", 400).json()["error"]["code"] == "INVALID_PARAMETER"
 
+    # Erasing a user's data (last: it removes the user's events and keywords used above)
+    erased = call("DELETE", f"/api/users/{user}/events", 200, route="/api/users/{userId}/events")
+    assert erased.json()["likesDeleted"] == 1 and erased.json()["recentKeywordsDeleted"] == 1
+    call("DELETE", "/api/users/0/events", 400, route="/api/users/{userId}/events")
+
     # The dashboard's files: each answers once in full and once not modified
     for path in web_routes():
         fresh = call("GET", path, 200)
