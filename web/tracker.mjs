@@ -203,7 +203,7 @@ export function createTracker(g = globalThis) {
   // maxQueue?, maxRetryDelayMs?}); a second call changes settings.
   function init(settings = {}) {
     const { userId: user, sessionId: session, ...rest } = settings;
-    Object.assign(options, rest);
+    for (const [name, value] of Object.entries(rest)) if (value !== undefined) options[name] = value;
     options.host = String(options.host || "").replace(/\/+$/, "");
     options.batchSize = Math.min(Math.max(1, Math.floor(options.batchSize) || 1), MAX_BATCH);
     options.maxQueue = Math.max(1, Math.floor(options.maxQueue) || 1);
@@ -228,8 +228,8 @@ export function createTracker(g = globalThis) {
   // track("CLICK", {componentId: 1002, elementId: "buy", ...}): userId and sessionId, when
   // given, replace the identified ones for this event; every other field (and those of a
   // nested `metadata` object) goes into the event's metadata. Answers the eventId.
-  function track(eventType, fields = {}) {
-    const { userId: user = userId, sessionId: session, metadata, ...rest } = fields;
+  function track(eventType, fields) {
+    const { userId: user = userId, sessionId: session, metadata, ...rest } = fields || {};
     const type = String(eventType).toUpperCase();
     const event = {
       eventId: uuid(),

@@ -483,6 +483,21 @@ test("one session id per tab, kept in sessionStorage", async () => {
   assert.equal(a, b);
 });
 
+test("options left undefined keep their defaults", async () => {
+  const w = fakeWindow();
+  const tracker = start(w, { batchSize: undefined, flushIntervalMs: undefined, maxQueue: undefined });
+  clicks(tracker, 49);
+  tracker.track("CLICK", null);
+  await w.advance(999);
+  assert.equal(w.requests.length, 1);
+  assert.equal(w.requests[0].body.events.length, 50);
+  clicks(tracker, 1);
+  await w.advance(999);
+  assert.equal(w.requests.length, 1);
+  await w.advance(1);
+  assert.equal(w.requests.length, 2);
+});
+
 test("events tracked before init wait for it", async () => {
   const w = fakeWindow();
   const tracker = createTracker(w);
