@@ -44,7 +44,7 @@ REQUIRED_PACKAGES=(
     python3-pytest python3-redis python3-psycopg2 python3-requests
     python3-hypothesis python3-jsonschema python3-yaml
     wrk nginx-light procps bc curl python3-locust gnuplot-nox
-    chromium chromium-driver python3-selenium prometheus
+    chromium chromium-driver python3-selenium prometheus nodejs
     clang-16 libfuzzer-16-dev libclang-rt-16-dev
 )
 

@@ -2,7 +2,9 @@
 
 #include "web/static_files.hpp"
 
+#include <algorithm>
 #include <array>
+#include <iterator>
 
 namespace tracker::http {
 
@@ -21,22 +23,37 @@ Response static_response(const Request& request, const StaticFile& file) {
   bool fresh = not_modified(request, file.etag);
   Response response{fresh ? Status::not_modified : Status::ok, request.version()};
   response.set(beast_http::field::etag, file.etag);
-  response.set(beast_http::field::cache_control, "no-cache");
   response.set("X-Content-Type-Options", "nosniff");
+  if (file.for_other_sites) {
+    response.set(beast_http::field::cache_control, "public, max-age=3600");
+    // Module scripts are fetched with CORS, and pages isolated by Cross-Origin-Embedder-
+    // Policy load only what allows it.
+    response.set(beast_http::field::access_control_allow_origin, "*");
+    response.set("Cross-Origin-Resource-Policy", "cross-origin");
+  } else {
+    response.set(beast_http::field::cache_control, "no-cache");
+  }
   if (!fresh) {
     response.set(beast_http::field::content_type, file.content_type);
     // Scripts and styles only from this server: the page holds the read key.
-    response.set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
+    if (!file.for_other_sites) {
+      response.set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
+    }
     response.body().assign(file.body);
   }
   response.prepare_payload();
   return response;
 }
 
+constexpr std::string_view kForOtherSites[] = {"/tracker.js", "/tracker.mjs"};
+
 constexpr auto kBuiltIn = [] {
   std::array<StaticFile, std::size(web::kFiles)> files{};
   for (std::size_t i = 0; i < files.size(); ++i) {
-    files[i] = {web::kFiles[i].path, web::kFiles[i].content_type, web::kFiles[i].etag, web::kFiles[i].body};
+    const auto& file = web::kFiles[i];
+    bool for_other_sites = std::find(std::begin(kForOtherSites), std::end(kForOtherSites), file.path) !=
+                           std::end(kForOtherSites);
+    files[i] = {file.path, file.content_type, file.etag, file.body, for_other_sites};
   }
   return files;
 }();

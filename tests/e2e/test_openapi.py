@@ -11,6 +11,7 @@ So a file added to web/ fails the route-set test below, which names the file, un
 spec lists it; and every listed file is fetched here, once fresh and once with its ETag."""
 
 import subprocess
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -40,8 +41,11 @@ def spec_routes(spec):
 
 def web_routes():
     """The routes the build makes of the files under web/ (see CMakeLists.txt), each with
-    the file it serves."""
+    the file it serves. The JavaScript client's source, web/tracker.mjs, is served as the
+    two scripts the build makes of it."""
     files = {"/" + str(f.relative_to(WEB_DIR)): f for f in sorted(WEB_DIR.rglob("*")) if f.is_file()}
+    generated = Path(SERVER_BIN).resolve().parent / "generated/web"
+    files.update({"/tracker.mjs": generated / "tracker.mjs", "/tracker.js": generated / "tracker.js"})
     return {"/": WEB_DIR / "index.html", **files}
 
 
