@@ -179,7 +179,7 @@ TEST_F(CorsTest, OpenRoutesAnswerAnyOriginWithStar) {
 TEST_F(CorsTest, OptionsWithoutPreflightHeadersListsTheMethods) {
   Response answer = run(router, actual(verb::options, "/api/events", nullptr));
   EXPECT_EQ(answer.result(), Status::no_content);
-  EXPECT_EQ(answer[field::allow], "POST, OPTIONS");
+  EXPECT_EQ(answer[field::allow], "POST, GET, OPTIONS");
   EXPECT_TRUE(answer[field::access_control_allow_origin].empty());
 }
 
