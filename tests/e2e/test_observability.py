@@ -149,10 +149,10 @@ def test_prometheus_scrapes_the_server_and_reads_the_ingestion_rate(server, uniq
                              f"--storage.tsdb.path={tmp_path / 'data'}",
                              f"--web.listen-address={LOOPBACK}:{port}"],
                             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    api = f"http://{LOOPBACK}:{port}/api/v1"
+    prometheus_api = f"http://{LOOPBACK}:{port}/api/v1"
 
     def query(expr):
-        answer = api.get(f"{api}/query", params={"query": expr}, timeout=HTTP_TIMEOUT).json()
+        answer = requests.get(f"{prometheus_api}/query", params={"query": expr}, timeout=HTTP_TIMEOUT).json()
         assert answer["status"] == "success", answer
         result = answer["data"]["result"]
         return float(result[0]["value"][1]) if result else None
@@ -172,7 +172,7 @@ def test_prometheus_scrapes_the_server_and_reads_the_ingestion_rate(server, uniq
             time.sleep(0.02)
         rate_expr = 'sum(rate(tracker_events_accepted_total{job="event-tracker"}[5s]))'
         wait_until(lambda: (query(rate_expr) or 0) > 5, timeout=15, what="an ingestion rate in Prometheus")
-        groups = api.get(f"{api}/rules", timeout=HTTP_TIMEOUT).json()["data"]["groups"]
+        groups = requests.get(f"{prometheus_api}/rules", timeout=HTTP_TIMEOUT).json()["data"]["groups"]
         loaded = {rule["name"] for group in groups for rule in group["rules"]}
         expected = {rule["alert"] for group in yaml.safe_load(ALERT_RULES.read_text())["groups"]
                     for rule in group["rules"]}

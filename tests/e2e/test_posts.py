@@ -49,7 +49,7 @@ def get_post(server, post_id):
 
 
 def toggle(server, user, post_id, session=None):
-    response = (session or requests).post(server.url("/api/posts/like"),
+    response = (session or api).post(server.url("/api/posts/like"),
                                           json={"userId": user, "postId": post_id}, timeout=HTTP_TIMEOUT)
     assert response.status_code == 200, response.text
     body = response.json()
@@ -63,7 +63,7 @@ def search(server, keyword, user=None, limit=None, session=None):
         params["userId"] = user
     if limit is not None:
         params["limit"] = limit
-    response = (session or requests).get(server.url("/api/search"), params=params, timeout=HTTP_TIMEOUT)
+    response = (session or api).get(server.url("/api/search"), params=params, timeout=HTTP_TIMEOUT)
     assert response.status_code == 200, response.text
     return response.json()
 
