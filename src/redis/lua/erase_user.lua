@@ -9,7 +9,7 @@
 -- deletes their rows itself; their acknowledgement may still be on its way, so they are
 -- left alone). docs/DESIGN.md, "Erasing a user's data", has the whole argument.
 --
--- KEYS: stream, backlog counter, the user's recent keywords list.
+-- KEYS[1] = the stream, KEYS[2] = the backlog counter, KEYS[3] = the user's recent keywords.
 -- ARGV: consumer group, user id, from (exclusive start: '(' .. the last stored entry id,
 -- then what the previous call answered), last (the stream's last entry id when the first
 -- call ran; '' in the first call), entries per call.
