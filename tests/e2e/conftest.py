@@ -14,6 +14,7 @@ import psycopg2
 import pytest
 import redis as redis_lib
 
+from redis_fault_proxy import RedisFaultProxy
 from support import REPO_ROOT, RedisService, Server, ServerFactory, Unique
 
 PG_DSN = os.environ.get("TRACKER_PG_DSN", "host=127.0.0.1 port=55432 user=tracker dbname=tracker")
@@ -96,6 +97,15 @@ def private_database():
         yield dsn
     finally:
         run_admin(f"drop database if exists {name} with (force)")
+
+
+@pytest.fixture
+def proxy(redis_service):
+    """A Redis fault proxy in front of the suite's Redis: a server started with
+    --redis-port=proxy.port sees the faults a test injects."""
+    fault_proxy = RedisFaultProxy(redis_service.port)
+    yield fault_proxy
+    fault_proxy.close()
 
 
 @pytest.fixture

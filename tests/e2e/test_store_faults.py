@@ -12,7 +12,7 @@ import time
 import psycopg2
 import pytest
 
-from redis_fault_proxy import RedisFaultProxy, bulk_reply, error_reply
+from redis_fault_proxy import bulk_reply, error_reply
 from support import api, HTTP_TIMEOUT, assert_error, post
 
 # Every error prefix of a state Redis passes through, as Redis words it.
@@ -27,13 +27,6 @@ TRANSIENT_REDIS_ERRORS = [
     "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk.",
 ]
 SCRIPT_COMMANDS = ["EVALSHA", "EVAL"]
-
-
-@pytest.fixture
-def proxy(redis_service):
-    fault_proxy = RedisFaultProxy(redis_service.port)
-    yield fault_proxy
-    fault_proxy.close()
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ import uuid
 import pytest
 import requests
 
-from redis_fault_proxy import RedisFaultProxy, error_reply
+from redis_fault_proxy import error_reply
 from support import api, HTTP_TIMEOUT, LOOPBACK, SERVER_BIN, assert_error
 
 LOADING = "LOADING Redis is loading the dataset in memory"
@@ -39,13 +39,6 @@ PAGE_VIEW_COMPONENT = 1000  # the client's default for PAGE_VIEW
 # ---------------------------------------------------------------------------------------
 # Fixtures and helpers
 # ---------------------------------------------------------------------------------------
-
-@pytest.fixture
-def proxy(redis_service):
-    fault_proxy = RedisFaultProxy(redis_service.port)
-    yield fault_proxy
-    fault_proxy.close()
-
 
 @pytest.fixture
 def server(start_server, proxy):
