@@ -137,10 +137,6 @@ asio::awaitable<void> Connection::wait_connected(milliseconds limit) {
   }
 }
 
-asio::awaitable<Reply> Connection::execute(std::span<const std::string_view> args) {
-  return execute(args, options_.command_timeout);
-}
-
 asio::awaitable<Reply> Connection::execute(std::span<const std::string_view> args,
                                            milliseconds timeout) {
   std::string command = format_command(args);

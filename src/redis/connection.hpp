@@ -1,5 +1,6 @@
 #pragma once
 #include "metrics/metrics.hpp"
+#include "redis/commands.hpp"
 #include "redis/reply.hpp"
 
 #include <boost/asio/any_completion_handler.hpp>
@@ -42,7 +43,7 @@ struct ConnectionOptions {
 // disconnected, Timeout, Overloaded when max_pending is reached. An error reply is thrown
 // as what error_from_reply() (redis/errors.hpp) makes of it, so no caller reads error
 // text itself; only errors nested in an array reply stay Reply::Type::Error.
-class Connection : public std::enable_shared_from_this<Connection> {
+class Connection final : public Commands, public std::enable_shared_from_this<Connection> {
  public:
   static std::shared_ptr<Connection> create(asio::any_io_executor executor,
                                             ConnectionOptions options,
@@ -53,17 +54,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void start();
   void stop();
-  bool connected() const { return state_ == State::Connected; }
+  bool connected() const override { return state_ == State::Connected; }
   // Returns once connected or after `limit`, whichever comes first (start-up: requests
   // wait a moment for the connection rather than meet a 503 from a server just started).
   asio::awaitable<void> wait_connected(milliseconds limit);
-  const asio::any_io_executor& executor() const { return executor_; }
+  const asio::any_io_executor& executor() const override { return executor_; }
+  milliseconds default_timeout() const override { return options_.command_timeout; }
 
-  asio::awaitable<Reply> execute(std::span<const std::string_view> args);
-  asio::awaitable<Reply> execute(std::span<const std::string_view> args, milliseconds timeout);
-  asio::awaitable<Reply> execute(std::initializer_list<std::string_view> args) {
-    return execute(std::span<const std::string_view>(args.begin(), args.size()));
-  }
+  using Commands::execute;
+  asio::awaitable<Reply> execute(std::span<const std::string_view> args,
+                                 milliseconds timeout) override;
 
  private:
   using Handler = asio::any_completion_handler<void(std::exception_ptr, Reply)>;

@@ -48,7 +48,7 @@ std::optional<ports::CounterDelta> parse_minute_field(std::string_view field, st
   return out;
 }
 
-CounterSource::CounterSource(std::shared_ptr<Connection> connection, milliseconds timeout)
+CounterSource::CounterSource(std::shared_ptr<Commands> connection, milliseconds timeout)
     : connection_(std::move(connection)), timeout_(timeout), take_script_(lua::take_snapshot) {}
 
 asio::awaitable<std::optional<std::string>> CounterSource::take_snapshot() {

@@ -1,6 +1,6 @@
 #pragma once
 #include "ports/counter_source.hpp"
-#include "redis/connection.hpp"
+#include "redis/commands.hpp"
 #include "redis/script.hpp"
 
 #include <random>
@@ -13,14 +13,14 @@ namespace tracker::redis {
 // it is dropped.
 class CounterSource final : public ports::CounterSource {
  public:
-  explicit CounterSource(std::shared_ptr<Connection> connection, milliseconds timeout = milliseconds{5000});
+  explicit CounterSource(std::shared_ptr<Commands> connection, milliseconds timeout = milliseconds{5000});
   asio::awaitable<std::optional<std::string>> take_snapshot() override;
   asio::awaitable<std::vector<std::string>> open_snapshots() override;
   asio::awaitable<ports::CounterSnapshot> read_snapshot(const std::string& flush_id) override;
   asio::awaitable<void> drop_snapshot(const std::string& flush_id) override;
 
  private:
-  std::shared_ptr<Connection> connection_;
+  std::shared_ptr<Commands> connection_;
   milliseconds timeout_;
   Script take_script_;
   std::mt19937_64 random_{std::random_device{}()};

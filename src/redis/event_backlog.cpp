@@ -24,7 +24,7 @@ void split_rows(std::string_view rows, std::vector<std::string>& records) {
 }
 }  // namespace
 
-EventBacklog::EventBacklog(std::shared_ptr<Connection> connection, milliseconds timeout)
+EventBacklog::EventBacklog(std::shared_ptr<Commands> connection, milliseconds timeout)
     : connection_(std::move(connection)), timeout_(timeout), ack_script_(lua::ack_entries) {}
 
 asio::awaitable<void> EventBacklog::ensure_group() {
@@ -113,7 +113,7 @@ asio::awaitable<void> EventBacklog::acknowledge(const std::vector<ports::Backlog
   maybe_unacknowledged_ = more_after_this_batch_;
 }
 
-asio::awaitable<std::string> backlog_source(Connection& connection, milliseconds timeout) {
+asio::awaitable<std::string> backlog_source(Commands& connection, milliseconds timeout) {
   std::random_device random;
   char id[17];
   std::snprintf(id, sizeof id, "%08x%08x", random(), random());

@@ -1,20 +1,20 @@
 #pragma once
 #include "ports/event_backlog.hpp"
-#include "redis/connection.hpp"
+#include "redis/commands.hpp"
 #include "redis/script.hpp"
 
 namespace tracker::redis {
 
 // The backlog's name, "et:stream@<id>": the id is made once per Redis data set and kept in
 // et:instance (EventBacklog::source()).
-asio::awaitable<std::string> backlog_source(Connection& connection, milliseconds timeout);
+asio::awaitable<std::string> backlog_source(Commands& connection, milliseconds timeout);
 
 // The backlog is the stream et:stream read through one consumer group. A single
 // consumer name is used on purpose: only one flusher runs at a time (the archive holds
 // a lock), and a new one must take over the entries its crashed predecessor left.
 class EventBacklog final : public ports::EventBacklog {
  public:
-  explicit EventBacklog(std::shared_ptr<Connection> connection, milliseconds timeout = milliseconds{5000});
+  explicit EventBacklog(std::shared_ptr<Commands> connection, milliseconds timeout = milliseconds{5000});
   asio::awaitable<std::vector<ports::BacklogEntry>> next_batch(std::size_t max) override;
   asio::awaitable<void> acknowledge(const std::vector<ports::BacklogEntry>& entries) override;
   asio::awaitable<std::size_t> size() override;
@@ -26,7 +26,7 @@ class EventBacklog final : public ports::EventBacklog {
   asio::awaitable<void> ensure_group();
   asio::awaitable<std::vector<ports::BacklogEntry>> read_group(std::size_t max, std::string_view from);
 
-  std::shared_ptr<Connection> connection_;
+  std::shared_ptr<Commands> connection_;
   milliseconds timeout_;
   Script ack_script_;
   bool group_ready_ = false;

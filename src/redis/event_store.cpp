@@ -247,7 +247,7 @@ void EventStore::expire(Group& group, std::string key, std::int64_t ttl_seconds)
   group.expiring.emplace_back(std::move(key), ttl_seconds);
 }
 
-EventStore::EventStore(std::shared_ptr<Connection> connection, EventStoreOptions options,
+EventStore::EventStore(std::shared_ptr<Commands> connection, EventStoreOptions options,
                        metrics::Registry& metrics)
     : connection_(std::move(connection)),
       options_(options),

@@ -1,8 +1,10 @@
 #pragma once
 #include "metrics/metrics.hpp"
 #include "ports/event_store.hpp"
-#include "redis/connection.hpp"
+#include "redis/commands.hpp"
 #include "redis/script.hpp"
+
+#include <boost/asio/any_completion_handler.hpp>
 
 #include <chrono>
 #include <deque>
@@ -35,7 +37,7 @@ struct EventStoreOptions {
 // Owned by one I/O thread.
 class EventStore final : public ports::EventStore {
  public:
-  EventStore(std::shared_ptr<Connection> connection, EventStoreOptions options,
+  EventStore(std::shared_ptr<Commands> connection, EventStoreOptions options,
              metrics::Registry& metrics);
   asio::awaitable<std::vector<ports::StoredEvent>> append(
       std::span<const domain::Event> events) override;
@@ -87,7 +89,7 @@ class EventStore final : public ports::EventStore {
   void schedule();
   asio::awaitable<void> send(Group group);
 
-  std::shared_ptr<Connection> connection_;
+  std::shared_ptr<Commands> connection_;
   EventStoreOptions options_;
   Script script_;
   Group open_;

@@ -1,12 +1,12 @@
 #pragma once
 #include "ports/health_probe.hpp"
-#include "redis/connection.hpp"
+#include "redis/commands.hpp"
 
 namespace tracker::redis {
 
 class HealthProbe final : public ports::HealthProbe {
  public:
-  explicit HealthProbe(std::shared_ptr<Connection> connection) : connection_(std::move(connection)) {}
+  explicit HealthProbe(std::shared_ptr<Commands> connection) : connection_(std::move(connection)) {}
   std::string_view name() const override { return "redis"; }
   asio::awaitable<bool> ready() override {
     if (!connection_->connected()) co_return false;
@@ -20,7 +20,7 @@ class HealthProbe final : public ports::HealthProbe {
   }
 
  private:
-  std::shared_ptr<Connection> connection_;
+  std::shared_ptr<Commands> connection_;
 };
 
 }  // namespace tracker::redis

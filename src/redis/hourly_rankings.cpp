@@ -35,7 +35,7 @@ std::optional<ports::RankingHour> parse_ranking_key(std::string_view key) {
 
 }  // namespace
 
-HourlyRankings::HourlyRankings(std::shared_ptr<Connection> connection, milliseconds timeout)
+HourlyRankings::HourlyRankings(std::shared_ptr<Commands> connection, milliseconds timeout)
     : connection_(std::move(connection)), timeout_(timeout) {}
 
 asio::awaitable<std::vector<ports::RankingHourVersion>> HourlyRankings::versions() {

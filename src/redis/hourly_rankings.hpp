@@ -1,6 +1,6 @@
 #pragma once
 #include "ports/hourly_rankings.hpp"
-#include "redis/connection.hpp"
+#include "redis/commands.hpp"
 
 namespace tracker::redis {
 
@@ -8,7 +8,7 @@ namespace tracker::redis {
 // members, and a change counter per hour in one hash (keys::kRankingVersions).
 class HourlyRankings final : public ports::HourlyRankings {
  public:
-  HourlyRankings(std::shared_ptr<Connection> connection, milliseconds timeout);
+  HourlyRankings(std::shared_ptr<Commands> connection, milliseconds timeout);
 
   asio::awaitable<std::vector<ports::RankingHourVersion>> versions() override;
   asio::awaitable<std::vector<std::vector<domain::Ranked>>> members(
@@ -16,7 +16,7 @@ class HourlyRankings final : public ports::HourlyRankings {
   asio::awaitable<void> forget(std::span<const ports::RankingHour> hours) override;
 
  private:
-  std::shared_ptr<Connection> connection_;
+  std::shared_ptr<Commands> connection_;
   milliseconds timeout_;
 };
 

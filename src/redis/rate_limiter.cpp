@@ -6,7 +6,7 @@
 
 namespace tracker::redis {
 
-RateLimiter::RateLimiter(std::shared_ptr<Connection> connection, milliseconds timeout)
+RateLimiter::RateLimiter(std::shared_ptr<Commands> connection, milliseconds timeout)
     : connection_(std::move(connection)), timeout_(timeout), script_(lua::rate_limit) {}
 
 asio::awaitable<std::vector<domain::RateDecision>> RateLimiter::take(std::span<const ports::RateBucket> buckets) {

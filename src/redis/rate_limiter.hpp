@@ -1,6 +1,6 @@
 #pragma once
 #include "ports/rate_limiter.hpp"
-#include "redis/connection.hpp"
+#include "redis/commands.hpp"
 #include "redis/script.hpp"
 
 namespace tracker::redis {
@@ -11,12 +11,12 @@ namespace tracker::redis {
 // One per I/O thread.
 class RateLimiter final : public ports::RateLimiter {
  public:
-  explicit RateLimiter(std::shared_ptr<Connection> connection, milliseconds timeout = milliseconds{1000});
+  explicit RateLimiter(std::shared_ptr<Commands> connection, milliseconds timeout = milliseconds{1000});
 
   asio::awaitable<std::vector<domain::RateDecision>> take(std::span<const ports::RateBucket> buckets) override;
 
  private:
-  std::shared_ptr<Connection> connection_;
+  std::shared_ptr<Commands> connection_;
   milliseconds timeout_;
   Script script_;
 };

@@ -27,12 +27,12 @@ std::string sha1_hex(std::string_view text) {
 
 Script::Script(std::string_view body) : body_(body), sha_(sha1_hex(body)) {}
 
-asio::awaitable<Reply> Script::run(Connection& connection, std::span<const std::string_view> keys,
+asio::awaitable<Reply> Script::run(Commands& connection, std::span<const std::string_view> keys,
                                    std::span<const std::string_view> args) const {
   return run(connection, keys, args, milliseconds{0});
 }
 
-asio::awaitable<Reply> Script::run(Connection& connection, std::span<const std::string_view> keys,
+asio::awaitable<Reply> Script::run(Commands& connection, std::span<const std::string_view> keys,
                                    std::span<const std::string_view> args,
                                    milliseconds timeout) const {
   std::string key_count = std::to_string(keys.size());

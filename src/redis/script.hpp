@@ -1,5 +1,5 @@
 #pragma once
-#include "redis/connection.hpp"
+#include "redis/commands.hpp"
 
 #include <string>
 #include <string_view>
@@ -14,9 +14,9 @@ class Script {
   explicit Script(std::string_view body);
   const std::string& sha() const { return sha_; }
 
-  asio::awaitable<Reply> run(Connection& connection, std::span<const std::string_view> keys,
+  asio::awaitable<Reply> run(Commands& connection, std::span<const std::string_view> keys,
                              std::span<const std::string_view> args) const;
-  asio::awaitable<Reply> run(Connection& connection, std::span<const std::string_view> keys,
+  asio::awaitable<Reply> run(Commands& connection, std::span<const std::string_view> keys,
                              std::span<const std::string_view> args, milliseconds timeout) const;
 
  private:

@@ -129,7 +129,7 @@ std::optional<ports::CachedSearch> decode_cached_search(std::string text) {
   return decode_parsed(text);
 }
 
-SearchCache::SearchCache(std::shared_ptr<Connection> connection, milliseconds timeout)
+SearchCache::SearchCache(std::shared_ptr<Commands> connection, milliseconds timeout)
     : connection_(std::move(connection)),
       timeout_(timeout),
       store_script_(lua::store_search),

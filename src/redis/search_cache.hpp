@@ -1,6 +1,6 @@
 #pragma once
 #include "ports/search_cache.hpp"
-#include "redis/connection.hpp"
+#include "redis/commands.hpp"
 #include "redis/script.hpp"
 
 #include <random>
@@ -13,7 +13,7 @@ namespace tracker::redis {
 // that lua/ingest.lua keeps. One per I/O thread.
 class SearchCache final : public ports::SearchCache, public ports::RecentKeywords {
  public:
-  explicit SearchCache(std::shared_ptr<Connection> connection, milliseconds timeout = milliseconds{1000});
+  explicit SearchCache(std::shared_ptr<Commands> connection, milliseconds timeout = milliseconds{1000});
 
   asio::awaitable<std::optional<ports::CachedSearch>> get(const std::string& keyword, std::size_t limit) override;
   asio::awaitable<std::optional<std::string>> try_lock(const std::string& keyword, std::size_t limit,
@@ -25,7 +25,7 @@ class SearchCache final : public ports::SearchCache, public ports::RecentKeyword
   asio::awaitable<std::vector<std::string>> recent_keywords(std::int64_t user_id) override;
 
  private:
-  std::shared_ptr<Connection> connection_;
+  std::shared_ptr<Commands> connection_;
   milliseconds timeout_;
   Script store_script_;
   Script release_script_;

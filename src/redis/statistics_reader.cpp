@@ -28,7 +28,7 @@ metrics::Counter& snapshot_reads(metrics::Registry& metrics, std::string_view re
 
 }  // namespace
 
-StatisticsReader::StatisticsReader(std::shared_ptr<Connection> connection, metrics::Registry& metrics,
+StatisticsReader::StatisticsReader(std::shared_ptr<Commands> connection, metrics::Registry& metrics,
                                    milliseconds timeout)
     : connection_(std::move(connection)),
       timeout_(timeout),

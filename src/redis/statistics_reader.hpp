@@ -2,7 +2,7 @@
 #include "ports/counter_reading.hpp"
 #include "ports/trends.hpp"
 #include "metrics/metrics.hpp"
-#include "redis/connection.hpp"
+#include "redis/commands.hpp"
 #include "redis/script.hpp"
 #include "redis/snapshot_memo.hpp"
 
@@ -11,7 +11,7 @@ namespace tracker::redis {
 // The Redis side of the statistics API (one per I/O thread).
 class StatisticsReader final : public ports::LiveCounters, public ports::Trends {
  public:
-  StatisticsReader(std::shared_ptr<Connection> connection, metrics::Registry& metrics,
+  StatisticsReader(std::shared_ptr<Commands> connection, metrics::Registry& metrics,
                    milliseconds timeout = milliseconds{1000});
 
   asio::awaitable<ports::LiveReading> totals(std::span<const ports::CounterKey> keys,
@@ -35,7 +35,7 @@ class StatisticsReader final : public ports::LiveCounters, public ports::Trends 
   asio::awaitable<Counts> read(const std::string& request, std::string_view kind,
                                std::span<const std::string_view> arguments, std::span<const std::string> skip);
 
-  std::shared_ptr<Connection> connection_;
+  std::shared_ptr<Commands> connection_;
   milliseconds timeout_;
   Script read_counts_;
   SnapshotMemo memo_;

@@ -9,7 +9,7 @@
 
 namespace tracker::redis {
 
-UnflushedUserData::UnflushedUserData(std::shared_ptr<Connection> connection, milliseconds timeout,
+UnflushedUserData::UnflushedUserData(std::shared_ptr<Commands> connection, milliseconds timeout,
                                      std::size_t entries_per_call)
     : connection_(std::move(connection)),
       timeout_(timeout),

@@ -1,6 +1,6 @@
 #pragma once
 #include "ports/user_data.hpp"
-#include "redis/connection.hpp"
+#include "redis/commands.hpp"
 #include "redis/script.hpp"
 
 namespace tracker::redis {
@@ -11,7 +11,7 @@ namespace tracker::redis {
 // and stay; so do the client eventIds seen (et:dedup:*, docs/DESIGN.md says why).
 class UnflushedUserData final : public ports::UnflushedUserData {
  public:
-  UnflushedUserData(std::shared_ptr<Connection> connection, milliseconds timeout,
+  UnflushedUserData(std::shared_ptr<Commands> connection, milliseconds timeout,
                     std::size_t entries_per_call = 64);
   asio::awaitable<std::string> backlog_source() override;
   asio::awaitable<ports::UnflushedErasure> erase_user(std::int64_t user_id,
@@ -20,7 +20,7 @@ class UnflushedUserData final : public ports::UnflushedUserData {
   void use_keys(std::string stream, std::string backlog, std::string group);
 
  private:
-  std::shared_ptr<Connection> connection_;
+  std::shared_ptr<Commands> connection_;
   milliseconds timeout_;
   std::size_t entries_per_call_;
   Script script_;

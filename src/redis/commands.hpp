@@ -1,0 +1,44 @@
+#pragma once
+#include "redis/reply.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <initializer_list>
+#include <span>
+#include <string_view>
+
+namespace tracker::redis {
+
+namespace asio = boost::asio;
+using std::chrono::milliseconds;
+
+// What the adapters need of Redis: send a command, get its reply, within a deadline. One
+// connection provides it, and so does a client of a Redis Cluster, which sends each
+// command to the master that owns the slot of the command's first key. Adapters hold a
+// Commands, never a Connection, so that they run unchanged on either.
+//
+// Errors are thrown as ports::StoreError subclasses (redis/errors.hpp).
+class Commands {
+ public:
+  virtual ~Commands() = default;
+
+  virtual asio::awaitable<Reply> execute(std::span<const std::string_view> args,
+                                         milliseconds timeout) = 0;
+  asio::awaitable<Reply> execute(std::span<const std::string_view> args) {
+    return execute(args, default_timeout());
+  }
+  // The arguments' storage lives until the end of the full expression that awaits this.
+  asio::awaitable<Reply> execute(std::initializer_list<std::string_view> args) {
+    return execute(std::span<const std::string_view>(args.begin(), args.size()));
+  }
+
+  virtual milliseconds default_timeout() const = 0;
+  // False while no command could be sent now (a health probe answers "not ready").
+  virtual bool connected() const = 0;
+  // The I/O thread that owns this (adapters post their own work there).
+  virtual const asio::any_io_executor& executor() const = 0;
+};
+
+}  // namespace tracker::redis
