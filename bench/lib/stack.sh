@@ -10,7 +10,9 @@
 # run's backlog, rows and counts are its own and can be checked exactly.
 #
 #   stack_start LOG [server flags...]   sets STACK_URL STACK_PORT STACK_PID STACK_REDIS_PORT
-#                                       STACK_PG_DSN (the run's database)
+#                                       STACK_PG_DSN (the run's database) and exports the
+#                                       run's API keys as TRACKER_WRITE_KEY, TRACKER_READ_KEY
+#                                       and TRACKER_ADMIN_KEY (the clients read them there)
 #   stack_stop                          SIGTERM to the server, stops the Redis, drops the
 #                                       database (STACK_KEEP_DB=1 keeps it), removes the folder
 #   stack_pending                       pendingPersistence from /api/statistics/summary
@@ -43,6 +45,7 @@ stack_start() {
     { echo "could not create database $STACK_DB" >&2; STACK_DB=""; return 1; }
   TRACKER_PG_DSN="$STACK_PG_DSN" _stack_dev migrate >/dev/null 2>&1 ||
     { echo "migrations failed on $STACK_DB" >&2; return 1; }
+  stack_keys || return 1
   STACK_PORT=$(free_port)
   STACK_URL="http://127.0.0.1:$STACK_PORT"
   "$TRACKER_SERVER_BIN" --listen=127.0.0.1 --port="$STACK_PORT" --redis-host=127.0.0.1 \
@@ -55,6 +58,16 @@ stack_start() {
   done
   echo "server not ready within 15 s; see $log" >&2
   return 1
+}
+
+# A write, a read and an admin key in the run's database (event-tracker keys create).
+stack_keys() {
+  local scope key
+  for scope in write read admin; do
+    key=$(TRACKER_PG_DSN="$STACK_PG_DSN" "$TRACKER_SERVER_BIN" keys create --scope="$scope" --name="load-$scope" |
+      tail -n 1) || { echo "could not create the run's $scope key" >&2; return 1; }
+    export "TRACKER_${scope^^}_KEY=$key"
+  done
 }
 
 stack_stop() {
