@@ -59,6 +59,7 @@ window.addEventListener("hashchange", () => { if (keyFromFragment()) refreshAll(
 
 $("key-form").addEventListener("submit", () => {
   localStorage.setItem(KEY_STORE, $("key-input").value.trim());
+  $("key-dialog").close();  // before refreshAll: requests wait while it is open
   refreshAll();
 });
 $("key-button").addEventListener("click", askKey);

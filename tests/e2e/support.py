@@ -8,6 +8,7 @@ server on the shared development Redis would drain the stream and the live count
 while a test reads them.
 """
 
+import http.client
 import json
 import os
 import random
@@ -394,7 +395,8 @@ def route_access(method, url):
     when no route serves it."""
     if not _ROUTES:
         _ROUTES.extend(server_routes())
-    path = requests.utils.urlparse(url).path or "/"
+    # As the router reads a path: empty segments ("//", a trailing "/") do not count.
+    path = "/" + "/".join(part for part in requests.utils.urlparse(url).path.split("/") if part)
     method = "GET" if method.upper() == "HEAD" else method.upper()
     for route_method, regex, access in _ROUTES:
         if route_method == method and regex.match(path):
@@ -505,6 +507,29 @@ def with_keys(data):
         headers = key_headers(access) if access in ("write", "read", "admin") else {}
         return match.group(0) + b"".join(f"{k}: {v}\r\n".encode() for k, v in headers.items())
     return _REQUEST_LINE.sub(keyed, data)
+
+
+class KeyedHTTPConnection(http.client.HTTPConnection):
+    """http.client's connection with the suite's API key of each request's route, unless
+    the request names a key itself."""
+
+    def putrequest(self, method, url, *args, **kwargs):
+        self._keyed_request, self._keyed_own = (method, url), False
+        return super().putrequest(method, url, *args, **kwargs)
+
+    def putheader(self, header, *values):
+        if header.lower() in ("x-api-key", "authorization"):
+            self._keyed_own = True
+        return super().putheader(header, *values)
+
+    def endheaders(self, *args, **kwargs):
+        if not self._keyed_own:
+            method, url = self._keyed_request
+            access = route_access(method, url.split("?")[0]) if url.startswith("/") else None
+            if access in ("write", "read", "admin"):
+                for name, value in key_headers(access).items():
+                    super().putheader(name, value)
+        return super().endheaders(*args, **kwargs)
 
 
 class KeyedSocket(socket.socket):
