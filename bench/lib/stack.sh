@@ -16,6 +16,10 @@
 #   stack_stop                          SIGTERM to the server, stops the Redis, drops the
 #                                       database (STACK_KEEP_DB=1 keeps it), removes the folder
 #   stack_pending                       pendingPersistence from /api/statistics/summary
+#   stack_ingest_cost BATCH SECONDS CONNECTIONS
+#                                       wrk with bench/lib/events.lua (BATCH 0: single events)
+#                                       for SECONDS; prints "events/s redis_us server_us", the
+#                                       Redis and server CPU time per stored event
 STACK_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
 STACK_PID=""
 STACK_DIR=""
@@ -95,4 +99,22 @@ stack_stop() {
 
 stack_pending() {
   curl -fs "$STACK_URL/api/statistics/summary" | /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["pendingPersistence"])'
+}
+
+_stack_redis_cpu() {
+  redis-cli -p "$STACK_REDIS_PORT" info cpu |
+    awk -F: '/^used_cpu_(user|sys):/ { s += $2 } END { printf "%.3f", s }'
+}
+_stack_stored() { redis-cli -p "$STACK_REDIS_PORT" get et:backlog; }
+_stack_cpu_seconds() { awk '{ printf "%.3f", ($14 + $15) / 100 }' "/proc/$1/stat"; }
+
+stack_ingest_cost() {
+  local batch=$1 seconds=$2 connections=$3 redis0 server0 events0 redis1 server1 events1
+  redis0=$(_stack_redis_cpu); server0=$(_stack_cpu_seconds "$STACK_PID"); events0=$(_stack_stored)
+  BATCH=$batch wrk -t2 -c"$connections" -d"${seconds}s" -s "$STACK_ROOT/bench/lib/events.lua" "$STACK_URL" \
+    > "${BENCH_OUT:-/tmp}/wrk.last" 2>&1
+  redis1=$(_stack_redis_cpu); server1=$(_stack_cpu_seconds "$STACK_PID"); events1=$(_stack_stored)
+  awk -v n=$((events1 - ${events0:-0})) -v s="$seconds" -v r0="$redis0" -v r1="$redis1" \
+      -v c0="$server0" -v c1="$server1" \
+      'BEGIN { if (n <= 0) { print "0 nan nan"; exit } printf "%.0f %.2f %.2f\n", n / s, (r1 - r0) * 1e6 / n, (c1 - c0) * 1e6 / n }'
 }

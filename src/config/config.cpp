@@ -273,7 +273,7 @@ bool load(Config& config, int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
-      std::cout << "usage: event-tracker [--option=value ...] | --print-routes\n";
+      std::cout << "usage: event-tracker [--option=value ...] | --print-routes | keys create|list|revoke ... (keys help)\n";
       for (const auto& option : options()) {
         std::cout << "  --" << option.flag << " (" << env_name(option.flag) << ", default "
                   << option.get(Config{}) << (option.range.empty() ? "" : ", " + option.range)
