@@ -105,7 +105,15 @@ std::optional<Response> AuthGate::check(const Request& request, Caller& caller, 
   }
   const domain::ApiKey* key = nullptr;
   if (domain::key_shape(presented)) {
-    auto found = keys->find(domain::hash_key(presented));
+    // A connection's requests, and most of a thread's, carry the same key: its hash is
+    // kept per thread rather than computed for every request.
+    thread_local std::string last_key;
+    thread_local domain::KeyHash last_hash{};
+    if (presented != last_key) {
+      last_hash = domain::hash_key(presented);
+      last_key.assign(presented);
+    }
+    auto found = keys->find(last_hash);
     if (found != keys->end()) key = &found->second;
   }
   if (!key) {
