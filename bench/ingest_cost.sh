@@ -22,23 +22,8 @@ STACK_ROOT=$BENCH_ROOT
 CURRENT_BIN=$TRACKER_SERVER_BIN
 trap stack_stop EXIT
 
-redis_cpu() {
-  redis-cli -p "$STACK_REDIS_PORT" info cpu |
-    awk -F: '/^used_cpu_(user|sys):/ { s += $2 } END { printf "%.3f", s }'
-}
-stored() { redis-cli -p "$STACK_REDIS_PORT" get et:backlog; }
-
 # One measurement: prints "events/s redis_us_per_event server_us_per_event".
-measure() {
-  local batch=$1 redis0 server0 events0 redis1 server1 events1
-  redis0=$(redis_cpu); server0=$(cpu_seconds "$STACK_PID"); events0=$(stored)
-  BATCH=$batch wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" -s "$BENCH_ROOT/bench/lib/events.lua" "$STACK_URL" \
-    > "$BENCH_OUT/wrk.last" 2>&1
-  redis1=$(redis_cpu); server1=$(cpu_seconds "$STACK_PID"); events1=$(stored)
-  awk -v n=$((events1 - ${events0:-0})) -v s="$SECONDS_PER_RUN" -v r0="$redis0" -v r1="$redis1" \
-      -v c0="$server0" -v c1="$server1" \
-      'BEGIN { if (n <= 0) { print "0 nan nan"; exit } printf "%.0f %.2f %.2f\n", n / s, (r1 - r0) * 1e6 / n, (c1 - c0) * 1e6 / n }'
-}
+measure() { stack_ingest_cost "$1" "$SECONDS_PER_RUN" "$CONNECTIONS"; }
 
 builds=(current)
 [[ -n ${BASELINE_BIN:-} ]] && builds+=(baseline)

@@ -31,6 +31,9 @@ import urllib.parse
 import psycopg2
 import requests
 
+# The run's read key (bench/lib/stack.sh exports it).
+READ_HEADERS = ({"Authorization": "Bearer " + os.environ["TRACKER_READ_KEY"]}
+                if os.environ.get("TRACKER_READ_KEY") else {})
 PG_DSN = os.environ.get("TRACKER_PG_DSN", "host=127.0.0.1 port=55432 user=tracker dbname=tracker")
 
 
@@ -72,6 +75,7 @@ def read_count(session, base, key):
 
 def read_all(base, keys):
     session = requests.Session()
+    session.headers.update(READ_HEADERS)
     return {key_name(key): read_count(session, base, key) for key in keys}
 
 
@@ -95,7 +99,7 @@ def wait_flushed(base, timeout):
     pending = None
     while time.monotonic() < deadline:
         try:
-            pending = requests.get(f"{base}/api/statistics/summary", timeout=10).json()["pendingPersistence"]
+            pending = requests.get(f"{base}/api/statistics/summary", headers=READ_HEADERS, timeout=10).json()["pendingPersistence"]
             if pending == 0:
                 return 0
         except (requests.RequestException, ValueError, KeyError):

@@ -27,5 +27,5 @@ class EventMixUser(FastHttpUser):
         event["sessionId"] = self.session_id
         event["metadata"]["page"] = f"/posts/{random.randint(1, 100)}"
         tracker_load.TALLY.sending()
-        self.client.post("/api/events", json=event, name=f"/api/events [{event['eventType']}]",
+        self.client.post("/api/events", json=event, headers=tracker_load.WRITE_HEADERS, name=f"/api/events [{event['eventType']}]",
                          context={"event": event})

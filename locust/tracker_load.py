@@ -156,3 +156,8 @@ def mix_event(rng=random):
     if event_type == "LIKE":
         metadata["postId"] = rng.randint(1, 10)
     return {"eventType": event_type, "userId": rng.randint(1, 100), "metadata": metadata}
+
+# The run's API keys (bench/lib/stack.sh exports them; unset against a server with --auth=off).
+WRITE_HEADERS = {"X-Api-Key": os.environ["TRACKER_WRITE_KEY"]} if os.environ.get("TRACKER_WRITE_KEY") else {}
+READ_HEADERS = ({"Authorization": "Bearer " + os.environ["TRACKER_READ_KEY"]}
+                if os.environ.get("TRACKER_READ_KEY") else {})

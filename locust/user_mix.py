@@ -53,6 +53,7 @@ def prepare(environment):
     global POST_RANGE
     base = environment.host.rstrip("/")
     session = requests.Session()
+    session.headers.update(tracker_load.WRITE_HEADERS)
     probe = session.post(base + "/api/posts", json={}, timeout=10)
     if probe.status_code == 404:
         _abort(environment, "POST /api/posts answers 404: the posts API is not there; "
@@ -103,7 +104,7 @@ class UserMix(FastHttpUser):
         if not tracker_load.sending_allowed():
             return
         tracker_load.TALLY.sending(server_event=True)
-        self.client.post("/api/posts/like", json={"userId": self.user_id(), "postId": random_post()},
+        self.client.post("/api/posts/like", headers=tracker_load.WRITE_HEADERS, json={"userId": self.user_id(), "postId": random_post()},
                          name="/api/posts/like", context={"server_event": "LIKE"})
 
     @task(3)
@@ -113,13 +114,15 @@ class UserMix(FastHttpUser):
         keyword = f"tag{random.randint(1, SETTINGS['keywords'])}"
         tracker_load.TALLY.sending(server_event=True)
         self.client.get(f"/api/search?userId={self.user_id()}&keyword={keyword}", name="/api/search",
+                        headers=tracker_load.WRITE_HEADERS,
                         context={"server_event": "SEARCH"})
 
     @task(1)
     def recent_searches(self):
         if not tracker_load.sending_allowed():
             return
-        self.client.get(f"/api/search/recent/{self.user_id()}", name="/api/search/recent/[userId]")
+        self.client.get(f"/api/search/recent/{self.user_id()}", name="/api/search/recent/[userId]",
+                        headers=tracker_load.WRITE_HEADERS)
 
     def forward(self, event_type, component_id):
         if not tracker_load.sending_allowed():
@@ -128,7 +131,7 @@ class UserMix(FastHttpUser):
                  "metadata": {"componentId": component_id, "elementId": f"element-{random.randint(1, 50)}",
                               "postId": random_post()}}
         tracker_load.TALLY.sending()
-        self.client.post("/api/users/events", json=event, name=f"/api/users/events [{event_type}]",
+        self.client.post("/api/users/events", json=event, headers=tracker_load.WRITE_HEADERS, name=f"/api/users/events [{event_type}]",
                          context={"event": event})
 
     @task(2)

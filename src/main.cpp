@@ -3,6 +3,7 @@
 #include "app/batching_counter_archive.hpp"
 #include "app/cached_counter_archive.hpp"
 #include "app/ingest_service.hpp"
+#include "app/key_ring.hpp"
 #include "app/local_rate_limiter.hpp"
 #include "app/post_service.hpp"
 #include "app/ranking_board.hpp"
@@ -11,8 +12,10 @@
 #include "app/event_explorer.hpp"
 #include "app/statistics_service.hpp"
 #include "app/user_data.hpp"
+#include "cli/keys_command.hpp"
 #include "config/config.hpp"
 #include "flush/flusher.hpp"
+#include "http/auth.hpp"
 #include "http/cors.hpp"
 #include "http/explorer_routes.hpp"
 #include "http/ingest_routes.hpp"
@@ -28,6 +31,7 @@
 #include "postgres/counter_archive.hpp"
 #include "postgres/event_archive.hpp"
 #include "postgres/health_probe.hpp"
+#include "postgres/key_store.hpp"
 #include "postgres/event_reader.hpp"
 #include "postgres/pool.hpp"
 #include "postgres/post_repository.hpp"
@@ -92,6 +96,7 @@ struct Worker {
   std::unique_ptr<postgres::RankingUpkeep> ranking_upkeep;
   std::unique_ptr<app::SearchRankingUpkeep> search_ranking_upkeep;  // on the first worker only
   std::unique_ptr<http::Cors> cors;
+  std::unique_ptr<http::AuthGate> auth_gate;  // --auth=on
   std::unique_ptr<redis::RateLimiter> rate_limiter;  // --rate-limit-store=redis
   std::unique_ptr<http::RateLimitGate> rate_limit_gate;
   http::Router router;
@@ -132,11 +137,12 @@ http::RateLimitOptions rate_limit_options(const config::Config& config) {
 }
 
 // `local_limits`: the process's in-memory buckets, shared by all workers
-// (--rate-limit-store=memory).
+// (--rate-limit-store=memory). `keys`: the process's API keys; none with --auth=off.
 std::unique_ptr<Worker> make_worker(const config::Config& config,
                                     const http::ServerOptions& server_options,
                                     http::ServerState& server_state, const app::RankingBoard& rankings,
-                                    app::LocalRateLimiter& local_limits, metrics::Registry& metrics) {
+                                    app::LocalRateLimiter& local_limits, const app::KeyRing* keys,
+                                    metrics::Registry& metrics) {
   auto worker = std::make_unique<Worker>();
   worker->redis = redis::Connection::create(worker->io.get_executor(), redis_options(config), metrics);
 
@@ -199,6 +205,10 @@ std::unique_ptr<Worker> make_worker(const config::Config& config,
   worker->cors = std::make_unique<http::Cors>(cors_policy(config));
   worker->router.set_cors(*worker->cors);
   worker->router.measure(metrics);
+  if (keys) {
+    worker->auth_gate = std::make_unique<http::AuthGate>(*keys, metrics);
+    worker->router.add_gate(*worker->auth_gate);
+  }
   // After the API key gate, which names the key the per-key limit counts.
   // The gate exists when limits are off too, so that its metrics read 0 (the alerts use them).
   ports::RateLimiter* limiter = &local_limits;
@@ -243,6 +253,34 @@ struct RankingWorker {
 
   void stop() {
     asio::post(io, [this] { board->stop(); });
+    thread.join();
+  }
+};
+
+// Loads the API keys every --key-refresh-ms on a thread of its own, for all I/O threads
+// (app/key_ring.hpp), so that no request waits for the database.
+struct KeyRingWorker {
+  asio::io_context io{1};
+  std::unique_ptr<postgres::Pool> pool;
+  std::unique_ptr<postgres::KeyStore> store;
+  std::unique_ptr<app::KeyRing> ring;
+  std::thread thread;
+
+  KeyRingWorker(const config::Config& config, metrics::Registry& metrics) {
+    pool = std::make_unique<postgres::Pool>(io.get_executor(), pg_options(config), 1, 1, metrics);
+    store = std::make_unique<postgres::KeyStore>(*pool, std::chrono::milliseconds(config.pg_timeout_ms));
+    app::KeyRingOptions options;
+    options.refresh_interval = std::chrono::milliseconds(config.key_refresh_ms);
+    ring = std::make_unique<app::KeyRing>(*store, options, metrics);
+  }
+
+  void start() {
+    asio::co_spawn(io, ring->run(), asio::detached);
+    thread = std::thread([this] { io.run(); });
+  }
+
+  void stop() {
+    asio::post(io, [this] { ring->stop(); });
     thread.join();
   }
 };
@@ -293,7 +331,7 @@ int print_routes(const config::Config& config) {
   http::ServerState server_state(server_options);
   RankingWorker rankings(config, metrics);
   app::LocalRateLimiter local_limits;
-  auto worker = make_worker(config, server_options, server_state, *rankings.board, local_limits, metrics);
+  auto worker = make_worker(config, server_options, server_state, *rankings.board, local_limits, nullptr, metrics);
   for (const auto& route : worker->router.routes()) {
     std::cout << http::beast_http::to_string(route.method) << ' ' << route.pattern << ' ' << http::to_string(route.access) << '\n';
   }
@@ -303,6 +341,7 @@ int print_routes(const config::Config& config) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string_view(argv[1]) == "keys") return cli::keys_command(argc, argv);
   config::Config config;
   try {
     if (!config::load(config, argc, argv)) return 0;
@@ -335,10 +374,17 @@ int main(int argc, char** argv) {
 
   RankingWorker rankings(config, metrics);
   app::LocalRateLimiter local_limits;
+  std::unique_ptr<KeyRingWorker> keys;
+  if (config.auth) {
+    keys = std::make_unique<KeyRingWorker>(config, metrics);
+  } else {
+    spdlog::warn("--auth=off: write, read and admin routes answer without API keys");
+  }
   std::vector<std::unique_ptr<Worker>> workers;
   try {
     for (unsigned i = 0; i < threads; ++i) {
-      workers.push_back(make_worker(config, server_options, server_state, *rankings.board, local_limits, metrics));
+      workers.push_back(make_worker(config, server_options, server_state, *rankings.board, local_limits,
+                                    keys ? keys->ring.get() : nullptr, metrics));
       // Requests wait (at most a moment) for the thread's Redis connection rather than
       // meeting a 503 just because the server has only just started.
       workers.back()->listener->start([&worker = *workers.back()]() -> asio::awaitable<void> {
@@ -358,6 +404,13 @@ int main(int argc, char** argv) {
     first.search_ranking_upkeep =
         std::make_unique<app::SearchRankingUpkeep>(*first.ranking_upkeep, upkeep_options, metrics);
     asio::co_spawn(first.io, first.search_ranking_upkeep->run(), asio::detached);
+  }
+  if (keys) {
+    keys->start();
+    // Bounded by the connect and statement timeouts; PostgreSQL down: 503 until it is back.
+    if (!keys->ring->wait_first_attempt(std::chrono::milliseconds(config.pg_timeout_ms) + std::chrono::seconds(3))) {
+      spdlog::error("api keys: not loaded (PostgreSQL?); non-open routes answer 503 KEYS_UNAVAILABLE until they are");
+    }
   }
   for (auto& worker : workers) {
     worker->redis->start();
@@ -404,6 +457,7 @@ int main(int argc, char** argv) {
 
   if (flusher) flusher->stop();
   rankings.stop();
+  if (keys) keys->stop();
   if (auto& upkeep = workers.front()->search_ranking_upkeep) {
     asio::post(workers.front()->io, [&upkeep] { upkeep->stop(); });
   }

@@ -4,7 +4,9 @@
 #   tools/dev.sh setup        install missing Debian packages, build release,
 #                             start Redis + PostgreSQL, apply migrations
 #   tools/dev.sh services     start Redis + PostgreSQL and migrate (no build)
-#   tools/dev.sh run [ARGS]   setup, then run the server in the foreground
+#   tools/dev.sh run [ARGS]   setup, then run the server in the foreground (creates a
+#                             development write key and read key once and prints them)
+#   tools/dev.sh keys         print the development API keys (creates them if needed)
 #   tools/dev.sh test [ARGS]  setup, a brief run of every fuzz harness (tools/fuzz.sh),
 #                             then ctest --preset release (extra ARGS go to ctest)
 #                             against a Redis and a database of the tests' own
@@ -49,7 +51,7 @@ REQUIRED_PACKAGES=(
 )
 
 usage() {
-    sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 # Serialise service start/stop between concurrent invocations. The lock is
@@ -150,6 +152,43 @@ print_env() {
     done
 }
 
+# The development write and read keys, made once with `event-tracker keys create` and kept
+# in .data/dev-keys (scope=key lines); made again when the database no longer has them.
+DEV_KEYS="${TRACKER_DATA_DIR}/dev-keys"
+
+dev_key_active() {
+    [[ "$(psql -X -tAq "${TRACKER_PG_DSN}" -c \
+        "select count(*) from api_keys where revoked_at is null and hash = sha256(convert_to('$1', 'UTF8'))")" == 1 ]]
+}
+
+dev_keys() {
+    local scope key ok=1
+    if [[ -s "${DEV_KEYS}" ]]; then
+        for scope in write read; do
+            key="$(sed -n "s/^${scope}=//p" "${DEV_KEYS}")"
+            [[ -n "$key" ]] && dev_key_active "$key" || ok=0
+        done
+    else
+        ok=0
+    fi
+    if ((ok == 0)); then
+        [[ -x "${TRACKER_SERVER_BIN}" ]] || svc_die "server binary not found: ${TRACKER_SERVER_BIN}"
+        local stamp; stamp="$(date +%Y%m%d%H%M%S)"
+        : >"${DEV_KEYS}.new"
+        for scope in write read; do
+            key="$("${TRACKER_SERVER_BIN}" keys create --scope="${scope}" --name="dev-${scope}-${stamp}" | tail -n 1)" ||
+                svc_die "could not create the development ${scope} key"
+            echo "${scope}=${key}" >>"${DEV_KEYS}.new"
+        done
+        chmod 600 "${DEV_KEYS}.new"
+        mv "${DEV_KEYS}.new" "${DEV_KEYS}"
+    fi
+    svc_log "development API keys (${DEV_KEYS}):"
+    svc_log "  write (X-Api-Key):             $(sed -n 's/^write=//p' "${DEV_KEYS}")"
+    svc_log "  read  (Authorization: Bearer): $(sed -n 's/^read=//p' "${DEV_KEYS}")"
+    svc_log "  dashboard: http://localhost:8080/#key=$(sed -n 's/^read=//p' "${DEV_KEYS}")"
+}
+
 cmd="${1:-help}"
 (($# > 0)) && shift
 
@@ -159,6 +198,7 @@ case "$cmd" in
     run)
         do_setup
         [[ -x "${TRACKER_SERVER_BIN}" ]] || svc_die "server binary not found: ${TRACKER_SERVER_BIN}"
+        dev_keys
         svc_log "starting ${TRACKER_SERVER_BIN}"
         exec "${TRACKER_SERVER_BIN}" "$@"
         ;;
@@ -175,6 +215,7 @@ case "$cmd" in
     pg-start)    with_lock pg_start ;;
     pg-stop)     with_lock pg_stop ;;
     migrate)     with_lock migrate ;;
+    keys)        dev_keys ;;
     status)      status ;;
     env)         print_env ;;
     psql)        exec psql "${TRACKER_PG_DSN}" "$@" ;;

@@ -18,6 +18,8 @@ async function api(path, params = {}) {
   for (const [name, value] of Object.entries(params)) {
     if (value !== undefined && value !== null && value !== "") query.set(name, value);
   }
+  // No request while the page asks for the key: it would only be refused.
+  if ($("key-dialog").open) throw new Error("waiting for the read key");
   const headers = { Accept: "application/json" };
   const key = readKey();
   if (key) headers.Authorization = `Bearer ${key}`;
@@ -43,8 +45,21 @@ function askKey() {
   dialog.showModal();
 }
 
+// A link may carry the read key in its fragment (/#key=etr_..., as tools/dev.sh prints it):
+// fragments never reach a server or its logs. It is kept and taken out of the address bar.
+function keyFromFragment() {
+  const key = new URLSearchParams(location.hash.slice(1)).get("key");
+  if (!key) return false;
+  localStorage.setItem(KEY_STORE, key.trim());
+  history.replaceState(null, "", location.pathname + location.search);
+  if ($("key-dialog").open) $("key-dialog").close();
+  return true;
+}
+window.addEventListener("hashchange", () => { if (keyFromFragment()) refreshAll(); });
+
 $("key-form").addEventListener("submit", () => {
   localStorage.setItem(KEY_STORE, $("key-input").value.trim());
+  $("key-dialog").close();  // before refreshAll: requests wait while it is open
   refreshAll();
 });
 $("key-button").addEventListener("click", askKey);
@@ -288,6 +303,7 @@ function start() {
   setInterval(() => refreshFast().catch(report), LIVE_REFRESH_MS);
   setInterval(() => refreshSlow().catch(report), SLOW_REFRESH_MS);
   document.addEventListener("visibilitychange", () => { if (!document.hidden) refreshFast().catch(report); });
+  keyFromFragment();
   if (localStorage.getItem(KEY_STORE) === null) askKey();
   refreshAll();
 }

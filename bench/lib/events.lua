@@ -32,17 +32,21 @@ for i = 1, 997 do
 end
 if batch > 0 then path = "/api/events/batch" end
 
+-- The write key, from TRACKER_WRITE_KEY (bench/lib/stack.sh makes one); none with --auth=off.
+local key = os.getenv("TRACKER_WRITE_KEY") or ""
 local clients = tonumber(os.getenv("CLIENTS") or "0")
 local forwarded = {}
 for i = 1, clients do
   -- wrk.format takes these instead of wrk.headers, so they carry the content type too.
   forwarded[i] = { ["Content-Type"] = "application/json",
                    ["X-Forwarded-For"] = string.format("198.18.%d.%d", math.floor(i / 250), i % 250 + 1) }
+  if key ~= "" then forwarded[i]["X-Api-Key"] = key end
 end
 
 local counter = 0
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
+if key ~= "" then wrk.headers["X-Api-Key"] = key end
 
 function request()
   counter = counter + 1

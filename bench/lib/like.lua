@@ -22,3 +22,7 @@ function request()
                              first_post + math.random(0, posts - 1))
   return wrk.format(nil, "/api/posts/like", nil, body)
 end
+
+-- The write key, from TRACKER_WRITE_KEY (bench/lib/stack.sh makes one); none with --auth=off.
+local key = os.getenv("TRACKER_WRITE_KEY") or ""
+if key ~= "" then wrk.headers["X-Api-Key"] = key end

@@ -28,3 +28,7 @@ function request()
   end
   return wrk.format("GET", "/api/search?userId=" .. math.random(1, users) .. "&keyword=" .. keyword)
 end
+
+-- The write key, from TRACKER_WRITE_KEY (bench/lib/stack.sh makes one); none with --auth=off.
+local key = os.getenv("TRACKER_WRITE_KEY") or ""
+if key ~= "" then wrk.headers["X-Api-Key"] = key end

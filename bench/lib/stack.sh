@@ -10,10 +10,16 @@
 # run's backlog, rows and counts are its own and can be checked exactly.
 #
 #   stack_start LOG [server flags...]   sets STACK_URL STACK_PORT STACK_PID STACK_REDIS_PORT
-#                                       STACK_PG_DSN (the run's database)
+#                                       STACK_PG_DSN (the run's database) and exports the
+#                                       run's API keys as TRACKER_WRITE_KEY, TRACKER_READ_KEY
+#                                       and TRACKER_ADMIN_KEY (the clients read them there)
 #   stack_stop                          SIGTERM to the server, stops the Redis, drops the
 #                                       database (STACK_KEEP_DB=1 keeps it), removes the folder
 #   stack_pending                       pendingPersistence from /api/statistics/summary
+#   stack_ingest_cost BATCH SECONDS CONNECTIONS
+#                                       wrk with bench/lib/events.lua (BATCH 0: single events)
+#                                       for SECONDS; prints "events/s redis_us server_us", the
+#                                       Redis and server CPU time per stored event
 STACK_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
 STACK_PID=""
 STACK_DIR=""
@@ -43,6 +49,7 @@ stack_start() {
     { echo "could not create database $STACK_DB" >&2; STACK_DB=""; return 1; }
   TRACKER_PG_DSN="$STACK_PG_DSN" _stack_dev migrate >/dev/null 2>&1 ||
     { echo "migrations failed on $STACK_DB" >&2; return 1; }
+  stack_keys || return 1
   STACK_PORT=$(free_port)
   STACK_URL="http://127.0.0.1:$STACK_PORT"
   "$TRACKER_SERVER_BIN" --listen=127.0.0.1 --port="$STACK_PORT" --redis-host=127.0.0.1 \
@@ -55,6 +62,16 @@ stack_start() {
   done
   echo "server not ready within 15 s; see $log" >&2
   return 1
+}
+
+# A write, a read and an admin key in the run's database (event-tracker keys create).
+stack_keys() {
+  local scope key
+  for scope in write read admin; do
+    key=$(TRACKER_PG_DSN="$STACK_PG_DSN" "$TRACKER_SERVER_BIN" keys create --scope="$scope" --name="load-$scope" |
+      tail -n 1) || { echo "could not create the run's $scope key" >&2; return 1; }
+    export "TRACKER_${scope^^}_KEY=$key"
+  done
 }
 
 stack_stop() {
@@ -82,4 +99,22 @@ stack_stop() {
 
 stack_pending() {
   curl -fs "$STACK_URL/api/statistics/summary" | /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["pendingPersistence"])'
+}
+
+_stack_redis_cpu() {
+  redis-cli -p "$STACK_REDIS_PORT" info cpu |
+    awk -F: '/^used_cpu_(user|sys):/ { s += $2 } END { printf "%.3f", s }'
+}
+_stack_stored() { redis-cli -p "$STACK_REDIS_PORT" get et:backlog; }
+_stack_cpu_seconds() { awk '{ printf "%.3f", ($14 + $15) / 100 }' "/proc/$1/stat"; }
+
+stack_ingest_cost() {
+  local batch=$1 seconds=$2 connections=$3 redis0 server0 events0 redis1 server1 events1
+  redis0=$(_stack_redis_cpu); server0=$(_stack_cpu_seconds "$STACK_PID"); events0=$(_stack_stored)
+  BATCH=$batch wrk -t2 -c"$connections" -d"${seconds}s" -s "$STACK_ROOT/bench/lib/events.lua" "$STACK_URL" \
+    > "${BENCH_OUT:-/tmp}/wrk.last" 2>&1
+  redis1=$(_stack_redis_cpu); server1=$(_stack_cpu_seconds "$STACK_PID"); events1=$(_stack_stored)
+  awk -v n=$((events1 - ${events0:-0})) -v s="$seconds" -v r0="$redis0" -v r1="$redis1" \
+      -v c0="$server0" -v c1="$server1" \
+      'BEGIN { if (n <= 0) { print "0 nan nan"; exit } printf "%.0f %.2f %.2f\n", n / s, (r1 - r0) * 1e6 / n, (c1 - c0) * 1e6 / n }'
 }

@@ -23,3 +23,7 @@ function request()
   i = i + 1
   return wrk.format("GET", targets[(i % #targets) + 1])
 end
+
+-- The read key, from TRACKER_READ_KEY (bench/lib/stack.sh makes one); none with --auth=off.
+local key = os.getenv("TRACKER_READ_KEY") or ""
+if key ~= "" then wrk.headers["Authorization"] = "Bearer " .. key end

@@ -192,6 +192,10 @@ const std::vector<Option>& options() {
                 &Config::rate_limit_headers),
       text("rate-limit-store", "redis (limits hold across instances) or memory (per instance)",
            &Config::rate_limit_store),
+      flag_bool("auth", "require API keys on write, read and admin routes (off: anyone may call them)",
+                &Config::auth),
+      number("key-refresh-ms", "how often the API keys are loaded again from PostgreSQL (a revocation's delay)",
+             &Config::key_refresh_ms, Bounds<std::int64_t>{10, 4'000}),
       text("trusted-proxies", "addresses / CIDR ranges whose X-Forwarded-For names the client (comma-separated)",
            &Config::trusted_proxies),
   };
@@ -269,7 +273,7 @@ bool load(Config& config, int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
-      std::cout << "usage: event-tracker [--option=value ...] | --print-routes\n";
+      std::cout << "usage: event-tracker [--option=value ...] | --print-routes | keys create|list|revoke ... (keys help)\n";
       for (const auto& option : options()) {
         std::cout << "  --" << option.flag << " (" << env_name(option.flag) << ", default "
                   << option.get(Config{}) << (option.range.empty() ? "" : ", " + option.range)

@@ -75,6 +75,10 @@ struct Config {
   bool rate_limit_headers = false;  // RateLimit-* on allowed answers too
   std::string rate_limit_store = "redis";
   std::string trusted_proxies;  // addresses and CIDR ranges whose X-Forwarded-For is believed
+  // API keys (http/auth.hpp): required on every route but the open ones; how often each
+  // server loads them again (a revocation takes effect within one interval and a load).
+  bool auth = true;
+  std::int64_t key_refresh_ms = 2'000;
   // --print-routes: print "METHOD /path" for every route and exit (a command, not a setting).
   bool print_routes = false;
 };

@@ -15,7 +15,8 @@ import pytest
 import redis as redis_lib
 
 from redis_fault_proxy import RedisFaultProxy
-from support import REPO_ROOT, RedisService, Server, ServerFactory, Unique
+import support
+from support import REPO_ROOT, SERVER_BIN, RedisService, Server, ServerFactory, Unique, install_keys
 
 PG_DSN = os.environ.get("TRACKER_PG_DSN", "host=127.0.0.1 port=55432 user=tracker dbname=tracker")
 
@@ -23,6 +24,25 @@ PG_DSN = os.environ.get("TRACKER_PG_DSN", "host=127.0.0.1 port=55432 user=tracke
 def dsn_with_database(name):
     parts = [p for p in PG_DSN.split() if not p.startswith("dbname=")]
     return " ".join(parts + [f"dbname={name}"])
+
+
+def create_key(scope, name, *extra, dsn=None):
+    """`event-tracker keys create`; returns the key (the last line of its output)."""
+    env = dict(os.environ, TRACKER_PG_DSN=dsn or PG_DSN)
+    result = subprocess.run([SERVER_BIN, "keys", "create", f"--scope={scope}", f"--name={name}", *extra],
+                            capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, env=env)
+    assert result.returncode == 0, f"keys create failed:\n{result.stdout}{result.stderr}"
+    return result.stdout.strip().splitlines()[-1].strip()
+
+
+def pytest_sessionstart(session):
+    """The suite's API keys, one per scope, in the database servers use (TRACKER_PG_DSN);
+    support.TrackerClient sends them. Servers see them at their first key load."""
+    if not os.access(SERVER_BIN, os.X_OK):
+        return  # Server.start fails with the reason
+    tag = uuid.uuid4().hex[:10]
+    for scope in ("write", "read", "admin"):
+        support.KEYS[scope] = create_key(scope, f"e2e-{tag}-{scope}")
 
 
 @pytest.fixture(scope="session")
@@ -94,6 +114,7 @@ def private_database():
         migrate = subprocess.run([str(REPO_ROOT / "tools/dev.sh"), "migrate"], capture_output=True, text=True,
                                  timeout=120, stdin=subprocess.DEVNULL, env=env)
         assert migrate.returncode == 0, f"migrations failed on {name}:\n{migrate.stderr}"
+        install_keys(dsn)
         yield dsn
     finally:
         run_admin(f"drop database if exists {name} with (force)")

@@ -8,6 +8,7 @@ server on the shared development Redis would drain the stream and the live count
 while a test reads them.
 """
 
+import http.client
 import json
 import os
 import random
@@ -368,9 +369,82 @@ class Unique:
 # HTTP helpers
 # ---------------------------------------------------------------------------------------
 
+# The API keys of the suite by scope (write, read, admin); conftest creates them at the start
+# of the session (install_keys puts them into private databases too).
+KEYS = {}
+_AUTOMATIC = object()
+
+
+def server_routes():
+    """(method, compiled path pattern, access) of every route, from --print-routes."""
+    out = subprocess.run([SERVER_BIN, "--print-routes"], capture_output=True, text=True, timeout=30,
+                         check=True, stdin=subprocess.DEVNULL).stdout
+    routes = []
+    for line in out.splitlines():
+        method, pattern, access = line.split()
+        regex = re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(pattern))
+        routes.append((method, re.compile(f"^{regex}$"), access))
+    return routes
+
+
+_ROUTES = []
+
+
+def route_access(method, url):
+    """The access level (open, write, read, admin) of the route a request goes to; None
+    when no route serves it."""
+    if not _ROUTES:
+        _ROUTES.extend(server_routes())
+    # As the router reads a path: empty segments ("//", a trailing "/") do not count.
+    path = "/" + "/".join(part for part in requests.utils.urlparse(url).path.split("/") if part)
+    method = "GET" if method.upper() == "HEAD" else method.upper()
+    for route_method, regex, access in _ROUTES:
+        if route_method == method and regex.match(path):
+            return access
+    return None
+
+
+def key_headers(access, key=None):
+    """The header a key goes in for a route of `access`: X-Api-Key on write routes,
+    Authorization: Bearer on read and admin routes."""
+    key = key or KEYS.get("admin" if access == "admin" else access)
+    if not key:
+        return {}
+    return {"X-Api-Key": key} if access == "write" else {"Authorization": f"Bearer {key}"}
+
+
+def install_keys(dsn):
+    """Puts the suite's keys (by their SHA-256, as the server stores them) into the database
+    of `dsn`, for servers started on a private database."""
+    import hashlib
+
+    import psycopg2
+    connection = psycopg2.connect(dsn, connect_timeout=10)
+    try:
+        with connection, connection.cursor() as cursor:
+            for scope, key in KEYS.items():
+                cursor.execute("insert into api_keys (name, scope, hash, prefix) values (%s, %s, %s, %s) "
+                               "on conflict do nothing",
+                               (f"e2e-{scope}-{key[4:12]}", scope, hashlib.sha256(key.encode()).digest(), key[:12]))
+    finally:
+        connection.close()
+
+
 class TrackerClient(requests.Session):
     """The tests' HTTP client: every request a test makes to a tracker server goes through
-    one, so that it can carry what the server asks of every client (API keys)."""
+    one, so that it can carry what the server asks of every client: the suite's API key of
+    the route's scope (by the access column of --print-routes). A request that sets
+    X-Api-Key or Authorization itself keeps them; key=None sends none, key="etw_..." that
+    key in the route's header."""
+
+    def request(self, method, url, *args, key=_AUTOMATIC, **kwargs):
+        headers = kwargs.get("headers") or {}
+        own = {name.lower() for name in headers}
+        if key is not None and not ({"x-api-key", "authorization"} & own):
+            access = route_access(method, url)
+            if access in ("write", "read", "admin"):
+                kwargs["headers"] = {**key_headers(access, None if key is _AUTOMATIC else key), **headers}
+        return super().request(method, url, *args, **kwargs)
 
 
 api = TrackerClient()
@@ -419,8 +493,58 @@ class RawResponse:
         return self.headers.get(name.lower())
 
 
+_REQUEST_LINE = re.compile(rb"(?<![A-Za-z])([A-Z]+) (/api/[^ \r\n]*) HTTP/1\.[01]\r\n")
+
+
+def with_keys(data):
+    """Raw request bytes with the suite's key of each request's route after its request
+    line (unless the bytes name a key already)."""
+    if b"x-api-key:" in data.lower() or b"authorization:" in data.lower():
+        return data
+
+    def keyed(match):
+        access = route_access(match.group(1).decode(), match.group(2).decode())
+        headers = key_headers(access) if access in ("write", "read", "admin") else {}
+        return match.group(0) + b"".join(f"{k}: {v}\r\n".encode() for k, v in headers.items())
+    return _REQUEST_LINE.sub(keyed, data)
+
+
+class KeyedHTTPConnection(http.client.HTTPConnection):
+    """http.client's connection with the suite's API key of each request's route, unless
+    the request names a key itself."""
+
+    def putrequest(self, method, url, *args, **kwargs):
+        self._keyed_request, self._keyed_own = (method, url), False
+        return super().putrequest(method, url, *args, **kwargs)
+
+    def putheader(self, header, *values):
+        if header.lower() in ("x-api-key", "authorization"):
+            self._keyed_own = True
+        return super().putheader(header, *values)
+
+    def endheaders(self, *args, **kwargs):
+        if not self._keyed_own:
+            method, url = self._keyed_request
+            access = route_access(method, url.split("?")[0]) if url.startswith("/") else None
+            if access in ("write", "read", "admin"):
+                for name, value in key_headers(access).items():
+                    super().putheader(name, value)
+        return super().endheaders(*args, **kwargs)
+
+
+class KeyedSocket(socket.socket):
+    """A client socket whose sendall() adds the suite's API keys to the requests it sends
+    (support.with_keys), as TrackerClient does for requests made with requests."""
+
+    def sendall(self, data, *args):
+        return super().sendall(with_keys(bytes(data)), *args)
+
+
 def raw_connect(server, timeout=HTTP_TIMEOUT):
-    return socket.create_connection((LOOPBACK, server.port), timeout=timeout)
+    sock = KeyedSocket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    sock.connect((LOOPBACK, server.port))
+    return sock
 
 
 def read_response(sock, timeout=HTTP_TIMEOUT, buffer=b""):

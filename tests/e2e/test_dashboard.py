@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from support import api, HTTP_TIMEOUT, SERVER_BIN, assert_error, post, wait_persisted
+from support import api, HTTP_TIMEOUT, KEYS, SERVER_BIN, assert_error, post, wait_persisted
 
 FLUSHER_ON = ("--flusher=true", "--flush-interval-ms=50")
 SCREENSHOTS = Path(SERVER_BIN).resolve().parent / "e2e-screenshots"
@@ -167,9 +167,9 @@ def test_dashboard_shows_the_apis_numbers(start_server, uniq, browser):
     browser.get(server.url("/"))
     wait = WebDriverWait(browser, 30, ignored_exceptions=[StaleElementReferenceException])
     wait.until(ready.visibility_of_element_located((By.ID, "key-dialog")))
-    browser.find_element(By.ID, "key-input").send_keys("read-key-for-tests")
+    browser.find_element(By.ID, "key-input").send_keys(KEYS["read"])
     browser.find_element(By.ID, "key-save").click()
-    assert browser.execute_script("return localStorage.getItem('eventTracker.readKey')") == "read-key-for-tests"
+    assert browser.execute_script("return localStorage.getItem('eventTracker.readKey')") == KEYS["read"]
     for chart in ("live-chart", "series-chart"):
         wait.until(lambda d, chart=chart: d.find_element(By.ID, chart).get_attribute("data-loaded") == "true")
         assert browser.find_elements(By.CSS_SELECTOR, f"#{chart} canvas")
@@ -224,3 +224,16 @@ def test_dashboard_shows_the_apis_numbers(start_server, uniq, browser):
 
     errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
     assert errors == []
+
+
+def test_dashboard_takes_the_read_key_from_the_link(start_server, browser):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    server = start_server()
+    browser.get(server.url("/"))
+    browser.execute_script("localStorage.clear()")
+    browser.get(server.url(f"/#key={KEYS['read']}"))
+    WebDriverWait(browser, 30).until(
+        lambda d: d.execute_script("return localStorage.getItem('eventTracker.readKey')") == KEYS["read"])
+    assert "#" not in browser.current_url, "the key is taken out of the address bar"
+    assert not browser.execute_script("return document.getElementById('key-dialog').open")

@@ -17,7 +17,7 @@ import uuid
 
 import pytest
 
-from support import REPO_ROOT
+from support import KEYS, REPO_ROOT
 
 LOCUST = shutil.which("locust", path="/usr/bin:/usr/local/bin")
 LOCUST_DIR = REPO_ROOT / "locust"
@@ -30,7 +30,7 @@ def test_locust_event_mix_smoke(start_server, private_database, tmp_path):
     run_id = uuid.uuid4().hex[:12]
     tally = tmp_path / "tally.json"
     env = dict(os.environ, LT_RUN_ID=run_id, LT_TALLY_FILE=str(tally), LT_WAIT="0.1", LT_SECONDS="4",
-               TRACKER_PG_DSN=private_database)
+               TRACKER_PG_DSN=private_database, TRACKER_WRITE_KEY=KEYS["write"], TRACKER_READ_KEY=KEYS["read"])
 
     with open(tmp_path / "before.json", "w", encoding="utf-8") as before:
         json.dump({}, before)  # a new database and Redis: every count starts at zero

@@ -292,3 +292,20 @@ def test_unavailable_answers_match_the_spec(spec, start_server, uniq):
     call("GET", "/api/statistics/summary", 503)
     call("GET", "/health/ready", 503)
     call("GET", "/health/live", 200)
+
+
+def test_every_operation_names_the_keys_its_route_takes(spec):
+    """security per operation as the router's access column says: none on open routes, a
+    write key in X-Api-Key, ?apiKey= or Bearer on write routes, Bearer (or X-Api-Key) on read
+    and admin routes, with their 401 and 403 answers."""
+    expected = {"open": [], "write": ["ApiKeyHeader", "ApiKeyQuery", "Bearer"],
+                "read": ["Bearer", "ApiKeyHeader"], "admin": ["Bearer", "ApiKeyHeader"]}
+    assert set(spec["components"]["securitySchemes"]) == {"ApiKeyHeader", "ApiKeyQuery", "Bearer"}
+    printed = subprocess.run([SERVER_BIN, "--print-routes"], capture_output=True, text=True, timeout=30,
+                             stdin=subprocess.DEVNULL, check=True)
+    for method, path, access in (line.split(" ") for line in printed.stdout.splitlines() if line):
+        operation = spec["paths"][path][method.lower()]
+        schemes = [name for requirement in operation.get("security", [None]) if requirement for name in requirement]
+        assert "security" in operation and schemes == expected[access], (method, path, access, operation.get("security"))
+        if access != "open":
+            assert {"401", "403"} <= set(operation["responses"]), (method, path)

@@ -26,7 +26,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from support import EVENT_TYPES, HTTP_TIMEOUT, LOOPBACK, STREAM, assert_error, stream_mark, stream_rows_since
+from support import KeyedHTTPConnection, EVENT_TYPES, HTTP_TIMEOUT, LOOPBACK, STREAM, assert_error, stream_mark, stream_rows_since
 
 TOKEN = uuid.uuid4().hex[:16]
 SESSION = f"e2e-prop-{TOKEN}"
@@ -64,7 +64,7 @@ class LiveServer:
     def request(self, method, target, body=b"", headers=()):
         if not self.server.alive():  # killed by an earlier example: that one has failed
             self.server = self.factory()
-        connection = http.client.HTTPConnection(LOOPBACK, self.server.port, timeout=HTTP_TIMEOUT)
+        connection = KeyedHTTPConnection(LOOPBACK, self.server.port, timeout=HTTP_TIMEOUT)
         try:
             connection.putrequest(method, target, skip_accept_encoding=True)
             for name, value in headers:

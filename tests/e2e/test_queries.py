@@ -4,7 +4,6 @@ PostgreSQL, query text is held to the same rules as bodies, and keywords are nor
 alike wherever they arrive.
 """
 
-import http.client
 import itertools
 import random
 import re
@@ -17,7 +16,7 @@ import pytest
 import requests
 
 from conftest import PG_DSN
-from support import api, HTTP_TIMEOUT, LOOPBACK, assert_error, post
+from support import KeyedHTTPConnection, api, HTTP_TIMEOUT, LOOPBACK, assert_error, post
 
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 FAST_FLUSH = ("--flusher=true", "--flush-interval-ms=20", "--counter-flush-interval-ms=50")
@@ -30,7 +29,7 @@ def server(module_server_factory):
 
 def raw_get(server, target):
     """GET with the target exactly as given (no client-side quoting or clean-up)."""
-    connection = http.client.HTTPConnection(LOOPBACK, server.port, timeout=HTTP_TIMEOUT)
+    connection = KeyedHTTPConnection(LOOPBACK, server.port, timeout=HTTP_TIMEOUT)
     try:
         connection.putrequest("GET", target, skip_accept_encoding=True)
         connection.endheaders()

@@ -2,8 +2,8 @@
 Retry-After and RateLimit-* headers once a burst is spent, allowed again after Retry-After;
 buckets per client address (IPv6 by /64) as told by X-Forwarded-For only from
 --trusted-proxies; in Redis the limits hold across instances, in memory per instance; a
-failing limit store lets requests through (fail open); per write key when the binary has
-API keys.
+failing limit store lets requests through (fail open); per write key (the key the auth gate
+authenticated).
 
 Every test limits addresses of its own (X-Forwarded-For from the trusted loopback proxy, or
 its own loopback source address), so that buckets left in the suite's Redis by one test
@@ -20,8 +20,8 @@ import time
 import pytest
 
 from redis_fault_proxy import RedisFaultProxy, error_reply
-from support import (REPO_ROOT, SERVER_BIN, HTTP_TIMEOUT, LOOPBACK, STREAM, api, assert_error, post,
-                     read_response)
+from support import (REPO_ROOT, SERVER_BIN, HTTP_TIMEOUT, LOOPBACK, STREAM, api, assert_error, key_headers,
+                     post, read_response)
 
 RATE_LIMIT_SCRIPT = REPO_ROOT / "src/redis/lua/rate_limit.lua"
 STORES = ["redis", "memory"]
@@ -40,9 +40,10 @@ def post_as(server, client, body):
 
 def post_from(source, server, body, forwarded=None):
     """A write sent from the loopback address `source` (an HTTP library cannot choose its
-    source address), with the headers every request of the suite carries (support.api)."""
+    source address), with the headers every request of the suite carries (support.api) and
+    its write key."""
     data = json.dumps(body).encode()
-    headers = dict(api.headers)
+    headers = {**api.headers, **key_headers("write")}
     headers.update({"Host": "e2e", "Content-Type": "application/json", "Content-Length": str(len(data)),
                     "Connection": "close"})
     if forwarded:
@@ -205,18 +206,12 @@ def test_bad_limit_options_are_refused_at_start():
 
 
 # ---------------------------------------------------------------------------------------
-# Per write key (needs the binary's API keys: `event-tracker keys ...`)
+# Per write key
 # ---------------------------------------------------------------------------------------
 
 def keys_command(*args):
     return subprocess.run([SERVER_BIN, "keys", *args], capture_output=True, text=True, timeout=60,
                           stdin=subprocess.DEVNULL)
-
-
-@pytest.fixture(scope="module")
-def has_keys():
-    if keys_command("list").returncode != 0:
-        pytest.skip("this binary has no API keys (event-tracker keys list fails)")
 
 
 def create_write_key(name):
@@ -226,7 +221,7 @@ def create_write_key(name):
 
 
 @pytest.mark.parametrize("store", STORES)
-def test_per_key_limit(has_keys, start_server, uniq, store):
+def test_per_key_limit(start_server, uniq, store):
     shop, other = create_write_key(f"rl-shop-{uniq.token}-{store}"), create_write_key(f"rl-other-{uniq.token}-{store}")
     server = start_server("--rate-limit-key=0.2/2", "--rate-limit-ip=100/100", f"--rate-limit-store={store}")
 

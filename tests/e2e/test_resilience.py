@@ -1,14 +1,13 @@
 """The server under awkward conditions: slow and idle clients, many keep-alive connections,
 Redis going away and coming back, a full backlog, and SIGTERM while requests are flowing."""
 
-import http.client
 import json
 import threading
 import time
 
 import requests
 
-from support import (
+from support import (KeyedHTTPConnection,
     api, TrackerClient,HTTP_TIMEOUT, LOOPBACK, assert_error, post, raw_connect,
                      read_response, rows_with, stream_mark, stream_rows_since,
                      totals, uuid_v7_ms, wait_closed, watch_closes)
@@ -164,7 +163,7 @@ def test_200_concurrent_keep_alive_connections(start_server, redis_client, uniq)
     lock = threading.Lock()
 
     def client():
-        conn = http.client.HTTPConnection(LOOPBACK, server.port, timeout=HTTP_TIMEOUT)
+        conn = KeyedHTTPConnection(LOOPBACK, server.port, timeout=HTTP_TIMEOUT)
         try:
             conn.connect()
             local = conn.sock.getsockname()

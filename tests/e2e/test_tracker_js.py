@@ -14,22 +14,19 @@ statistics API: every event tracked is counted, none twice.
   preflights on ingestion, and events sent when a page goes away (sendBeacon, text/plain,
   the key in the query) need text/plain bodies. A probe of each skips a test on a server
   without them.
-- When the server asks for API keys (401 without one), the test creates a write key with
-  `event-tracker keys create`.
+- When the server asks for API keys (401 without one), the page uses the suite's write key.
 """
 
 import functools
 import http.server
-import subprocess
 import threading
 import time
-import uuid
 
 import pytest
 import requests
 
 from redis_fault_proxy import error_reply
-from support import api, HTTP_TIMEOUT, LOOPBACK, SERVER_BIN, assert_error
+from support import api, HTTP_TIMEOUT, KEYS, LOOPBACK, SERVER_BIN, assert_error
 
 LOADING = "LOADING Redis is loading the dataset in memory"
 SCRIPT_COMMANDS = ["EVALSHA", "EVAL"]
@@ -94,15 +91,13 @@ def site(tmp_path):
 
 
 def write_key(server):
-    """The write key a page needs: none while the server asks for none, else a new one."""
+    """The write key a page needs: none while the server asks for none, else the suite's
+    (which every server has loaded before it answers)."""
     probe = requests.post(server.url("/api/events/batch"), data="{}", timeout=HTTP_TIMEOUT,
                           headers={"Content-Type": "application/json"})
     if probe.status_code != 401:
         return ""
-    created = subprocess.run([SERVER_BIN, "keys", "create", "--scope=write", f"--name=e2e-js-{uuid.uuid4().hex[:12]}"],
-                             capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
-    assert created.returncode == 0, created.stderr
-    return created.stdout.strip().splitlines()[-1].strip()
+    return KEYS["write"]
 
 
 def require_beacons(server, key):

@@ -15,6 +15,7 @@
 #include "histogram.hpp"
 #include "workload.hpp"
 
+#include <cstdlib>
 #include <boost/asio.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/beast/http/basic_parser.hpp>
@@ -93,6 +94,8 @@ const char* const kUsage = R"(usage: loadgen --url http://127.0.0.1:PORT [option
   --interval S         print a JSON line with the last S seconds to stderr (default off)
   --timeout-ms T       a request unanswered after T ms counts as a timeout (default 10000)
   --seed N             random seed (default 1)
+API keys come from the environment: TRACKER_WRITE_KEY (X-Api-Key on writes) and
+TRACKER_READ_KEY (Bearer on statistics and the explorer), as bench/lib/stack.sh exports them.
 )";
 
 [[noreturn]] void usage_error(const std::string& message) {
@@ -195,6 +198,9 @@ Options parse_options(int argc, char** argv) {
   if (o.duration_s <= 0) usage_error("--duration must be positive");
   if (o.timeout_ms < 1) usage_error("--timeout-ms must be positive");
   o.workload.host_header = o.host + ":" + std::to_string(o.port);
+  // The keys as bench/lib/stack.sh exports them (none against a server with --auth=off).
+  if (const char* key = std::getenv("TRACKER_WRITE_KEY")) o.workload.write_key = key;
+  if (const char* key = std::getenv("TRACKER_READ_KEY")) o.workload.read_key = key;
   return o;
 }
 

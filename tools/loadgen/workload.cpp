@@ -39,16 +39,24 @@ std::string mix_event(std::uint64_t i, const std::string& session_prefix) {
   return buffer;
 }
 
-std::string http_request(const std::string& method, const std::string& target, const std::string& host,
+std::string http_request(const std::string& method, const std::string& target, const WorkloadOptions& options,
                          const std::string& body) {
   std::string out;
-  out.reserve(160 + body.size());
+  out.reserve(220 + body.size());
   out += method;
   out += ' ';
   out += target;
   out += " HTTP/1.1\r\nHost: ";
-  out += host;
+  out += options.host_header;
   out += "\r\n";
+  // Statistics and the explorer (GET /api/statistics..., GET /api/events) take a read key.
+  const bool reads = method == "GET" && (target.starts_with("/api/statistics") || target.starts_with("/api/events"));
+  const std::string& key = reads ? options.read_key : options.write_key;
+  if (!key.empty()) {
+    out += reads ? "Authorization: Bearer " : "X-Api-Key: ";
+    out += key;
+    out += "\r\n";
+  }
   if (!body.empty() || method == "POST") {
     out += "Content-Type: application/json\r\nContent-Length: ";
     out += std::to_string(body.size());
@@ -84,7 +92,7 @@ class PoolWorkload : public Workload {
 std::unique_ptr<Workload> events_workload(const WorkloadOptions& o) {
   std::vector<Request> pool;
   for (std::uint64_t i = 1; i <= kPool; ++i) {
-    pool.push_back({http_request("POST", o.event_path, o.host_header, mix_event(i, o.session_prefix)), Kind::Event, 1});
+    pool.push_back({http_request("POST", o.event_path, o, mix_event(i, o.session_prefix)), Kind::Event, 1});
   }
   return std::make_unique<PoolWorkload>(std::move(pool), "single events (POST " + o.event_path + ")");
 }
@@ -99,7 +107,7 @@ std::unique_ptr<Workload> batch_workload(const WorkloadOptions& o) {
       body += mix_event(i * o.batch + j, o.session_prefix);
     }
     body += "]}";
-    pool.push_back({http_request("POST", "/api/events/batch", o.host_header, body), Kind::Batch, o.batch});
+    pool.push_back({http_request("POST", "/api/events/batch", o, body), Kind::Batch, o.batch});
   }
   return std::make_unique<PoolWorkload>(std::move(pool),
                                         "batches of " + std::to_string(o.batch) + " (POST /api/events/batch)");
@@ -122,13 +130,13 @@ class UsersWorkload : public Workload {
     char body[384];
     if (pick < 30) {
       std::snprintf(body, sizeof body, "{\"userId\":%llu,\"postId\":%llu}", ull(user), ull(post));
-      out.bytes = http_request("POST", "/api/posts/like", o_.host_header, body);
+      out.bytes = http_request("POST", "/api/posts/like", o_, body);
       out.kind = Kind::Like;
       out.events = 0;
     } else if (pick < 60) {
       std::snprintf(body, sizeof body, "/api/search?userId=%llu&keyword=tag%llu", ull(user),
                     ull(uniform(rng, 1, o_.keywords)));
-      out.bytes = http_request("GET", body, o_.host_header, "");
+      out.bytes = http_request("GET", body, o_, "");
       out.kind = Kind::Search;
       out.events = 0;
     } else {
@@ -138,7 +146,7 @@ class UsersWorkload : public Workload {
                     "\"elementId\":\"element-%llu\",\"postId\":%llu}}",
                     click ? "CLICK" : "PAGE_VIEW", ull(user), o_.session_prefix.c_str(), ull(user),
                     click ? 1002 : 1000, ull(uniform(rng, 1, 50)), ull(post));
-      out.bytes = http_request("POST", "/api/users/events", o_.host_header, body);
+      out.bytes = http_request("POST", "/api/users/events", o_, body);
       out.kind = Kind::Event;
       out.events = 1;
     }
@@ -180,7 +188,7 @@ class StatsWorkload : public Workload {
       std::snprintf(target, sizeof target, "/api/statistics?eventType=LIKE&componentId=%llu&postId=%llu",
                     static_cast<unsigned long long>(component), static_cast<unsigned long long>(uniform(rng, 1, 10)));
     }
-    out.bytes = http_request("GET", target, o_.host_header, "");
+    out.bytes = http_request("GET", target, o_, "");
     out.events = 0;
     return out;
   }
@@ -204,7 +212,7 @@ class PostsWorkload : public Workload {
                   static_cast<unsigned long long>(uniform(rng, 1, o_.users)), static_cast<unsigned long long>(n),
                   static_cast<unsigned long long>(uniform(rng, 1, o_.keywords)),
                   static_cast<unsigned long long>(uniform(rng, 1, o_.keywords)));
-    out.bytes = http_request("POST", "/api/posts", o_.host_header, body);
+    out.bytes = http_request("POST", "/api/posts", o_, body);
     out.kind = Kind::Post;
     out.events = 0;
     return out;
@@ -225,7 +233,7 @@ class TargetsWorkload : public Workload {
     std::string line;
     while (std::getline(in, line)) {
       if (line.empty() || line.front() != '/') continue;
-      pool_.push_back({http_request("GET", line, o.host_header, ""), Kind::Stats, 0});
+      pool_.push_back({http_request("GET", line, o, ""), Kind::Stats, 0});
     }
     if (pool_.empty()) throw std::invalid_argument("no request paths in '" + o.targets_file + "'");
   }

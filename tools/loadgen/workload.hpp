@@ -31,6 +31,10 @@ struct WorkloadOptions {
   std::uint64_t post_max = 1000;
   unsigned keywords = 10;           // hashtag / keyword vocabulary size
   std::string targets_file;         // targets: request paths, one per line
+  // API keys (from TRACKER_WRITE_KEY / TRACKER_READ_KEY): the write key in X-Api-Key on
+  // writes, the read key as Bearer on statistics and the explorer; none when empty.
+  std::string write_key;
+  std::string read_key;
 };
 
 // The event of the clients' load tests, numbered i: CLICK / PAGE_VIEW / SEARCH / LIKE in
@@ -39,7 +43,7 @@ struct WorkloadOptions {
 // bodies (with the default session prefix "session-").
 std::string mix_event(std::uint64_t i, const std::string& session_prefix);
 
-std::string http_request(const std::string& method, const std::string& target, const std::string& host,
+std::string http_request(const std::string& method, const std::string& target, const WorkloadOptions& options,
                          const std::string& body);
 
 class Workload {
