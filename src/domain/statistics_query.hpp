@@ -47,7 +47,7 @@ std::string_view to_string(Interval interval);
 
 // How a series is written: `buckets`, an object per bucket ({"start", "count"}), or
 // `columns`, one array of counts with the first bucket's start and the step between them
-// (a day of minutes is a fifth of the bytes, and nothing per bucket to format or parse).
+// (a day of minutes is a tenth of the bytes or less, and nothing per bucket to format or parse).
 enum class SeriesFormat { Buckets, Columns };
 
 // GET /api/statistics/series: eventType required, other filters optional; from/to default
