@@ -99,19 +99,22 @@ std::optional<std::string> gzip(std::string_view body) {
 }
 
 void compress_answer(const Request& request, Response& response) {
+  const bool accepted = accepts_gzip(request[beast_http::field::accept_encoding]);
+  // A strong tag names one sequence of bytes, and the gzip of a file is another. A client
+  // that accepts gzip gets the weak tag on every answer, 200 or 304, large or small, so
+  // that the tag it keeps and the one a 304 carries agree; weak, it still matches
+  // If-None-Match (a weak comparison).
+  std::string_view etag = response[beast_http::field::etag];
+  if (accepted && !etag.empty() && !etag.starts_with("W/")) response.set(beast_http::field::etag, "W/" + std::string(etag));
   if (response.body().size() < kGzipMinBytes) return;
   if (response.count(beast_http::field::content_encoding)) return;
   if (!is_textual(response[beast_http::field::content_type])) return;
   add_vary(response, "Accept-Encoding");
-  if (!accepts_gzip(request[beast_http::field::accept_encoding])) return;
+  if (!accepted) return;
   auto compressed = gzip(response.body());
   if (!compressed) return;  // identity is always acceptable to send
   response.body() = std::move(*compressed);
   response.set(beast_http::field::content_encoding, "gzip");
-  // A strong tag names one sequence of bytes; the gzip of a file is another one. Weak, it
-  // still matches If-None-Match (a weak comparison), so the 304s go on.
-  std::string_view etag = response[beast_http::field::etag];
-  if (!etag.empty() && !etag.starts_with("W/")) response.set(beast_http::field::etag, "W/" + std::string(etag));
 }
 
 }  // namespace tracker::http

@@ -23,7 +23,8 @@ std::optional<std::string> gzip(std::string_view body);
 // Compresses the answer to `request` in place when it may and it pays: the body is at least
 // kGzipMinBytes of a textual type, not already encoded, and the request accepts gzip. Every
 // answer that large says Vary: Accept-Encoding, compressed or not, since its form
-// depended on that header. A compressed answer's strong ETag becomes weak.
+// depended on that header. For a client that accepts gzip, a strong ETag becomes weak
+// (on 304s and small answers too, so that the tags agree).
 void compress_answer(const Request& request, Response& response);
 
 }  // namespace tracker::http

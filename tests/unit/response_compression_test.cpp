@@ -105,6 +105,14 @@ TEST(CompressAnswer, AStrongEtagBecomesWeak) {
   plain.set(beast_http::field::etag, "\"abc\"");
   compress_answer(get_with("identity"), plain);
   EXPECT_EQ(plain[beast_http::field::etag], "\"abc\"");
+
+  // A 304 has no body to compress, but its tag must be the one the 200 gave.
+  Response not_modified{Status::not_modified, 11};
+  not_modified.set(beast_http::field::etag, "\"abc\"");
+  compress_answer(get_with("gzip"), not_modified);
+  EXPECT_EQ(not_modified[beast_http::field::etag], "W/\"abc\"");
+  compress_answer(get_with("gzip"), not_modified);
+  EXPECT_EQ(not_modified[beast_http::field::etag], "W/\"abc\"") << "weakened once";
 }
 
 TEST(Gzip, RoundTripsAnyBytes) {
