@@ -62,7 +62,7 @@ parts="ingest reads"
 case ${1:-} in
   --ingest) parts=ingest ;;
   --reads) parts=reads ;;
-  -h | --help) sed -n '2,44p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h | --help) sed -n '2,43p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   "") ;;
   *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
 esac
