@@ -135,7 +135,7 @@ std::string_view to_string(Interval interval) {
 }
 
 std::variant<SeriesQuery, FieldError> parse_series_query(const QueryParams& params, std::int64_t now_ms) {
-  if (auto error = reject_unknown(params, {"eventType", "componentId", "postId", "keyword", "from", "to", "interval"})) {
+  if (auto error = reject_unknown(params, {"eventType", "componentId", "postId", "keyword", "from", "to", "interval", "format"})) {
     return *error;
   }
   auto filter = parse_filter(params);
@@ -147,6 +147,11 @@ std::variant<SeriesQuery, FieldError> parse_series_query(const QueryParams& para
     else if (*interval == "hour") query.interval = Interval::Hour;
     else if (*interval == "day") query.interval = Interval::Day;
     else return bad("interval", "interval must be minute, hour or day");
+  }
+  if (const std::string* format = find(params, "format")) {
+    if (*format == "buckets") query.format = SeriesFormat::Buckets;
+    else if (*format == "columns") query.format = SeriesFormat::Columns;
+    else return bad("format", "format must be buckets or columns");
   }
   auto from = time_param(params, "from");
   if (auto* e = error_of(from)) return *e;

@@ -45,13 +45,19 @@ enum class Interval { Minute, Hour, Day };
 std::int64_t interval_ms(Interval interval);
 std::string_view to_string(Interval interval);
 
+// How a series is written: `buckets`, an object per bucket ({"start", "count"}), or
+// `columns`, one array of counts with the first bucket's start and the step between them
+// (a day of minutes is a tenth of the bytes or less, and nothing per bucket to format or parse).
+enum class SeriesFormat { Buckets, Columns };
+
 // GET /api/statistics/series: eventType required, other filters optional; from/to default
 // to the last 24 hours; buckets aligned to the interval (UTC), at most kMaxSeriesBuckets,
-// from_ms >= kEarliestMs and to_ms <= kLatestMs.
+// from_ms >= kEarliestMs and to_ms <= kLatestMs; format buckets (default) or columns.
 struct SeriesQuery {
   CounterFilter filter;
   Interval interval = Interval::Minute;
   std::int64_t from_ms = 0, to_ms = 0;  // aligned; to is exclusive
+  SeriesFormat format = SeriesFormat::Buckets;
 };
 inline constexpr std::size_t kMaxSeriesBuckets = 10'000;
 std::variant<SeriesQuery, FieldError> parse_series_query(const QueryParams& params, std::int64_t now_ms);

@@ -1,6 +1,7 @@
 #include "http/server.hpp"
 
 #include "http/body_decoding.hpp"
+#include "http/response_compression.hpp"
 #include "metrics/logging.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -398,6 +399,8 @@ asio::awaitable<Response> Listener::dispatch(const Request& request, const asio:
 asio::awaitable<bool> Listener::write_response(Session& session, const Request& request, Response& response) {
   bool keep_alive = request.keep_alive() && !state_.draining.load();
   response.keep_alive(keep_alive);
+  // Before HEAD drops the body: a HEAD answer carries the headers GET's would.
+  compress_answer(request, response);
   if (request.method() == beast_http::verb::head) response.body().clear();
   response.prepare_payload();
   session.stream.expires_after(options_.write_timeout);

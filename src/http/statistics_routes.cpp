@@ -2,10 +2,10 @@
 
 #include "domain/time_format.hpp"
 #include "http/query.hpp"
+#include "http/series_answer.hpp"
 
 #include <boost/json.hpp>
 
-#include <algorithm>
 #include <charconv>
 
 namespace tracker::http {
@@ -37,53 +37,6 @@ json::array ranked_json(const std::vector<ports::Ranked>& ranked, std::string_vi
   return out;
 }
 
-void append_number(std::string& out, std::int64_t value) {
-  char digits[24];
-  auto [end, error] = std::to_chars(digits, digits + sizeof digits, value);
-  out.append(digits, end);
-}
-
-// {"eventType", "interval", "from", "to", "total", "buckets": [{"start", "count"}, ...]},
-// written directly into a buffer sized for the worst case: a day of minutes is 1,441
-// buckets, and building them as JSON values (an object and two strings each) cost more
-// than the rest of the request; appending piece by piece to a string still cost a third
-// of the server's time under load. Every string here is an enum name or a timestamp, so
-// nothing needs escaping.
-std::string series_json(const domain::SeriesQuery& query, const std::vector<app::SeriesPoint>& points) {
-  constexpr std::string_view kFirst = R"({"start":")", kNext = R"(,{"start":")", kCount = R"(","count":)";
-  constexpr std::size_t kMaxBucket = kNext.size() + domain::TimestampWriter::kMaxLength + kCount.size() + 20 + 1;
-  std::int64_t total = 0;
-  for (const auto& point : points) total += point.count;
-  std::string out;
-  out.reserve(200 + points.size() * kMaxBucket);
-  out += R"({"eventType":")";
-  out += domain::to_string(query.filter.type);
-  out += R"(","interval":")";
-  out += domain::to_string(query.interval);
-  out += R"(","from":")";
-  domain::append_rfc3339_ms(out, query.from_ms);
-  out += R"(","to":")";
-  domain::append_rfc3339_ms(out, query.to_ms);
-  out += R"(","total":)";
-  append_number(out, total);
-  out += R"(,"buckets":[)";
-  std::size_t written = out.size();
-  out.resize(written + points.size() * kMaxBucket);
-  char* at = out.data() + written;
-  auto put = [&at](std::string_view text) { at = std::copy(text.begin(), text.end(), at); };
-  domain::TimestampWriter timestamps;
-  for (std::size_t i = 0; i < points.size(); ++i) {
-    put(i ? kNext : kFirst);
-    at = timestamps.write(at, points[i].start_ms);
-    put(kCount);
-    at = std::to_chars(at, at + 20, points[i].count).ptr;
-    *at++ = '}';
-  }
-  out.resize(static_cast<std::size_t>(at - out.data()));
-  out += "]}";
-  return out;
-}
-
 bool is_day(std::string_view text) {
   return text.size() == 10 && domain::parse_rfc3339_ms(std::string(text) + "T00:00:00Z").has_value();
 }
@@ -105,7 +58,7 @@ void add_statistics_routes(Router& router, app::StatisticsService& statistics) {
     if (auto* error = std::get_if<domain::FieldError>(&parsed)) co_return invalid(*error);
     const auto& query = std::get<domain::SeriesQuery>(parsed);
     auto points = co_await statistics.series(query);
-    co_return json_text_response(Status::ok, series_json(query, points));
+    co_return json_text_response(Status::ok, series_answer(query, points));
   }));
 
   router.add(verb::get, "/api/statistics/top-posts", Access::read, statistics_handler([&statistics](domain::QueryParams params) -> awaitable<Response> {

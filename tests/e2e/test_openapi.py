@@ -188,6 +188,9 @@ def test_every_answer_matches_the_spec(spec, server, uniq):
     call("GET", f"/api/statistics?eventType=CLICK&componentId={comp}&colour=red", 400)
     series = call("GET", f"/api/statistics/series?eventType=CLICK&componentId={comp}&interval=hour", 200)
     assert series.json()["total"] == 2
+    span = f"from={series.json()['from']}&to={series.json()['to']}"  # the same buckets, whenever the hour turns
+    columns = call("GET", f"/api/statistics/series?eventType=CLICK&componentId={comp}&interval=hour&{span}&format=columns", 200)
+    assert columns.json()["counts"] == [b["count"] for b in series.json()["buckets"]]
     call("GET", "/api/statistics/series?eventType=CLICK&interval=week", 400)
     call("GET", "/api/statistics/top-posts?eventType=LIKE&window=24h&limit=5", 200)
     call("GET", "/api/statistics/top-posts?eventType=SEARCH", 400)

@@ -144,3 +144,23 @@ TEST(StatisticsFilter, KeywordsAreNormalisedLikeEverywhere) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(SeriesQuery, FormatIsBucketsUnlessColumnsIsAsked) {
+  auto plain = parse_series_query(params_of({{"eventType", "CLICK"}}), kNow);
+  ASSERT_TRUE(std::holds_alternative<SeriesQuery>(plain));
+  EXPECT_EQ(std::get<SeriesQuery>(plain).format, SeriesFormat::Buckets);
+  for (auto [given, wanted] : {std::pair{"buckets", SeriesFormat::Buckets}, std::pair{"columns", SeriesFormat::Columns}}) {
+    auto parsed = parse_series_query(params_of({{"eventType", "CLICK"}, {"format", given}}), kNow);
+    ASSERT_TRUE(std::holds_alternative<SeriesQuery>(parsed)) << given;
+    EXPECT_EQ(std::get<SeriesQuery>(parsed).format, wanted) << given;
+  }
+  for (const char* unknown : {"", "COLUMNS", "csv", "column"}) {
+    auto parsed = parse_series_query(params_of({{"eventType", "CLICK"}, {"format", unknown}}), kNow);
+    ASSERT_TRUE(std::holds_alternative<FieldError>(parsed)) << unknown;
+    EXPECT_EQ(std::get<FieldError>(parsed).field, "format") << unknown;
+  }
+}
+
+}  // namespace
