@@ -73,7 +73,11 @@ constexpr std::chrono::milliseconds kFirstConnectWait{2000};
 
 struct Worker {
   asio::io_context io{1};
-  std::shared_ptr<redis::Connection> redis;
+  // Ingestion has a connection of its own: a command that times out resets its connection and
+  // fails everything in flight on it, so a slow statistics or search read must not take
+  // acknowledged-or-not ingest calls with it (nor an ingest timeout the reads).
+  std::shared_ptr<redis::Connection> ingest_redis;  // ingest calls, rate limits, the readiness probe
+  std::shared_ptr<redis::Connection> query_redis;   // statistics, search cache, user data erasure
   std::unique_ptr<redis::EventStore> event_store;
   std::unique_ptr<app::IngestService> ingest;
   std::unique_ptr<redis::HealthProbe> redis_probe;
@@ -144,7 +148,8 @@ std::unique_ptr<Worker> make_worker(const config::Config& config,
                                     app::LocalRateLimiter& local_limits, const app::KeyRing* keys,
                                     metrics::Registry& metrics) {
   auto worker = std::make_unique<Worker>();
-  worker->redis = redis::Connection::create(worker->io.get_executor(), redis_options(config), metrics);
+  worker->ingest_redis = redis::Connection::create(worker->io.get_executor(), redis_options(config), metrics);
+  worker->query_redis = redis::Connection::create(worker->io.get_executor(), redis_options(config), metrics);
 
   redis::EventStoreOptions store_options;
   store_options.recent_keywords_ttl = std::chrono::seconds(config.recent_keywords_ttl_s);
@@ -152,9 +157,9 @@ std::unique_ptr<Worker> make_worker(const config::Config& config,
   store_options.max_groups_in_flight = config.ingest_groups_in_flight;
   store_options.max_group = config.ingest_group_limit;
   store_options.timeout = std::chrono::milliseconds(config.redis_timeout_ms);
-  worker->event_store = std::make_unique<redis::EventStore>(worker->redis, store_options, metrics);
+  worker->event_store = std::make_unique<redis::EventStore>(worker->ingest_redis, store_options, metrics);
   worker->ingest = std::make_unique<app::IngestService>(*worker->event_store, metrics);
-  worker->redis_probe = std::make_unique<redis::HealthProbe>(worker->redis);
+  worker->redis_probe = std::make_unique<redis::HealthProbe>(worker->ingest_redis);
 
   worker->pg_pool = std::make_unique<postgres::Pool>(worker->io.get_executor(), pg_options(config),
                                                     config.pg_pool_size, config.pg_pool_waiters, metrics);
@@ -166,7 +171,7 @@ std::unique_ptr<Worker> make_worker(const config::Config& config,
       worker->io.get_executor(), *worker->counter_archive, metrics);
   worker->cached_counter_archive =
       std::make_unique<app::CachedCounterArchive>(*worker->batching_counter_archive, metrics, archive_cache);
-  worker->statistics_reader = std::make_unique<redis::StatisticsReader>(worker->redis, metrics);
+  worker->statistics_reader = std::make_unique<redis::StatisticsReader>(worker->query_redis, metrics);
   worker->statistics = std::make_unique<app::StatisticsService>(
       *worker->cached_counter_archive, *worker->statistics_reader, *worker->statistics_reader, rankings);
   worker->pg_probe = std::make_unique<postgres::HealthProbe>(*worker->pg_pool);
@@ -175,7 +180,7 @@ std::unique_ptr<Worker> make_worker(const config::Config& config,
       worker->io.get_executor(), *worker->pg_pool, std::chrono::milliseconds(config.pg_timeout_ms), metrics,
       config.max_toggle_group, config.max_toggle_groups);
   worker->search_cache = std::make_unique<redis::SearchCache>(
-      worker->redis, std::chrono::milliseconds(config.redis_timeout_ms));
+      worker->query_redis, std::chrono::milliseconds(config.redis_timeout_ms));
   worker->posts = std::make_unique<app::PostService>(*worker->post_repository, *worker->ingest, metrics);
   app::SearchOptions search_options;
   search_options.ttl = std::chrono::milliseconds(config.search_cache_ttl_ms);
@@ -190,7 +195,7 @@ std::unique_ptr<Worker> make_worker(const config::Config& config,
   worker->user_data_archive =
       std::make_unique<postgres::UserDataArchive>(*worker->pg_pool, std::chrono::milliseconds(config.pg_timeout_ms));
   worker->unflushed_user_data =
-      std::make_unique<redis::UnflushedUserData>(worker->redis, std::chrono::milliseconds(config.redis_timeout_ms));
+      std::make_unique<redis::UnflushedUserData>(worker->query_redis, std::chrono::milliseconds(config.redis_timeout_ms));
   worker->user_data = std::make_unique<app::UserDataService>(*worker->user_data_archive, *worker->unflushed_user_data);
 
   http::add_ingest_routes(worker->router, *worker->ingest);
@@ -214,7 +219,7 @@ std::unique_ptr<Worker> make_worker(const config::Config& config,
   ports::RateLimiter* limiter = &local_limits;
   if (config.rate_limit_store == "redis") {
     worker->rate_limiter =
-        std::make_unique<redis::RateLimiter>(worker->redis, std::chrono::milliseconds(config.redis_timeout_ms));
+        std::make_unique<redis::RateLimiter>(worker->ingest_redis, std::chrono::milliseconds(config.redis_timeout_ms));
     limiter = worker->rate_limiter.get();
   }
   worker->rate_limit_gate = std::make_unique<http::RateLimitGate>(*limiter, rate_limit_options(config), metrics);
@@ -388,7 +393,8 @@ int main(int argc, char** argv) {
       // Requests wait (at most a moment) for the thread's Redis connection rather than
       // meeting a 503 just because the server has only just started.
       workers.back()->listener->start([&worker = *workers.back()]() -> asio::awaitable<void> {
-        co_await worker.redis->wait_connected(kFirstConnectWait);
+        co_await worker.ingest_redis->wait_connected(kFirstConnectWait);
+        co_await worker.query_redis->wait_connected(kFirstConnectWait);
       });
     }
   } catch (const std::exception& error) {
@@ -413,7 +419,8 @@ int main(int argc, char** argv) {
     }
   }
   for (auto& worker : workers) {
-    worker->redis->start();
+    worker->ingest_redis->start();
+    worker->query_redis->start();
     worker->thread = std::thread([&io = worker->io] {
       auto guard = asio::make_work_guard(io);
       io.run();
@@ -461,7 +468,10 @@ int main(int argc, char** argv) {
   if (auto& upkeep = workers.front()->search_ranking_upkeep) {
     asio::post(workers.front()->io, [&upkeep] { upkeep->stop(); });
   }
-  for (auto& worker : workers) worker->redis->stop();
+  for (auto& worker : workers) {
+    worker->ingest_redis->stop();
+    worker->query_redis->stop();
+  }
   for (auto& worker : workers) {
     worker->io.stop();
     worker->thread.join();

@@ -34,6 +34,8 @@ if batch > 0 then path = "/api/events/batch" end
 
 -- The write key, from TRACKER_WRITE_KEY (bench/lib/stack.sh makes one); none with --auth=off.
 local key = os.getenv("TRACKER_WRITE_KEY") or ""
+-- ORIGIN: an Origin header on every request, as a browser page on another site sends.
+local origin = os.getenv("ORIGIN") or ""
 local clients = tonumber(os.getenv("CLIENTS") or "0")
 local forwarded = {}
 for i = 1, clients do
@@ -41,12 +43,14 @@ for i = 1, clients do
   forwarded[i] = { ["Content-Type"] = "application/json",
                    ["X-Forwarded-For"] = string.format("198.18.%d.%d", math.floor(i / 250), i % 250 + 1) }
   if key ~= "" then forwarded[i]["X-Api-Key"] = key end
+  if origin ~= "" then forwarded[i]["Origin"] = origin end
 end
 
 local counter = 0
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 if key ~= "" then wrk.headers["X-Api-Key"] = key end
+if origin ~= "" then wrk.headers["Origin"] = origin end
 
 function request()
   counter = counter + 1

@@ -64,11 +64,12 @@ stack_start() {
   return 1
 }
 
-# A write, a read and an admin key in the run's database (event-tracker keys create).
+# A write, a read and an admin key in the run's database (event-tracker keys create, by
+# STACK_KEYS_BIN when the server under test is a build that has no keys command).
 stack_keys() {
   local scope key
   for scope in write read admin; do
-    key=$(TRACKER_PG_DSN="$STACK_PG_DSN" "$TRACKER_SERVER_BIN" keys create --scope="$scope" --name="load-$scope" |
+    key=$(TRACKER_PG_DSN="$STACK_PG_DSN" "${STACK_KEYS_BIN:-$TRACKER_SERVER_BIN}" keys create --scope="$scope" --name="load-$scope" |
       tail -n 1) || { echo "could not create the run's $scope key" >&2; return 1; }
     export "TRACKER_${scope^^}_KEY=$key"
   done

@@ -5,6 +5,7 @@ are answered in order, just not overlapped)."""
 
 import socket
 import threading
+import time
 
 from support import LOOPBACK
 
@@ -58,7 +59,9 @@ class RedisFaultProxy:
     """Listens on a free loopback port and forwards to `upstream_port`. `inject(reply,
     commands)` makes it answer `reply` (raw RESP) to the named commands (all of them when
     none are named) until `clear()`, only to those whose first argument is `argument` when
-    given (one script's SHA1 after EVALSHA); `answered` counts the commands it answered so."""
+    given (one script's SHA1 after EVALSHA); `answered` counts the commands it answered so.
+    `slow(seconds, commands, argument)` holds such commands that long before passing them
+    on (and every command after them on the same connection, as a busy link would)."""
 
     def __init__(self, upstream_port):
         self.upstream_port = upstream_port
@@ -66,6 +69,7 @@ class RedisFaultProxy:
         self.port = self.listener.getsockname()[1]
         self.lock = threading.Lock()
         self.rule = None
+        self.slow_rule = None
         self.answered = 0
         self.sockets = []
         threading.Thread(target=self._accept, daemon=True).start()
@@ -76,9 +80,15 @@ class RedisFaultProxy:
                          argument.encode() if isinstance(argument, str) else argument)
             self.answered = 0
 
+    def slow(self, seconds, commands=None, argument=None):
+        with self.lock:
+            self.slow_rule = (seconds, {c.upper() for c in commands} if commands else None,
+                              argument.encode() if isinstance(argument, str) else argument)
+
     def clear(self):
         with self.lock:
             self.rule = None
+            self.slow_rule = None
 
     def close(self):
         self.listener.close()
@@ -89,17 +99,28 @@ class RedisFaultProxy:
                 pass
             sock.close()
 
+    @staticmethod
+    def _matches(words, commands, argument):
+        if commands is not None and words[0].decode().upper() not in commands:
+            return False
+        return argument is None or (len(words) >= 2 and words[1] == argument)
+
     def _injected(self, words):
         with self.lock:
             if self.rule is None:
                 return None
             reply, commands, argument = self.rule
-            if commands is not None and words[0].decode().upper() not in commands:
-                return None
-            if argument is not None and (len(words) < 2 or words[1] != argument):
+            if not self._matches(words, commands, argument):
                 return None
             self.answered += 1
             return reply
+
+    def _delay(self, words):
+        with self.lock:
+            if self.slow_rule is None:
+                return 0
+            seconds, commands, argument = self.slow_rule
+            return seconds if self._matches(words, commands, argument) else 0
 
     def _accept(self):
         while True:
@@ -117,6 +138,9 @@ class RedisFaultProxy:
             while True:
                 raw, words = read_command(from_client)
                 reply = self._injected(words)
+                delay = self._delay(words)
+                if delay:
+                    time.sleep(delay)
                 if reply is None:
                     upstream.sendall(raw)
                     reply = read_reply(from_upstream)

@@ -6,7 +6,10 @@ Redis faults come from a proxy in front of the suite's Redis that answers chosen
 commands itself (redis_fault_proxy.py); PostgreSQL faults are real, on a database of
 the test's own (read-only by default_transaction_read_only, connections terminated)."""
 
+import concurrent.futures
 import contextlib
+import hashlib
+import pathlib
 import time
 
 import psycopg2
@@ -111,6 +114,27 @@ def test_script_flush_is_recovered_from(server, redis_client, uniq):
     response = api.get(server.url(f"/api/statistics?eventType=CLICK&componentId={uniq.comp()}"),
                             timeout=HTTP_TIMEOUT)
     assert response.status_code == 200, response.text
+
+
+def test_a_slow_statistics_read_does_not_fail_ingestion(start_server, proxy, uniq):
+    # One I/O thread: before ingestion had connections of its own, the read and the events
+    # shared one Redis connection, and the read's timeout reset it under them.
+    server = start_server(f"--redis-port={proxy.port}", "--redis-timeout-ms=400", "--io-threads=1")
+    ingest_succeeds(server, uniq)
+    script = pathlib.Path(__file__).resolve().parents[2] / "src/redis/lua/read_counts.lua"
+    proxy.slow(1.5, ["EVALSHA"], hashlib.sha1(script.read_bytes()).hexdigest())
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        read = pool.submit(api.get, server.url(f"/api/statistics?eventType=CLICK&componentId={uniq.comp()}"),
+                           timeout=HTTP_TIMEOUT)
+        time.sleep(0.1)
+        ingests = []
+        while not read.done() or len(ingests) < 5:
+            ingests.append(post(server, "/api/events", uniq.event("CLICK")))
+            time.sleep(0.05)
+        slow_read = read.result()
+    proxy.clear()
+    assert_unavailable(slow_read)
+    assert [r.status_code for r in ingests] == [202] * len(ingests), [r.text for r in ingests if r.status_code != 202]
 
 
 # ---------------------------------------------------------------------------------------
