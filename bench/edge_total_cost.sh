@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # What the client edge costs single-event ingestion in total: this build with API keys, a
 # CORS Origin on every request and both rate limits on (per write key and per client
-# address, in Redis, set high enough never to refuse) against a build from before the
-# edge (BASELINE_REF, built once into bench/out/baseline/) with none of them, the two
-# alternating round by round on a private stack (bench/lib/stack.sh), flusher off so that
+# address, in Redis, set high enough never to refuse; "edge"), the same without rate limits
+# ("keys"), against a build from before the edge (BASELINE_REF, built once into
+# bench/out/baseline/) with none of them ("before"), alternating round by round on a private stack (bench/lib/stack.sh), flusher off so that
 # the rounds measure the request path; prints the medians and the ratios edge / before.
 #
 #   bench/edge_total_cost.sh
@@ -14,6 +14,8 @@ source "$(dirname "$0")/lib/stack.sh"
 ROUNDS=${ROUNDS:-5}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-8}
 CONNECTIONS=${CONNECTIONS:-64}
+# edge: everything on; keys: keys and CORS, no rate limits; before: the baseline build.
+VARIANTS=${VARIANTS:-edge keys before}
 # The last commit before the router's gates, keys, CORS and rate limits.
 BASELINE_REF=${BASELINE_REF:-1972254}
 
@@ -42,10 +44,14 @@ trap stack_stop EXIT
 out="$BENCH_OUT/edge_total_cost.txt"
 : > "$out"
 for round in $(seq 1 "$ROUNDS"); do
-  for variant in edge before; do
+  for variant in $VARIANTS; do
     if [[ $variant == edge ]]; then
       TRACKER_SERVER_BIN=$CURRENT_BIN
       flags=(--auth=on --rate-limit-ip=1000000 --rate-limit-key=1000000 --rate-limit-store=redis)
+      origin=https://shop.example
+    elif [[ $variant == keys ]]; then
+      TRACKER_SERVER_BIN=$CURRENT_BIN
+      flags=(--auth=on --rate-limit-ip=0 --rate-limit-key=0)
       origin=https://shop.example
     else
       TRACKER_SERVER_BIN=$BASELINE_BIN
@@ -67,10 +73,13 @@ echo "== single events, edge (keys + CORS + rate limits) vs before ($baseline_co
      "rounds x ${SECONDS_PER_RUN}s, $CONNECTIONS connections, $(nproc) cores shared with wrk," \
      "load average $(cut -d' ' -f1-3 /proc/loadavg) =="
 printf '%-7s %10s %17s %16s\n' build "events/s" "server us/event" "Redis us/event"
-for variant in edge before; do
+for variant in $VARIANTS; do
   printf '%-7s %10.0f %17.2f %16.2f\n' "$variant" "$(col "$variant" 3)" "$(col "$variant" 5)" "$(col "$variant" 4)"
 done
-awk -v r="$(col edge 3)" -v s="$(col before 3)" -v a="$(col edge 5)" -v b="$(col before 5)" \
-    -v c="$(col edge 4)" -v d="$(col before 4)" \
-  'BEGIN { printf "events/s: edge / before = %.3f; server CPU per event: %.3f (%+.2f us); Redis CPU per event: %.3f\n",
-           r / s, a / b, a - b, c / d }'
+for variant in $VARIANTS; do
+  [[ $variant == before ]] && continue
+  awk -v v="$variant" -v r="$(col "$variant" 3)" -v s="$(col before 3)" -v a="$(col "$variant" 5)" \
+      -v b="$(col before 5)" -v c="$(col "$variant" 4)" -v d="$(col before 4)" \
+    'BEGIN { printf "%s / before: events/s %.3f, server CPU per event %.3f (%+.2f us), Redis CPU per event %.3f\n",
+             v, r / s, a / b, a - b, c / d }'
+done

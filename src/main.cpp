@@ -132,6 +132,14 @@ postgres::ConnectionOptions pg_options(const config::Config& config) {
   return options;
 }
 
+redis::RateLimiterOptions rate_limiter_options(const config::Config& config) {
+  redis::RateLimiterOptions options;
+  options.timeout = std::chrono::milliseconds(config.redis_timeout_ms);
+  options.max_group = config.ingest_group_limit;
+  options.max_groups_in_flight = config.ingest_groups_in_flight;
+  return options;
+}
+
 http::RateLimitOptions rate_limit_options(const config::Config& config) {
   http::RateLimitOptions options;
   options.per_address = domain::rate_limit(config.rate_limit_ip.per_second, config.rate_limit_ip.burst);
@@ -219,7 +227,7 @@ std::unique_ptr<Worker> make_worker(const config::Config& config,
   ports::RateLimiter* limiter = &local_limits;
   if (config.rate_limit_store == "redis") {
     worker->rate_limiter =
-        std::make_unique<redis::RateLimiter>(worker->ingest_redis, std::chrono::milliseconds(config.redis_timeout_ms));
+        std::make_unique<redis::RateLimiter>(worker->ingest_redis, metrics, rate_limiter_options(config));
     limiter = worker->rate_limiter.get();
   }
   worker->rate_limit_gate = std::make_unique<http::RateLimitGate>(*limiter, rate_limit_options(config), metrics);

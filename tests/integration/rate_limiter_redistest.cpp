@@ -1,11 +1,14 @@
 // Token buckets in a real Redis (lua/rate_limit.lua): the same allow/deny sequence,
 // remaining, retry-after and reset as domain/token_bucket, all-or-nothing over two
-// buckets, and buckets that expire once full.
+// buckets, buckets that expire once full, and the requests of one loop turn decided by one
+// script call in their order.
 #include "domain/token_bucket.hpp"
 #include "redis/keys.hpp"
 #include "redis/rate_limiter.hpp"
 #include "redis_support.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -47,8 +50,8 @@ asio::awaitable<void> sleep_for(std::chrono::milliseconds time) {
 }
 
 TEST(RedisRateLimiter, BurstThenRefusedWithTheDomainsNumbers) {
-  auto body = [](std::shared_ptr<Connection> redis, tracker::metrics::Registry&) -> asio::awaitable<void> {
-    tracker::redis::RateLimiter limiter(redis);
+  auto body = [](std::shared_ptr<Connection> redis, tracker::metrics::Registry& metrics) -> asio::awaitable<void> {
+    tracker::redis::RateLimiter limiter(redis, metrics);
     // One per 1000 s: the milliseconds between the calls do not change the outcome.
     const std::string key = tracker::testing::unique_key("rl");
     std::vector<RateBucket> bucket = {{key, rate_limit(0.001, 3)}};
@@ -92,8 +95,8 @@ TEST(RedisRateLimiter, BurstThenRefusedWithTheDomainsNumbers) {
 }
 
 TEST(RedisRateLimiter, TwoBucketsTakeTogetherOrNotAtAll) {
-  auto body = [](std::shared_ptr<Connection> redis, tracker::metrics::Registry&) -> asio::awaitable<void> {
-    tracker::redis::RateLimiter limiter(redis);
+  auto body = [](std::shared_ptr<Connection> redis, tracker::metrics::Registry& metrics) -> asio::awaitable<void> {
+    tracker::redis::RateLimiter limiter(redis, metrics);
     const std::string address = tracker::testing::unique_key("rl-ip");
     const std::string key = tracker::testing::unique_key("rl-key");
     std::vector<RateBucket> both = {{address, rate_limit(0.001, 3)}, {key, rate_limit(0.001, 1)}};
@@ -118,8 +121,8 @@ TEST(RedisRateLimiter, TwoBucketsTakeTogetherOrNotAtAll) {
 }
 
 TEST(RedisRateLimiter, ABucketExpiresOnceFullAndThenAllowsTheBurstAgain) {
-  auto body = [](std::shared_ptr<Connection> redis, tracker::metrics::Registry&) -> asio::awaitable<void> {
-    tracker::redis::RateLimiter limiter(redis);
+  auto body = [](std::shared_ptr<Connection> redis, tracker::metrics::Registry& metrics) -> asio::awaitable<void> {
+    tracker::redis::RateLimiter limiter(redis, metrics);
     const std::string key = tracker::testing::unique_key("rl-expiry");
     std::vector<RateBucket> bucket = {{key, rate_limit(20, 2)}};  // 50 ms per token
     std::string stored_key = tracker::redis::keys::rate_bucket(key);
@@ -134,6 +137,49 @@ TEST(RedisRateLimiter, ABucketExpiresOnceFullAndThenAllowsTheBurstAgain) {
     EXPECT_TRUE(again.at(0).allowed);
     EXPECT_EQ(again.at(0).remaining, 1);
     co_await command(*redis, "DEL", stored_key);
+  };
+  tracker::testing::with_shared_connection(tracker::testing::options(), body);
+}
+
+TEST(RedisRateLimiter, RequestsOfOneTurnAreDecidedByOneCallInTheirOrder) {
+  auto body = [](std::shared_ptr<Connection> redis, tracker::metrics::Registry& metrics) -> asio::awaitable<void> {
+    tracker::redis::RateLimiter limiter(redis, metrics);
+    const std::string address = tracker::testing::unique_key("rl-ip");
+    const std::string key = tracker::testing::unique_key("rl-key");
+    const RateBucket by_address{address, rate_limit(0.001, 5)};
+    const RateBucket by_key{key, rate_limit(0.001, 1)};
+    // Request 2 and 3 draw from both buckets: 2 takes the key's one token, 3 is refused and
+    // must take nothing from the address's bucket, which the rest share.
+    const std::vector<std::vector<RateBucket>> requests = {
+        {by_address}, {by_address, by_key}, {by_address, by_key}, {by_address}, {by_address},
+        {by_address}, {by_address}, {by_address}};
+    std::vector<std::vector<RateDecision>> decided(requests.size());
+    std::size_t answered = 0;
+    const auto calls_before = metrics.counter("tracker_rate_limit_script_calls_total", "").value();
+    auto executor = co_await asio::this_coro::executor;
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+      asio::co_spawn(executor, [&, i]() -> asio::awaitable<void> {
+        decided[i] = co_await limiter.take(requests[i]);
+        ++answered;
+      }, asio::detached);
+    }
+    while (answered < requests.size()) co_await sleep_for(std::chrono::milliseconds(5));
+
+    std::string outcome;
+    for (const auto& decisions : decided) {
+      bool allowed = true;
+      for (const RateDecision& decision : decisions) allowed = allowed && decision.allowed;
+      outcome += allowed ? 'A' : 'D';
+    }
+    EXPECT_EQ(outcome, "AADAAADD");
+    EXPECT_TRUE(decided[2].at(0).allowed) << "the address alone would have allowed it";
+    EXPECT_FALSE(decided[2].at(1).allowed);
+    EXPECT_EQ(decided[0].at(0).remaining, 4);
+    EXPECT_EQ(decided[5].at(0).remaining, 0);
+    EXPECT_EQ(metrics.counter("tracker_rate_limit_script_calls_total", "").value() - calls_before, 1u);
+    std::string address_key = tracker::redis::keys::rate_bucket(address);
+    std::string key_key = tracker::redis::keys::rate_bucket(key);
+    co_await command(*redis, "DEL", address_key, key_key);
   };
   tracker::testing::with_shared_connection(tracker::testing::options(), body);
 }
