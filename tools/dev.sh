@@ -40,7 +40,7 @@ export CMAKE_BUILD_PARALLEL_LEVEL="${BUILD_JOBS}"
 REQUIRED_PACKAGES=(
     build-essential cmake ninja-build pkg-config
     libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-    libhiredis-dev libpq-dev libspdlog-dev zlib1g-dev libssl-dev
+    libhiredis-dev libpq-dev libspdlog-dev zlib1g-dev libssl-dev libmimalloc-dev
     libgtest-dev libgmock-dev libbenchmark-dev
     redis-server postgresql-15 postgresql-client-15
     python3-pytest python3-redis python3-psycopg2 python3-requests
