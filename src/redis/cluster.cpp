@@ -127,6 +127,11 @@ std::string ClusterClient::target_of(std::optional<int> slot) const {
   return masters.front();
 }
 
+std::optional<std::string> ClusterClient::master_of(std::string_view key) const {
+  const std::string* master = map_.master(cluster::key_slot(key));
+  return master ? std::optional<std::string>(*master) : std::nullopt;
+}
+
 asio::awaitable<Reply> ClusterClient::execute(std::span<const std::string_view> args, milliseconds timeout) {
   auto key = cluster::routing_key(args);
   std::optional<int> slot;
@@ -182,9 +187,16 @@ asio::awaitable<Reply> ClusterClient::send(std::optional<int> slot, std::span<co
     std::string redirect_to;
     long redirect_slot = -1;
     bool redirect_ask = false;
+    Reply reply;
     try {
       auto timeout = left(deadline);
-      co_return co_await (asking ? connection->execute_asking(args, timeout) : connection->execute(args, timeout));
+      // Two statements, not one co_await of a conditional: GCC 12 miscompiles that (a crash).
+      if (asking) {
+        reply = co_await connection->execute_asking(args, timeout);
+      } else {
+        reply = co_await connection->execute(args, timeout);
+      }
+      co_return reply;
     } catch (const Redirected& redirect) {
       if (redirect.ask() ? asked_once : moved_once) throw;  // a second one of a kind: the map is in flux
       redirect_to = redirect.endpoint();

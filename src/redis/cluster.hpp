@@ -73,6 +73,8 @@ class ClusterClient final : public Client, public std::enable_shared_from_this<C
   asio::awaitable<bool> refresh(milliseconds timeout);
   // host:port of each master, as the map has them now.
   std::vector<std::string> masters() const { return map_.masters(); }
+  // host:port of the master the map gives `key`'s slot now, if any.
+  std::optional<std::string> master_of(std::string_view key) const;
 
  private:
   using Clock = std::chrono::steady_clock;
