@@ -597,14 +597,27 @@ cluster_running() {
     done
 }
 
+# Half the nodes are replicas with their replication link up: a write can then be on two
+# machines (WAIT), and a master that dies has a successor.
+_cluster_replicas_linked() {
+    local port info linked=0
+    for port in $(_cluster_ports); do
+        info="$(_cluster_cli "$port" info replication 2>/dev/null | tr -d '\r')"
+        grep -q '^role:slave$' <<<"$info" && grep -q '^master_link_status:up$' <<<"$info" && linked=$((linked + 1))
+    done
+    ((linked == CLUSTER_NODES / 2))
+}
+
 # The masters as host:port,host:port,... (the seeds --redis-cluster takes), as a node
-# that answers sees them now.
+# that answers sees them now. Only masters that serve slots (fields from the 9th on):
+# just after a create, a replica-to-be may still show as a master without any.
 cluster_seeds() {
     local port
     for port in $(_cluster_ports); do
         if _cluster_node_up "$port"; then
             _cluster_cli "$port" cluster nodes 2>/dev/null |
-                awk '$3 ~ /master/ && $3 !~ /fail/ { split($2, a, "@"); print a[1] }' | sort | paste -sd, -
+                awk '$3 ~ /master/ && $3 !~ /fail/ && NF >= 9 { split($2, a, "@"); print a[1] }' |
+                sort | paste -sd, -
             return 0
         fi
     done
@@ -643,7 +656,7 @@ cluster_start() {
             { tail -n 20 "${CLUSTER_DIR}/create.log" >&2; svc_die "redis-cli --cluster create failed"; }
     fi
     for ((i = 0; i < SVC_WAIT_SECONDS * 10; i++)); do
-        if cluster_running; then
+        if cluster_running && _cluster_replicas_linked; then
             svc_log "Redis Cluster is up, masters $(cluster_seeds) (data: ${CLUSTER_DIR})"
             return 0
         fi
