@@ -25,8 +25,9 @@ class ScriptMissing : public ReplyError {
   using ReplyError::ReplyError;
 };
 
-// MOVED or ASK: the key lives on another node of a cluster. Only a cluster client can
-// follow it; until there is one it is a configuration error.
+// MOVED or ASK: the key lives on another node of a cluster. ClusterClient follows it
+// (once of each kind per command); one that escapes it, or any met by a plain Connection
+// (a single-Redis configuration pointed at a cluster node), is a configuration error.
 class Redirected : public ReplyError {
  public:
   explicit Redirected(std::string_view text);
