@@ -20,6 +20,7 @@ namespace {
 constexpr auto kPoll = std::chrono::milliseconds(5);
 // Until the map has been read once, ask again soon rather than after refresh_interval.
 constexpr auto kFirstReadRetry = std::chrono::milliseconds(200);
+constexpr auto kTryAgainPause = std::chrono::milliseconds(10);
 
 milliseconds left(std::chrono::steady_clock::time_point deadline) {
   return std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
@@ -51,6 +52,8 @@ ClusterClient::ClusterClient(asio::any_io_executor executor, ClusterOptions opti
                              "kind=\"moved\"")),
       asked_(metrics.counter("tracker_redis_cluster_redirects_total", "Redis Cluster redirects followed",
                              "kind=\"ask\"")),
+      tries_again_(metrics.counter("tracker_redis_cluster_try_again_total",
+                                   "Redis Cluster commands sent again after TRYAGAIN (keys mid-migration)")),
       refreshes_(metrics.counter("tracker_redis_cluster_slot_map_reads_total",
                                  "Redis Cluster slot maps read (CLUSTER SLOTS)")),
       refresh_failures_(metrics.counter("tracker_redis_cluster_slot_map_failures_total",
@@ -170,8 +173,16 @@ asio::awaitable<Reply> ClusterClient::send(std::optional<int> slot, std::span<co
   bool moved_once = false;
   bool asked_once = false;
   bool retried_unreachable = false;
+  bool try_again = false;
+  std::exception_ptr last_try_again;  // what the caller sees if TRYAGAIN lasts to the deadline
   for (;;) {
+    if (try_again) {
+      // Not run anywhere, so it may be sent again; the keys' migration takes milliseconds.
+      try_again = false;
+      co_await pause(executor_, std::min(kTryAgainPause, std::max(left(deadline), milliseconds{0})));
+    }
     if (left(deadline) <= milliseconds{0}) {
+      if (last_try_again) std::rethrow_exception(last_try_again);
       throw ports::StoreTimeout("redis cluster: command timed out while following the cluster to " + target);
     }
     std::shared_ptr<Connection> connection;
@@ -209,14 +220,19 @@ asio::awaitable<Reply> ClusterClient::send(std::optional<int> slot, std::span<co
       redirect_to = redirect.endpoint();
       redirect_slot = redirect.slot();
       redirect_ask = redirect.ask();
+    } catch (const TryAgain&) {
+      try_again = true;
+      last_try_again = std::current_exception();
+      tries_again_.inc();
     } catch (const ports::StoreBusy&) {
-      throw;  // CLUSTERDOWN, TRYAGAIN, LOADING...: the node is reachable and says so itself
+      throw;  // CLUSTERDOWN, LOADING...: the node is reachable and says so itself
     } catch (const ports::StoreUnavailable&) {
       // Timed out or lost after it was written: maybe applied, so not retried here. The
       // node may be failing over; the commands after this one should find its successor.
       refresh_soon();
       throw;
     }
+    if (try_again) continue;
     if (!cluster::parse_endpoint(redirect_to)) {
       throw ports::StoreRejected("redis cluster: a redirect to an address that is not host:port: " + redirect_to);
     }

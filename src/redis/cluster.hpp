@@ -36,6 +36,9 @@ struct ClusterOptions {
 // background; ASK means one key is half-way through a migration, so the command goes
 // once to the named node behind ASKING and the map stays as it is.
 //
+// TRYAGAIN (a multi-key command on a slot whose keys are half migrated; nothing ran) is
+// sent again after a short pause until the deadline.
+//
 // When the target master has no connection the slot map is read again (CLUSTER SLOTS,
 // from any node that answers) and the command tried once more if its deadline allows:
 // nothing was sent, so a retry cannot apply it twice. A command lost with its connection
@@ -108,6 +111,7 @@ class ClusterClient final : public Client, public std::enable_shared_from_this<C
   asio::steady_timer refresh_timer_;
   metrics::Counter& moved_;
   metrics::Counter& asked_;
+  metrics::Counter& tries_again_;
   metrics::Counter& refreshes_;
   metrics::Counter& refresh_failures_;
 };

@@ -41,10 +41,19 @@ class Redirected : public ReplyError {
   std::string endpoint_;
 };
 
+// TRYAGAIN: a multi-key command (or script) on a slot being migrated whose keys are
+// partly on each side. Nothing ran; ClusterClient tries again until the command's
+// deadline, by when the migration of those keys has usually finished.
+class TryAgain : public ports::StoreBusy {
+ public:
+  using ports::StoreBusy::StoreBusy;
+};
+
 // The one place where an error reply's text becomes an exception: the first word picks
 // the type, the way a client library does (redis-plus-plus throw_error). States a server
 // passes through (LOADING, BUSY, MASTERDOWN, READONLY, TRYAGAIN, CLUSTERDOWN, OOM, MISCONF,
-// NOREPLICAS) are ports::StoreBusy; NOSCRIPT, MOVED and ASK have types of their own;
+// NOREPLICAS) are ports::StoreBusy (TRYAGAIN as its subclass TryAgain); NOSCRIPT, MOVED
+// and ASK have types of their own;
 // anything else is a ReplyError.
 std::exception_ptr error_from_reply(std::string_view text);
 

@@ -24,6 +24,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -273,7 +274,30 @@ TEST(ClusterClient, FollowsAskWhileASlotIsHalfMigrated) {
     EXPECT_EQ(client.master_of(tag), from);
     EXPECT_EQ(counter(metrics, "tracker_redis_cluster_redirects_total", "kind=\"moved\""), moves);
 
+    // Keys on both sides: a command on both is refused (TRYAGAIN) until the rest move.
+    auto tries_again = counter(metrics, "tracker_redis_cluster_try_again_total");
+    std::optional<Reply> both;
+    std::exception_ptr both_error;
+    bool both_done = false;
+    asio::co_spawn(
+        co_await asio::this_coro::executor,
+        [&]() -> asio::awaitable<void> { both = co_await run(client, "MGET", moved_key, staying_key); },
+        [&](std::exception_ptr e) {
+          both_error = e;
+          both_done = true;
+        });
+    while (!both_done && counter(metrics, "tracker_redis_cluster_try_again_total") == tries_again) {
+      co_await sleep_for(5ms);
+    }
+    EXPECT_FALSE(both_done);
     co_await migrate_keys(from, to, std::vector<std::string>(1, staying_key));
+    while (!both_done) co_await sleep_for(5ms);
+    if (both_error) std::rethrow_exception(both_error);
+    require(both && both->elements.size() == 2, "two values from MGET");
+    EXPECT_EQ(both->elements[0].text, "m");
+    EXPECT_EQ(both->elements[1].text, "s");
+    EXPECT_GT(counter(metrics, "tracker_redis_cluster_try_again_total"), tries_again);
+
     co_await end_migration(slot, from, to, client.masters());
     std::vector<std::pair<std::string, std::string>> expected;
     expected.emplace_back(moved_key, "m");

@@ -182,6 +182,16 @@ TEST(ClusterSlot, RedirectsNameSlotAndNode) {
   }
 }
 
+TEST(ClusterSlot, TryAgainIsABusyStateOfItsOwn) {
+  try {
+    std::rethrow_exception(tracker::redis::error_from_reply("TRYAGAIN Multiple keys request during rehashing of slot"));
+  } catch (const tracker::redis::TryAgain& busy) {
+    EXPECT_NE(dynamic_cast<const tracker::ports::StoreBusy*>(&busy), nullptr);
+  }
+  EXPECT_THROW(std::rethrow_exception(tracker::redis::error_from_reply("CLUSTERDOWN The cluster is down")),
+               tracker::ports::StoreBusy);
+}
+
 TEST(ClusterSlot, SeedListIsCheckedEntryByEntry) {
   EXPECT_EQ(cluster::parse_seeds("127.0.0.1:7001,127.0.0.1:7002"),
             (std::vector<std::string>{"127.0.0.1:7001", "127.0.0.1:7002"}));
