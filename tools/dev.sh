@@ -12,7 +12,14 @@
 #                             against a Redis and a database of the tests' own
 #                             (port TRACKER_REDIS_PORT+1 under .data/test/, database
 #                             tracker_test made anew), so the development data is untouched
+#                             and, for the *_clustertest.cpp tests, a Redis Cluster of
+#                             their own (base port TRACKER_REDIS_CLUSTER_BASE_PORT+10,
+#                             under .data/test/cluster/), stopped at the end
 #   tools/dev.sh stop         stop Redis and PostgreSQL
+#   tools/dev.sh cluster-start | cluster-stop
+#                             start/stop a local Redis Cluster, 3 masters + 3 replicas
+#                             under .data/cluster/ (ports from TRACKER_REDIS_CLUSTER_BASE_PORT,
+#                             default 53001); while it runs, `env` prints TRACKER_REDIS_CLUSTER
 #   tools/dev.sh redis-start | redis-stop | pg-start | pg-stop
 #                             start/stop one service (fast; for fault-injection tests)
 #   tools/dev.sh migrate      apply pending sql/NNN_*.sql migrations
@@ -51,7 +58,7 @@ REQUIRED_PACKAGES=(
 )
 
 usage() {
-    sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,29p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 # Serialise service start/stop between concurrent invocations. The lock is
@@ -147,9 +154,15 @@ status() {
 print_env() {
     local v
     for v in TRACKER_REPO_ROOT TRACKER_DATA_DIR TRACKER_SERVER_BIN TRACKER_REDIS_HOST \
-             TRACKER_REDIS_PORT TRACKER_REDIS_APPENDFSYNC TRACKER_PG_PORT TRACKER_PG_DSN; do
+             TRACKER_REDIS_PORT TRACKER_REDIS_APPENDFSYNC TRACKER_PG_PORT TRACKER_PG_DSN \
+             TRACKER_REDIS_CLUSTER_BASE_PORT; do
         printf 'export %s=%q\n' "$v" "${!v}"
     done
+    # The value --redis-cluster takes, only while the local cluster runs.
+    local seeds
+    if seeds="$(cluster_seeds 2>/dev/null)" && [[ -n "$seeds" ]]; then
+        printf 'export TRACKER_REDIS_CLUSTER=%q\n' "$seeds"
+    fi
 }
 
 # The development write and read keys, made once with `event-tracker keys create` and kept
@@ -207,9 +220,20 @@ case "$cmd" in
         "$REPO_ROOT/tools/fuzz.sh" --smoke
         with_lock test_services_up
         export TRACKER_REDIS_PORT="${TEST_REDIS_PORT}" TRACKER_PG_DSN="${TEST_PG_DSN}"
-        exec ctest --preset release --output-on-failure "$@"
+        # The cluster tests' own cluster, beside the development one.
+        export TRACKER_REDIS_CLUSTER_BASE_PORT=$((TRACKER_REDIS_CLUSTER_BASE_PORT + 10))
+        CLUSTER_DIR="${TRACKER_DATA_DIR}/test/cluster"
+        with_lock cluster_start
+        TRACKER_REDIS_CLUSTER="$(cluster_seeds)"
+        export TRACKER_REDIS_CLUSTER
+        test_status=0
+        ctest --preset release --output-on-failure "$@" || test_status=$?
+        with_lock cluster_stop
+        exit "${test_status}"
         ;;
     stop)        with_lock services_down ;;
+    cluster-start) with_lock cluster_start ;;
+    cluster-stop)  with_lock cluster_stop ;;
     redis-start) with_lock redis_start ;;
     redis-stop)  with_lock redis_stop ;;
     pg-start)    with_lock pg_start ;;

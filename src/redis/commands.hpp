@@ -41,4 +41,15 @@ class Commands {
   virtual const asio::any_io_executor& executor() const = 0;
 };
 
+// A Commands that the program starts and stops: one Connection or a ClusterClient
+// (make_client in redis/cluster.hpp picks one), so main wires either the same way.
+class Client : public Commands {
+ public:
+  virtual void start() = 0;
+  // Fails what is waiting and stops reconnecting; posted, so callable from any thread.
+  virtual void stop() = 0;
+  // Returns once connected() or after `limit`, whichever comes first.
+  virtual asio::awaitable<void> wait_connected(milliseconds limit) = 0;
+};
+
 }  // namespace tracker::redis

@@ -148,7 +148,18 @@ asio::awaitable<Reply> Connection::execute(std::span<const std::string_view> arg
       asio::use_awaitable);
 }
 
-void Connection::enqueue(std::string command, milliseconds timeout, Handler handler) {
+asio::awaitable<Reply> Connection::execute_asking(std::span<const std::string_view> args,
+                                                  milliseconds timeout) {
+  std::string command = format_command(args);
+  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>,
+                                          void(std::exception_ptr, Reply)>(
+      [this, &command, timeout](Handler handler) {
+        enqueue(std::move(command), timeout, std::move(handler), true);
+      },
+      asio::use_awaitable);
+}
+
+void Connection::enqueue(std::string command, milliseconds timeout, Handler handler, bool asking) {
   if (state_ != State::Connected) {
     rejected_disconnected_.inc();
     complete(std::move(handler),
@@ -163,8 +174,14 @@ void Connection::enqueue(std::string command, milliseconds timeout, Handler hand
              {});
     return;
   }
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  if (asking) {
+    queued_ += "*1\r\n$6\r\nASKING\r\n";
+    // Its +OK matters to nobody; an error would show again on the command itself.
+    pending_.push_back({Handler([](std::exception_ptr, Reply) {}), deadline});
+  }
   queued_ += command;
-  pending_.push_back({std::move(handler), std::chrono::steady_clock::now() + timeout});
+  pending_.push_back({std::move(handler), deadline});
   if (!write_in_flight_ && !flush_posted_) {
     // Deferring the write to the end of this turn of the event loop lets every command
     // issued meanwhile share one write: automatic pipelining.

@@ -43,7 +43,7 @@ struct ConnectionOptions {
 // disconnected, Timeout, Overloaded when max_pending is reached. An error reply is thrown
 // as what error_from_reply() (redis/errors.hpp) makes of it, so no caller reads error
 // text itself; only errors nested in an array reply stay Reply::Type::Error.
-class Connection final : public Commands, public std::enable_shared_from_this<Connection> {
+class Connection final : public Client, public std::enable_shared_from_this<Connection> {
  public:
   static std::shared_ptr<Connection> create(asio::any_io_executor executor,
                                             ConnectionOptions options,
@@ -52,18 +52,22 @@ class Connection final : public Commands, public std::enable_shared_from_this<Co
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  void start();
-  void stop();
+  void start() override;
+  void stop() override;
   bool connected() const override { return state_ == State::Connected; }
   // Returns once connected or after `limit`, whichever comes first (start-up: requests
   // wait a moment for the connection rather than meet a 503 from a server just started).
-  asio::awaitable<void> wait_connected(milliseconds limit);
+  asio::awaitable<void> wait_connected(milliseconds limit) override;
   const asio::any_io_executor& executor() const override { return executor_; }
   milliseconds default_timeout() const override { return options_.command_timeout; }
 
   using Commands::execute;
   asio::awaitable<Reply> execute(std::span<const std::string_view> args,
                                  milliseconds timeout) override;
+  // ASKING and then the command, written together so that no other coroutine's command
+  // comes between them and takes the one-command permission ASKING gives (a cluster
+  // client following an ASK redirect). ASKING's own reply is dropped.
+  asio::awaitable<Reply> execute_asking(std::span<const std::string_view> args, milliseconds timeout);
 
  private:
   using Handler = asio::any_completion_handler<void(std::exception_ptr, Reply)>;
@@ -76,7 +80,7 @@ class Connection final : public Commands, public std::enable_shared_from_this<Co
   Connection(asio::any_io_executor executor, ConnectionOptions options,
              metrics::Registry& metrics);
 
-  void enqueue(std::string command, milliseconds timeout, Handler handler);
+  void enqueue(std::string command, milliseconds timeout, Handler handler, bool asking = false);
   void flush_writes();
   asio::awaitable<void> run();  // connect, read, reconnect; until stopped
   asio::awaitable<void> read_replies();

@@ -33,6 +33,7 @@ Redirected::Redirected(std::string_view text) : ReplyError(text) {
 
 std::exception_ptr error_from_reply(std::string_view text) {
   std::string_view prefix = first_word(text);
+  if (prefix == "TRYAGAIN") return std::make_exception_ptr(TryAgain("redis: " + std::string(text)));
   for (std::string_view transient : kTransient) {
     if (prefix == transient) return std::make_exception_ptr(ports::StoreBusy("redis: " + std::string(text)));
   }

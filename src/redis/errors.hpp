@@ -25,8 +25,9 @@ class ScriptMissing : public ReplyError {
   using ReplyError::ReplyError;
 };
 
-// MOVED or ASK: the key lives on another node of a cluster. Only a cluster client can
-// follow it; until there is one it is a configuration error.
+// MOVED or ASK: the key lives on another node of a cluster. ClusterClient follows it
+// (once of each kind per command); one that escapes it, or any met by a plain Connection
+// (a single-Redis configuration pointed at a cluster node), is a configuration error.
 class Redirected : public ReplyError {
  public:
   explicit Redirected(std::string_view text);
@@ -40,10 +41,19 @@ class Redirected : public ReplyError {
   std::string endpoint_;
 };
 
+// TRYAGAIN: a multi-key command (or script) on a slot being migrated whose keys are
+// partly on each side. Nothing ran; ClusterClient tries again until the command's
+// deadline, by when the migration of those keys has usually finished.
+class TryAgain : public ports::StoreBusy {
+ public:
+  using ports::StoreBusy::StoreBusy;
+};
+
 // The one place where an error reply's text becomes an exception: the first word picks
 // the type, the way a client library does (redis-plus-plus throw_error). States a server
 // passes through (LOADING, BUSY, MASTERDOWN, READONLY, TRYAGAIN, CLUSTERDOWN, OOM, MISCONF,
-// NOREPLICAS) are ports::StoreBusy; NOSCRIPT, MOVED and ASK have types of their own;
+// NOREPLICAS) are ports::StoreBusy (TRYAGAIN as its subclass TryAgain); NOSCRIPT, MOVED
+// and ASK have types of their own;
 // anything else is a ReplyError.
 std::exception_ptr error_from_reply(std::string_view text);
 
