@@ -2,8 +2,8 @@
 # What the client edge costs single-event ingestion in total: this build with API keys, a
 # CORS Origin on every request and both rate limits on (per write key and per client
 # address, in Redis, set high enough never to refuse; "edge"), the same without rate limits
-# ("keys"), against a build from before the edge (BASELINE_REF, built once into
-# bench/out/baseline/) with none of them ("before"), alternating round by round on a private stack (bench/lib/stack.sh), flusher off so that
+# ("keys"), against this build with none of them ("off") and a build from before the edge
+# (BASELINE_REF, built once into bench/out/baseline/; "before"), alternating round by round on a private stack (bench/lib/stack.sh), flusher off so that
 # the rounds measure the request path; prints the medians and the ratios edge / before.
 #
 #   bench/edge_total_cost.sh
@@ -14,8 +14,9 @@ source "$(dirname "$0")/lib/stack.sh"
 ROUNDS=${ROUNDS:-5}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-8}
 CONNECTIONS=${CONNECTIONS:-64}
-# edge: everything on; keys: keys and CORS, no rate limits; before: the baseline build.
-VARIANTS=${VARIANTS:-edge keys before}
+# edge: everything on; keys: keys and CORS, no rate limits; off: this build with none of
+# them (--auth=off, no limits, no Origin); before: the baseline build.
+VARIANTS=${VARIANTS:-edge keys off before}
 # The last commit before the router's gates, keys, CORS and rate limits.
 BASELINE_REF=${BASELINE_REF:-1972254}
 
@@ -53,6 +54,10 @@ for round in $(seq 1 "$ROUNDS"); do
       TRACKER_SERVER_BIN=$CURRENT_BIN
       flags=(--auth=on --rate-limit-ip=0 --rate-limit-key=0)
       origin=https://shop.example
+    elif [[ $variant == off ]]; then
+      TRACKER_SERVER_BIN=$CURRENT_BIN
+      flags=(--auth=off --rate-limit-ip=0 --rate-limit-key=0)
+      origin=""
     else
       TRACKER_SERVER_BIN=$BASELINE_BIN
       flags=()
@@ -76,10 +81,16 @@ printf '%-7s %10s %17s %16s\n' build "events/s" "server us/event" "Redis us/even
 for variant in $VARIANTS; do
   printf '%-7s %10.0f %17.2f %16.2f\n' "$variant" "$(col "$variant" 3)" "$(col "$variant" 5)" "$(col "$variant" 4)"
 done
+ratio() {  # VARIANT REFERENCE
+  awk -v v="$1" -v w="$2" -v r="$(col "$1" 3)" -v s="$(col "$2" 3)" -v a="$(col "$1" 5)" \
+      -v b="$(col "$2" 5)" -v c="$(col "$1" 4)" -v d="$(col "$2" 4)" \
+    'BEGIN { printf "%s / %s: events/s %.3f, server CPU per event %.3f (%+.2f us), Redis CPU per event %.3f\n",
+             v, w, r / s, a / b, a - b, c / d }'
+}
+has() { [[ " $VARIANTS " == *" $1 "* ]]; }
 for variant in $VARIANTS; do
-  [[ $variant == before ]] && continue
-  awk -v v="$variant" -v r="$(col "$variant" 3)" -v s="$(col before 3)" -v a="$(col "$variant" 5)" \
-      -v b="$(col before 5)" -v c="$(col "$variant" 4)" -v d="$(col before 4)" \
-    'BEGIN { printf "%s / before: events/s %.3f, server CPU per event %.3f (%+.2f us), Redis CPU per event %.3f\n",
-             v, r / s, a / b, a - b, c / d }'
+  if [[ $variant == off || $variant == before ]]; then continue; fi
+  if has off; then ratio "$variant" off; fi
+  if has before; then ratio "$variant" before; fi
 done
+if has off && has before; then ratio off before; fi

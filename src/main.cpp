@@ -37,6 +37,8 @@
 #include "postgres/post_repository.hpp"
 #include "postgres/ranking_upkeep.hpp"
 #include "postgres/user_data_archive.hpp"
+#include "redis/cluster.hpp"
+#include "redis/cluster_slots.hpp"
 #include "redis/connection.hpp"
 #include "redis/counter_source.hpp"
 #include "redis/event_backlog.hpp"
@@ -76,8 +78,8 @@ struct Worker {
   // Ingestion has a connection of its own: a command that times out resets its connection and
   // fails everything in flight on it, so a slow statistics or search read must not take
   // acknowledged-or-not ingest calls with it (nor an ingest timeout the reads).
-  std::shared_ptr<redis::Connection> ingest_redis;  // ingest calls, rate limits, the readiness probe
-  std::shared_ptr<redis::Connection> query_redis;   // statistics, search cache, user data erasure
+  std::shared_ptr<redis::Client> ingest_redis;  // ingest calls, rate limits, the readiness probe
+  std::shared_ptr<redis::Client> query_redis;   // statistics, search cache, user data erasure
   std::unique_ptr<redis::EventStore> event_store;
   std::unique_ptr<app::IngestService> ingest;
   std::unique_ptr<redis::HealthProbe> redis_probe;
@@ -115,6 +117,21 @@ redis::ConnectionOptions redis_options(const config::Config& config) {
   options.command_timeout = std::chrono::milliseconds(config.redis_timeout_ms);
   options.max_pending = config.redis_max_pending;
   return options;
+}
+
+std::vector<std::string> cluster_seeds(const config::Config& config) {
+  if (config.redis_cluster.empty()) return {};
+  try {
+    return redis::cluster::parse_seeds(config.redis_cluster);
+  } catch (const std::invalid_argument& error) {
+    throw std::invalid_argument(std::string("--redis-cluster: ") + error.what());
+  }
+}
+
+// One Redis, or a Redis Cluster when --redis-cluster names its seed nodes.
+std::shared_ptr<redis::Client> redis_client(asio::any_io_executor executor, const config::Config& config,
+                                            metrics::Registry& metrics) {
+  return redis::make_client(std::move(executor), redis_options(config), cluster_seeds(config), metrics);
 }
 
 http::CorsPolicy cors_policy(const config::Config& config) {
@@ -156,8 +173,8 @@ std::unique_ptr<Worker> make_worker(const config::Config& config,
                                     app::LocalRateLimiter& local_limits, const app::KeyRing* keys,
                                     metrics::Registry& metrics) {
   auto worker = std::make_unique<Worker>();
-  worker->ingest_redis = redis::Connection::create(worker->io.get_executor(), redis_options(config), metrics);
-  worker->query_redis = redis::Connection::create(worker->io.get_executor(), redis_options(config), metrics);
+  worker->ingest_redis = redis_client(worker->io.get_executor(), config, metrics);
+  worker->query_redis = redis_client(worker->io.get_executor(), config, metrics);
 
   redis::EventStoreOptions store_options;
   store_options.recent_keywords_ttl = std::chrono::seconds(config.recent_keywords_ttl_s);
@@ -241,13 +258,13 @@ std::unique_ptr<Worker> make_worker(const config::Config& config,
 // a request; readers on the I/O threads take its published results.
 struct RankingWorker {
   asio::io_context io{1};
-  std::shared_ptr<redis::Connection> redis;
+  std::shared_ptr<redis::Client> redis;
   std::unique_ptr<redis::HourlyRankings> hours;
   std::unique_ptr<app::RankingBoard> board;
   std::thread thread;
 
   RankingWorker(const config::Config& config, metrics::Registry& metrics) {
-    redis = redis::Connection::create(io.get_executor(), redis_options(config), metrics);
+    redis = redis_client(io.get_executor(), config, metrics);
     hours = std::make_unique<redis::HourlyRankings>(redis, std::chrono::milliseconds(config.redis_timeout_ms));
     app::RankingBoardOptions options;
     options.refresh_interval = std::chrono::milliseconds(config.ranking_refresh_ms);
@@ -302,7 +319,7 @@ struct KeyRingWorker {
 // database never delays an acknowledgement.
 struct FlusherWorker {
   asio::io_context io{1};
-  std::shared_ptr<redis::Connection> redis;
+  std::shared_ptr<redis::Client> redis;
   std::unique_ptr<redis::EventBacklog> backlog;
   std::unique_ptr<redis::CounterSource> counters;
   std::unique_ptr<postgres::EventArchive> archive;
@@ -310,7 +327,7 @@ struct FlusherWorker {
   std::thread thread;
 
   FlusherWorker(const config::Config& config, metrics::Registry& metrics) {
-    redis = redis::Connection::create(io.get_executor(), redis_options(config), metrics);
+    redis = redis_client(io.get_executor(), config, metrics);
     backlog = std::make_unique<redis::EventBacklog>(redis);
     counters = std::make_unique<redis::CounterSource>(redis);
     archive = std::make_unique<postgres::EventArchive>(io.get_executor(), pg_options(config), metrics);
@@ -358,6 +375,7 @@ int main(int argc, char** argv) {
   config::Config config;
   try {
     if (!config::load(config, argc, argv)) return 0;
+    cluster_seeds(config);  // refuses a malformed list before anything starts
   } catch (const std::exception& error) {
     std::cerr << "event-tracker: " << error.what() << '\n';
     return 2;

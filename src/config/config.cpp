@@ -147,6 +147,8 @@ const std::vector<Option>& options() {
              Bounds<std::int64_t>{0, 86'400}),
       text("redis-host", "Redis host", &Config::redis_host),
       number("redis-port", "Redis port", &Config::redis_port),
+      text("redis-cluster", "seed nodes of a Redis Cluster, host:port[,host:port...]; when set, "
+           "--redis-host and --redis-port are not used", &Config::redis_cluster),
       number("redis-timeout-ms", "timeout of each Redis command", &Config::redis_timeout_ms),
       number("redis-max-pending", "Redis commands in flight per connection", &Config::redis_max_pending),
       text("pg-dsn", "PostgreSQL connection string", &Config::pg_dsn),

@@ -37,6 +37,8 @@ struct Config {
   // Redis
   std::string redis_host = "127.0.0.1";
   std::uint16_t redis_port = 56379;
+  // Seed nodes of a Redis Cluster ("host:port[,host:port...]"); empty: the one Redis above.
+  std::string redis_cluster;
   std::int64_t redis_timeout_ms = 2'000;
   std::size_t redis_max_pending = 20'000;
   // PostgreSQL

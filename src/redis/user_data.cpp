@@ -34,7 +34,9 @@ asio::awaitable<ports::UnflushedErasure> UnflushedUserData::erase_user(std::int6
   const std::string user = std::to_string(user_id);
   const std::string recent = keys::recent_keywords(user_id);
   const std::string per_call = std::to_string(entries_per_call_);
-  std::string from = "(" + stored_up_to.to_string();
+  // Appended, not "(" + string: GCC 12 warns falsely (-Wrestrict) on that form here.
+  std::string from = "(";
+  from += stored_up_to.to_string();
   std::string last;  // the stream's last entry when the first call ran
   const std::string_view keys[] = {stream_, backlog_, recent};
   ports::UnflushedErasure erased;
