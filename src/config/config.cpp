@@ -149,6 +149,10 @@ const std::vector<Option>& options() {
       number("redis-port", "Redis port", &Config::redis_port),
       number("redis-timeout-ms", "timeout of each Redis command", &Config::redis_timeout_ms),
       number("redis-max-pending", "Redis commands in flight per connection", &Config::redis_max_pending),
+      // Each statistics read costs one Redis call per shard, and each shard one flusher's
+      // PostgreSQL connection per server: a few dozen at most are worth it.
+      number("redis-shards", "logical Redis shards the data is spread over (the same on every server)",
+             &Config::redis_shards, Bounds<std::size_t>{1, 256}),
       text("pg-dsn", "PostgreSQL connection string", &Config::pg_dsn),
       number("pg-timeout-ms", "timeout of each PostgreSQL statement", &Config::pg_timeout_ms),
       number("pg-pool-size", "PostgreSQL connections per I/O thread", &Config::pg_pool_size,

@@ -39,6 +39,9 @@ struct Config {
   std::uint16_t redis_port = 56379;
   std::int64_t redis_timeout_ms = 2'000;
   std::size_t redis_max_pending = 20'000;
+  // Logical shards the Redis data is spread over (redis/shards.hpp). Every server of one
+  // data set must use the same number; changing it needs the backlog drained first.
+  std::size_t redis_shards = 1;
   // PostgreSQL
   std::string pg_dsn = "host=127.0.0.1 port=55432 user=tracker dbname=tracker";
   std::int64_t pg_timeout_ms = 5'000;

@@ -37,9 +37,11 @@ Flusher::Flusher(asio::any_io_executor executor, ports::EventBacklog& backlog,
       snapshots_applied_(metrics.counter("tracker_flush_snapshots_applied_total",
                                          "Counter snapshots applied to PostgreSQL")),
       failures_(metrics.counter("tracker_flush_failures_total", "Flush steps that failed and will be retried")),
-      backlog_size_(metrics.gauge("tracker_backlog_events", "Accepted events not yet in PostgreSQL")),
+      backlog_size_(metrics.gauge("tracker_backlog_events", "Accepted events not yet in PostgreSQL",
+                                  options.backlog_labels)),
       flush_lag_(metrics.gauge("tracker_flush_lag_seconds",
-                               "Age of the oldest accepted event not yet in PostgreSQL (whole seconds; 0 when none waits)")),
+                               "Age of the oldest accepted event not yet in PostgreSQL (whole seconds; 0 when none waits)",
+                               options.backlog_labels)),
       default_partition_rows_(metrics.gauge("tracker_events_default_partition_rows",
                                             "Rows in the default events partition (should be 0)")) {}
 
@@ -146,7 +148,7 @@ asio::awaitable<void> Flusher::run() {
     bool failed = false;
     try {
       auto now = std::chrono::steady_clock::now();
-      if (now >= next_partitions) {
+      if (options_.maintain_partitions && now >= next_partitions) {
         std::int64_t stray = co_await archive_.maintain_partitions(options_.partition_days_ahead,
                                                                    options_.retention_days);
         default_partition_rows_.set(stray);
@@ -171,10 +173,16 @@ asio::awaitable<void> Flusher::run() {
     } catch (const std::exception& error) {
       // Store failures are expected (a store restarting); anything else is a bug, but
       // stopping would lose nothing either: the backlog waits. So log loudly and retry.
-      failures_.inc();
-      if (dynamic_cast<const ports::StoreError*>(&error)) {
+      // Another server flushing this shard is no failure: its lock is tried again now and
+      // then, so that the shard is taken over within retry_max when that server dies.
+      auto* busy = dynamic_cast<const ports::Overloaded*>(&error);
+      if (busy && busy->reason() == "flusher_lock") {
+        spdlog::debug("flusher: {}", error.what());
+      } else if (dynamic_cast<const ports::StoreError*>(&error)) {
+        failures_.inc();
         spdlog::warn("flusher: {}; retrying in {} ms", error.what(), retry.count());
       } else {
+        failures_.inc();
         spdlog::error("flusher: unexpected failure: {}; retrying in {} ms", error.what(), retry.count());
       }
       failed = true;

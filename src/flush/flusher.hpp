@@ -26,6 +26,10 @@ struct FlusherOptions {
   milliseconds partition_interval{std::chrono::hours(1)};
   int partition_days_ahead = 7;
   int retention_days = 0;
+  // Of the flushers of one process (one per Redis shard), one keeps the partitions.
+  bool maintain_partitions = true;
+  // The backlog gauges' labels: shard="<n>" when several shards are flushed, else none.
+  std::string backlog_labels;
 };
 
 struct FlushReport {
@@ -35,7 +39,7 @@ struct FlushReport {
   std::size_t snapshots_replayed = 0;  // found in the ledger: dropped, not applied again
 };
 
-// Moves accepted events and counters from Redis to PostgreSQL, exactly once:
+// Moves one Redis shard's accepted events and counters to PostgreSQL, exactly once:
 //  - events: read a batch from the backlog, store what is newer than the archive's mark
 //    (mark and rows move in one transaction), then acknowledge the whole batch;
 //  - counters: freeze the live counters into a snapshot, apply it with its flush id in
