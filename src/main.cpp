@@ -59,6 +59,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <iostream>
 #include <memory>
 #include <thread>
@@ -293,8 +294,9 @@ struct KeyRingWorker {
 // The background mover from Redis to PostgreSQL, on a thread of its own so that a slow
 // database never delays an acknowledgement. One flusher per Redis shard, each with its
 // own PostgreSQL connection and the shard's lock: a shard whose lock another server holds
-// is tried again every few seconds, so the shards are shared out among the servers, and
-// a dead server's shards (its session locks gone with its connections) are taken over.
+// is tried again every few seconds, and a dead server's shards (its session locks gone
+// with its connections) are taken over. --flusher-shards shares them out: a server holds
+// its own shards for good and the others' only a while at a time (flush::FlusherOptions).
 struct FlusherWorker {
   struct Shard {
     std::unique_ptr<redis::EventBacklog> backlog;
@@ -321,6 +323,8 @@ struct FlusherWorker {
       options.counter_interval = std::chrono::milliseconds(config.counter_flush_interval_ms);
       options.retention_days = static_cast<int>(config.partition_retention_days);
       options.maintain_partitions = shard == 0;
+      const auto own = config::own_flusher_shards(config);
+      if (std::find(own.begin(), own.end(), shard) == own.end()) options.standby_hold = std::chrono::seconds(30);
       if (config.redis_shards > 1) options.backlog_labels = "shard=\"" + std::to_string(shard) + "\"";
       one.flusher = std::make_unique<flush::Flusher>(io.get_executor(), *one.backlog, *one.counters,
                                                      *one.archive, options, metrics);

@@ -2,6 +2,7 @@
 
 #include <boost/asio/ip/address.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <functional>
@@ -173,6 +174,10 @@ const std::vector<Option>& options() {
       number("counter-flush-interval-ms", "pause between counter snapshots", &Config::counter_flush_interval_ms),
       number("flush-batch-size", "events per flush transaction", &Config::flush_batch_size),
       flag_bool("flusher", "run the Redis-to-PostgreSQL flusher in this process", &Config::flusher_enabled),
+      text("flusher-shards",
+           "Redis shards this server flushes as its own, e.g. 0,1 (empty = all); it stands in for the others "
+           "while their servers are down",
+           &Config::flusher_shards),
       number("partition-retention-days", "drop event partitions older than this (0 = keep)", &Config::partition_retention_days),
       number("ranking-refresh-ms", "how often top posts / keywords are computed again (their most age)",
              &Config::ranking_refresh_ms, Bounds<std::int64_t>{10, 3'600'000}),
@@ -263,6 +268,7 @@ void validate(const Config& config) {
     throw std::invalid_argument("--rate-limit-store: expected redis or memory");
   }
   check_networks(config.trusted_proxies);
+  own_flusher_shards(config);
   if (config.log_format != "text" && config.log_format != "json") {
     throw std::invalid_argument("--log-format: expected text or json");
   }
@@ -304,6 +310,28 @@ bool load(Config& config, int argc, char** argv) {
   }
   validate(config);
   return true;
+}
+
+std::vector<std::size_t> own_flusher_shards(const Config& config) {
+  std::vector<std::size_t> shards;
+  std::istringstream items(config.flusher_shards);
+  std::string item;
+  while (std::getline(items, item, ',')) {
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (item.empty()) continue;
+    std::size_t shard = 0;
+    auto [end, error] = std::from_chars(item.data(), item.data() + item.size(), shard);
+    if (error != std::errc{} || end != item.data() + item.size() || shard >= config.redis_shards) {
+      throw std::invalid_argument("--flusher-shards: '" + item + "' is not a shard number below --redis-shards=" +
+                                  std::to_string(config.redis_shards));
+    }
+    if (std::find(shards.begin(), shards.end(), shard) == shards.end()) shards.push_back(shard);
+  }
+  if (shards.empty()) {
+    for (std::size_t shard = 0; shard < config.redis_shards; ++shard) shards.push_back(shard);
+  }
+  return shards;
 }
 
 std::string describe(const Config& config) {

@@ -156,6 +156,16 @@ asio::awaitable<void> Flusher::run() {
         next_partitions = now + options_.partition_interval;
       }
       auto events = co_await flush_events();
+      if (!holding_since_) holding_since_ = now;
+      if (options_.standby_hold.count() > 0 && now - *holding_since_ >= options_.standby_hold) {
+        // A shard stood by for: let go, so that its own server takes it if it is alive.
+        archive_.release_writer();
+        holding_since_.reset();
+        stored_up_to_.reset();  // another writer moves the mark meanwhile
+        lingering_.clear();     // their drops are the next writer's (the ledger knows them)
+        co_await pause(options_.standby_pause);
+        continue;
+      }
       if (now >= next_counters) {
         co_await flush_counters();
         next_counters = now + options_.counter_interval;
@@ -186,6 +196,7 @@ asio::awaitable<void> Flusher::run() {
         spdlog::error("flusher: unexpected failure: {}; retrying in {} ms", error.what(), retry.count());
       }
       failed = true;
+      holding_since_.reset();
     }
     if (failed) {
       // While PostgreSQL is away the lag grows: keep showing it if Redis answers.

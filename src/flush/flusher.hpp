@@ -30,6 +30,12 @@ struct FlusherOptions {
   bool maintain_partitions = true;
   // The backlog gauges' labels: shard="<n>" when several shards are flushed, else none.
   std::string backlog_labels;
+  // A shard this server stands by for (another server's, see --flusher-shards): held at
+  // most standby_hold at a time, then let go for standby_pause (longer than retry_max, a
+  // waiting flusher's longest back-off), so that its own server, if alive, takes it back.
+  // 0: a shard of this server's, held for good.
+  milliseconds standby_hold{0};
+  milliseconds standby_pause{10'000};
 };
 
 struct FlushReport {
@@ -71,6 +77,7 @@ class Flusher {
   ports::EventArchive& archive_;
   FlusherOptions options_;
   bool stopping_ = false;
+  std::optional<std::chrono::steady_clock::time_point> holding_since_;  // the writer lock
   struct Applied {
     std::string flush_id;
     std::chrono::steady_clock::time_point drop_after;

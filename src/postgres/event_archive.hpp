@@ -22,6 +22,8 @@ class EventArchive final : public ports::EventArchive {
   asio::awaitable<void> end_batch() override;
   asio::awaitable<bool> apply_counters(const ports::CounterSnapshot& snapshot) override;
   asio::awaitable<std::int64_t> maintain_partitions(int days_ahead, int retention_days) override;
+  // Closes the connection: PostgreSQL frees its session lock with it.
+  void release_writer() override { drop_connection(); }
 
  private:
   asio::awaitable<Connection*> connection();
