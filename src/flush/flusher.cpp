@@ -144,6 +144,8 @@ asio::awaitable<void> Flusher::run() {
   milliseconds retry = options_.retry_min;
   auto next_counters = std::chrono::steady_clock::now();
   auto next_partitions = std::chrono::steady_clock::now();
+  // A shard stood by for: its own server, starting at about the same time, goes first.
+  if (options_.standby_hold.count() > 0) co_await pause(options_.standby_pause);
   while (!stopping_) {
     bool failed = false;
     try {
