@@ -15,7 +15,12 @@
 namespace tracker::redis::keys {
 
 // "{<shard>}": the hash tag of a shard's keys.
-inline std::string shard_tag(std::uint32_t shard) { return "{" + std::to_string(shard) + "}"; }
+inline std::string shard_tag(std::uint32_t shard) {
+  std::string tag = "{";  // appended, not "{" + ...: GCC 12 warns (-Wrestrict) on that falsely
+  tag += std::to_string(shard);
+  tag += '}';
+  return tag;
+}
 inline std::string tagged(std::string_view tag, std::string_view name) {
   std::string key = "et:";
   key += tag;

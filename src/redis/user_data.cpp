@@ -36,7 +36,8 @@ asio::awaitable<ports::UnflushedErasure> UnflushedUserData::erase_user(std::int6
   const std::string stream = stream_.empty() ? keys::stream(tag) : stream_;
   const std::string backlog = backlog_.empty() ? keys::backlog(tag) : backlog_;
   const std::string per_call = std::to_string(entries_per_call_);
-  std::string from = "(" + stored_up_to.to_string();
+  std::string from = "(";  // appended, not "(" + ...: GCC 12 warns (-Wrestrict) on that falsely
+  from += stored_up_to.to_string();
   std::string last;  // the stream's last entry when the first call ran
   const std::string_view keys[] = {stream, backlog, recent};
   ports::UnflushedErasure erased;
