@@ -12,7 +12,7 @@ import uuid
 import psycopg2
 import pytest
 
-from support import HTTP_TIMEOUT, api, post, wait_until
+from support import HTTP_TIMEOUT, RedisService, ServerFactory, api, post, wait_until
 
 PG_DSN = os.environ.get("TRACKER_PG_DSN", "host=127.0.0.1 port=55432 user=tracker dbname=tracker")
 SHARDS = 4
@@ -155,3 +155,34 @@ def test_a_dead_servers_shards_are_taken_over(start_server, uniq, pg, tmp_path):
                >= work.stored, 60, "every stored event in PostgreSQL, shards 2 and 3 included")
     assert shards_written(keeper) == {0, 1, 2, 3}
     work.assert_exact(keeper)
+
+
+def test_a_server_moves_the_keys_of_the_layout_before_shards(tmp_path, uniq):
+    """A Redis written by a server of the layout before shards (untagged names): a new
+    server moves its stream (unflushed entries, consumer group), backlog counter and live
+    counters into shard 0 at start, and counts them."""
+    legacy = RedisService(tmp_path / "legacy-data")
+    if legacy.shared:
+        pytest.skip("needs a private Redis (TRACKER_E2E_REDIS=shared)")
+    legacy.start()
+    factory = ServerFactory(tmp_path, legacy.port)
+    r = legacy.client()
+    try:
+        comp = uniq.comp()
+        r.hset("et:totals:live", f"CLICK|{comp}|*|*", 5)
+        r.xadd("et:stream", {"rows": "an unflushed entry"})
+        r.xgroup_create("et:stream", "flusher", id="0")
+        r.set("et:backlog", 1)
+        server = factory()
+        assert count(server, eventType="CLICK", componentId=comp) == 5
+        assert post(server, "/api/events", uniq.event("CLICK", comp=comp)).status_code == 202
+        assert count(server, eventType="CLICK", componentId=comp) == 6
+        assert not r.exists("et:stream", "et:backlog", "et:totals:live")
+        assert r.xlen("et:{0}:stream") == 2
+        assert [group["name"] for group in r.xinfo_groups("et:{0}:stream")] == ["flusher"]
+        summary = api.get(server.url("/api/statistics/summary"), timeout=HTTP_TIMEOUT).json()
+        assert summary["pendingPersistence"] == 2
+    finally:
+        r.close()
+        factory.stop_all()
+        legacy.stop()
