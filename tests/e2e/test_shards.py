@@ -58,17 +58,20 @@ def ranked(server, path, field, key, **params):
 
 
 class Workload:
-    def __init__(self, uniq):
+    def __init__(self, uniq, n=0):
         self.uniq = uniq
         self.comp = uniq.comp()
         self.posts = [uniq.post() for _ in range(3)]
-        self.keyword = uniq.keyword()
+        self.keyword = uniq.keyword(n)  # the n-th workload of the test
         self.users = [uniq.user() for _ in range(USERS)]
 
     def searches(self):
-        return [self.uniq.event("SEARCH", comp=self.comp, userId=user, eventId=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.uniq.token}-search-{i}")),
+        return [self.uniq.event("SEARCH", comp=self.comp, userId=user, eventId=self.search_id(i),
                                 metadata={"keyword": self.keyword})
                 for i, user in enumerate(self.users)]
+
+    def search_id(self, i):
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.uniq.token}-{self.comp}-search-{i}"))
 
     def send(self, server):
         u, comp = self.uniq, self.comp
@@ -145,16 +148,26 @@ def test_four_shards_are_exact_before_and_after_two_servers_flush_them(start_ser
                         "and keyword = '' and event_type = 'LIKE'", work.comp) == USERS // 2
 
 
-def test_a_dead_servers_shards_are_taken_over(start_server, uniq, pg, tmp_path):
-    work = Workload(uniq)
+def test_a_dead_servers_shards_are_taken_over(start_server, uniq, pg):
     keeper = start_server(*SHARDED, *FLUSHING, "--flusher-shards=0,1")
-    # No server has shards 2 and 3 as its own: the keeper stands in for them (after its
-    # standby pause) and moves their events too.
-    work.send(keeper)
+    doomed = start_server(*SHARDED, *FLUSHING, "--flusher-shards=2,3")
+    before = Workload(uniq)
+    before.send(keeper)
     wait_until(lambda: pg_value(pg, "select count(*) from events where session_id = %s", uniq.session)
-               >= work.stored, 60, "every stored event in PostgreSQL, shards 2 and 3 included")
+               >= before.stored, 60, "the first events in PostgreSQL")
+    assert shards_written(keeper) == {0, 1} and shards_written(doomed) == {2, 3}
+    # kill -9: its locks go with its connections, and the keeper stands in for its shards
+    # (after its standby pause).
+    doomed.crash()
+    after = Workload(uniq, 1)
+    after.send(keeper)
+    wait_until(lambda: pg_value(pg, "select count(*) from events where session_id = %s", uniq.session)
+               >= before.stored + after.stored, 60, "the later events in PostgreSQL, shards 2 and 3 included")
+    assert pg_value(pg, "select count(distinct id) from events where session_id = %s",
+                    uniq.session) == before.stored + after.stored
     assert shards_written(keeper) == {0, 1, 2, 3}
-    work.assert_exact(keeper)
+    before.assert_exact(keeper)
+    after.assert_exact(keeper)
 
 
 def test_a_server_moves_the_keys_of_the_layout_before_shards(tmp_path, uniq):
