@@ -6,6 +6,11 @@
 #include "redis/keys.hpp"
 #include "redis/lua_scripts.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include <algorithm>
 
 namespace tracker::redis {
@@ -55,13 +60,27 @@ asio::awaitable<StatisticsReader::Counts> StatisticsReader::read(const std::stri
   Counts counts;
   std::vector<std::string> listed;
   const bool totals = kind == "totals";
-  for (const std::string& tag : shards_.tags()) {
-    const std::string script_keys[] = {totals ? keys::live_totals(tag) : keys::live_minutes(tag),
-                                       keys::live_minute_index(tag), keys::snapshots(tag),
-                                       totals ? keys::snapshot_totals_prefix(tag) : keys::snapshot_minutes_prefix(tag),
-                                       keys::snapshot_minute_index_prefix(tag)};
-    const std::vector<std::string_view> key_views(std::begin(script_keys), std::end(script_keys));
-    Reply reply = co_await read_counts_.run(*connection_, key_views, args, timeout_);
+  std::vector<Reply> replies;
+  if (shards_.count() == 1) {
+    replies.push_back(co_await read_shard(shards_.tag(0), totals, args));
+  } else {
+    // All shards at once: on one connection the calls go out together (one round trip),
+    // in a Cluster to several masters in parallel.
+    using Call = decltype(asio::co_spawn(connection_->executor(), read_shard(shards_.tag(0), totals, args),
+                                         asio::deferred));
+    std::vector<Call> calls;
+    calls.reserve(shards_.count());
+    for (const std::string& tag : shards_.tags()) {
+      calls.push_back(asio::co_spawn(connection_->executor(), read_shard(tag, totals, args), asio::deferred));
+    }
+    auto [order, failures, answers] = co_await asio::experimental::make_parallel_group(std::move(calls))
+                                          .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
+    for (const std::exception_ptr& failure : failures) {
+      if (failure) std::rethrow_exception(failure);
+    }
+    replies = std::move(answers);
+  }
+  for (Reply& reply : replies) {
     if (reply.elements.empty()) throw ports::StoreRejected("reading counters: empty reply");
     // Live values add up over the shards: totals one per field, minutes as (minute, value)
     // pairs, which the caller sums per bucket anyway.
@@ -93,6 +112,17 @@ asio::awaitable<StatisticsReader::Counts> StatisticsReader::read(const std::stri
   }
   if (!request.empty()) memo_.retain_only(listed);
   co_return counts;
+}
+
+// One shard's counters (lua/read_counts.lua), `arguments` being the script's ARGV.
+asio::awaitable<Reply> StatisticsReader::read_shard(const std::string& tag, bool totals,
+                                                    std::span<const std::string_view> arguments) {
+  const std::string script_keys[] = {totals ? keys::live_totals(tag) : keys::live_minutes(tag),
+                                     keys::live_minute_index(tag), keys::snapshots(tag),
+                                     totals ? keys::snapshot_totals_prefix(tag) : keys::snapshot_minutes_prefix(tag),
+                                     keys::snapshot_minute_index_prefix(tag)};
+  const std::vector<std::string_view> key_views(std::begin(script_keys), std::end(script_keys));
+  co_return co_await read_counts_.run(*connection_, key_views, arguments, timeout_);
 }
 
 asio::awaitable<ports::LiveReading> StatisticsReader::totals(std::span<const ports::CounterKey> keys,

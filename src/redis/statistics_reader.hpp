@@ -39,6 +39,8 @@ class StatisticsReader final : public ports::LiveCounters, public ports::Trends 
   asio::awaitable<Counts> read(const std::string& request, std::string_view kind,
                                std::span<const std::string_view> arguments, std::span<const std::string> skip);
 
+  asio::awaitable<Reply> read_shard(const std::string& tag, bool totals, std::span<const std::string_view> arguments);
+
   std::shared_ptr<Commands> connection_;
   milliseconds timeout_;
   Shards shards_;
