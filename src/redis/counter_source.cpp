@@ -62,7 +62,14 @@ asio::awaitable<std::optional<std::string>> CounterSource::take_snapshot() {
   char suffix[17];
   std::snprintf(suffix, sizeof suffix, "%016llx", static_cast<unsigned long long>(random_()));
   // Shard 0 keeps the form of ids made before shards.
-  std::string flush_id = std::to_string(now_ms) + "-" + (shard_ == 0 ? "" : "s" + std::to_string(shard_) + "-") + suffix;
+  std::string flush_id = std::to_string(now_ms);
+  flush_id += '-';
+  if (shard_ != 0) {
+    flush_id += 's';
+    flush_id += std::to_string(shard_);
+    flush_id += '-';
+  }
+  flush_id += suffix;
   const std::string script_keys[] = {keys::snapshots(tag_),
                                      keys::live_totals(tag_),
                                      keys::live_minutes(tag_),

@@ -122,6 +122,8 @@ inline constexpr std::string_view kRankingVersions = "et:rankings:versions";
 inline constexpr std::string_view kSnapshotTotalsPrefix = "et:totals:snap:";
 inline constexpr std::string_view kSnapshotMinutesPrefix = "et:minutes:snap:";
 inline constexpr std::string_view kSnapshotMinuteIndexPrefix = "et:minute-index:snap:";
+// Set while an upgrade is under way, so that one interrupted is finished at the next start.
+inline constexpr std::string_view kUpgradeUnderWay = "et:layout-upgrade";
 // Per-event keys "et:<kind>:..." of these kinds.
 inline constexpr std::string_view kPerEventKinds[] = {"rt", "uu", "liked", "dedup", "recent", "top", "kw"};
 }  // namespace legacy

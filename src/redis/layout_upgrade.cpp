@@ -4,7 +4,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <charconv>
+#include <iterator>
 
 namespace tracker::redis {
 
@@ -29,6 +31,18 @@ std::string in_shard(std::string_view tag, std::string_view legacy_key) {
 
 asio::awaitable<std::size_t> upgrade_layout(Commands& redis, const Shards& shards, milliseconds timeout) {
   const std::string& first = shards.tag(0);
+  // A data set of the old layout always has et:stream and et:backlog (never deleted); the
+  // marker stays from the start of an upgrade to its end. Neither: nothing to scan for.
+  const std::string_view probe[] = {"EXISTS",
+                                    keys::legacy::kStream,
+                                    keys::legacy::kBacklog,
+                                    keys::legacy::kLiveTotals,
+                                    keys::legacy::kSnapshots,
+                                    keys::legacy::kRankingVersions,
+                                    keys::legacy::kUpgradeUnderWay};
+  if ((co_await redis.execute(probe, timeout)).as_int() == 0) co_return 0;
+  const std::string_view begin[] = {"SET", keys::legacy::kUpgradeUnderWay, "1"};
+  co_await redis.execute(begin, timeout);
   std::size_t moved = 0;
   // Snapshots: their hashes before the list of ids, so that a reader never finds an id
   // whose hashes are not there.
@@ -69,28 +83,35 @@ asio::awaitable<std::size_t> upgrade_layout(Commands& redis, const Shards& shard
     ++moved;
   }
 
-  for (std::string_view kind : keys::legacy::kPerEventKinds) {
-    const std::string pattern = "et:" + std::string(kind) + ":*";
-    const bool per_user = kind == "recent";
-    std::string cursor = "0";
-    do {
-      const std::string_view scan[] = {"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"};
-      Reply page = co_await redis.execute(scan, timeout);
-      if (page.elements.size() != 2) break;
-      cursor = page.elements[0].text;
-      for (const Reply& key : page.elements[1].elements) {
-        std::string_view name = key.text;
-        std::string_view tag = first;
-        if (per_user) {
-          std::int64_t user = 0;
-          std::string_view digits = name.substr(10);  // after "et:recent:"
-          auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), user);
-          if (error == std::errc{} && end == digits.data() + digits.size()) tag = shards.tag(shards.of_user(user));
-        }
-        moved += co_await move(redis, key.text, in_shard(tag, name), timeout);
+  // One pass over the keys of the old layout ("et:<kind>:...", no '{' after "et:").
+  std::string cursor = "0";
+  do {
+    const std::string_view scan[] = {"SCAN", cursor, "MATCH", "et:[^{]*", "COUNT", "1000"};
+    Reply page = co_await redis.execute(scan, timeout);
+    if (page.elements.size() != 2) break;
+    cursor = page.elements[0].text;
+    for (const Reply& key : page.elements[1].elements) {
+      const std::string_view name = key.text;
+      const std::string_view rest = name.substr(3);
+      const auto colon = rest.find(':');
+      if (colon == std::string_view::npos) continue;
+      const std::string_view kind = rest.substr(0, colon);
+      if (std::find(std::begin(keys::legacy::kPerEventKinds), std::end(keys::legacy::kPerEventKinds), kind) ==
+          std::end(keys::legacy::kPerEventKinds)) {
+        continue;
       }
-    } while (cursor != "0");
-  }
+      std::string_view tag = first;
+      if (kind == "recent") {
+        std::int64_t user = 0;
+        const std::string_view digits = rest.substr(colon + 1);
+        auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), user);
+        if (error == std::errc{} && end == digits.data() + digits.size()) tag = shards.tag(shards.of_user(user));
+      }
+      moved += co_await move(redis, key.text, in_shard(tag, name), timeout);
+    }
+  } while (cursor != "0");
+  const std::string_view done[] = {"DEL", keys::legacy::kUpgradeUnderWay};
+  co_await redis.execute(done, timeout);
   if (moved > 0) spdlog::info("layout upgrade: moved {} keys of the layout before shards", moved);
   co_return moved;
 }
