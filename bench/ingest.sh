@@ -49,4 +49,4 @@ printf 'POST /api/events              %8.0f events/s p50 %6.2f ms  p99 %6.2f ms 
 printf 'POST /api/events/batch (100)  %8.0f events/s p50 %6.2f ms  p99 %6.2f ms\n' \
   "$(echo "$(col 2 "$BENCH_OUT/batch.rounds") * 100" | bc)" "$(col 3 "$BENCH_OUT/batch.rounds")" "$(col 4 "$BENCH_OUT/batch.rounds")"
 printf 'server RSS after the runs     %8s MB (peak %s MB)\n' "$(rss_mb "$server_pid")" "$(peak_rss_mb "$server_pid")"
-echo "backlog left in Redis: $("$BENCH_ROOT/tools/dev.sh" redis-cli xlen et:stream) events (the flusher drains it)"
+echo "backlog left in Redis: $("$BENCH_ROOT/tools/dev.sh" redis-cli xlen 'et:{0}:stream') events (the flusher drains it)"

@@ -8,7 +8,10 @@
 #   BASELINE_BIN=/path/to/old/event-tracker bench/ingest_cost.sh
 #                                               the same rounds alternating with another
 #                                               build, and the ratio this / baseline
-#   ROUNDS=3 SECONDS_PER_RUN=8 CONNECTIONS=64
+#   BASELINE_BIN=$PWD/build/release/event-tracker CURRENT_ARGS=--redis-shards=4 bench/ingest_cost.sh
+#                                               one build against itself with other flags
+#                                               (CURRENT_ARGS, BASELINE_ARGS: extra server flags)
+#   ROUNDS=3 SECONDS_PER_RUN=8 CONNECTIONS=64 SKIP_SETUP=1
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/stack.sh"
@@ -16,7 +19,7 @@ ROUNDS=${ROUNDS:-3}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-8}
 CONNECTIONS=${CONNECTIONS:-64}
 
-"$BENCH_ROOT/tools/dev.sh" setup >/dev/null
+[[ -n ${SKIP_SETUP:-} ]] || "$BENCH_ROOT/tools/dev.sh" setup >/dev/null
 eval "$("$BENCH_ROOT/tools/dev.sh" env)"
 STACK_ROOT=$BENCH_ROOT
 CURRENT_BIN=$TRACKER_SERVER_BIN
@@ -31,8 +34,13 @@ builds=(current)
 for round in $(seq 1 "$ROUNDS"); do
   for build in "${builds[@]}"; do
     TRACKER_SERVER_BIN=$CURRENT_BIN
-    [[ $build == baseline ]] && TRACKER_SERVER_BIN=$BASELINE_BIN
-    stack_start "$BENCH_OUT/ingest_cost_server.log" --flusher=false --backlog-high-water=0
+    extra=${CURRENT_ARGS:-}
+    if [[ $build == baseline ]]; then
+      TRACKER_SERVER_BIN=$BASELINE_BIN
+      extra=${BASELINE_ARGS:-}
+    fi
+    # shellcheck disable=SC2086  # extra flags are words
+    stack_start "$BENCH_OUT/ingest_cost_server.log" --flusher=false --backlog-high-water=0 $extra
     for batch in 0 100; do
       read -r rate redis_us server_us < <(measure "$batch")
       echo "$build $batch $rate $redis_us $server_us" >> "$BENCH_OUT/ingest_cost.txt"

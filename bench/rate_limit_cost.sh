@@ -26,7 +26,7 @@ redis_cpu() {
   redis-cli -p "$STACK_REDIS_PORT" info cpu |
     awk -F: '/^used_cpu_(user|sys):/ { s += $2 } END { printf "%.3f", s }'
 }
-stored() { redis-cli -p "$STACK_REDIS_PORT" get et:backlog; }
+stored() { _stack_stored; }
 # Script calls (EVALSHA: ingest groups, and rate limit checks when in Redis) so far.
 script_calls() {
   redis-cli -p "$STACK_REDIS_PORT" info commandstats | awk -F'[:,=]' '/^cmdstat_evalsha:/ { print $3 }'

@@ -13,7 +13,7 @@
 #
 # Every sample (bench/out/soak/soak.csv): elapsed time, phase, target and achieved rate,
 # errors, latency p50/p99/max of the last interval (from the scheduled send time, so
-# stalls count in full), server RSS, Redis used_memory, XLEN et:stream,
+# stalls count in full), server RSS, Redis used_memory, XLEN et:{0}:stream,
 # pendingPersistence, the rows in PostgreSQL, the events acknowledged so far and the
 # machine's 1-minute load average. bench/out/soak/soak.png plots them (gnuplot).
 #
@@ -82,7 +82,7 @@ sample() {
   now=$(awk -v s="$started" -v n="$(date +%s.%N)" 'BEGIN { printf "%.1f", n - s }')
   rss=$(rss_mb "$STACK_PID" 2>/dev/null || echo nan)
   used=$(redis info memory 2>/dev/null | awk -F: '/^used_memory:/ { printf "%.1f", $2 / 1048576 }')
-  xlen=$(redis xlen et:stream 2>/dev/null || echo nan)
+  xlen=$(redis xlen 'et:{0}:stream' 2>/dev/null || echo nan)
   pending=$(stack_pending 2>/dev/null || echo nan)
   rows=$(psql -X -qtA "$STACK_PG_DSN" -c "select count(*) from events" 2>/dev/null || echo nan)
   load=$(cut -d' ' -f1 /proc/loadavg)
@@ -193,7 +193,7 @@ unset logscale y
 set ylabel "MB"
 plot "$CSV" using 1:10 skip 1 with linespoints title "server RSS", "" using 1:11 skip 1 with linespoints title "Redis used_memory"
 set ylabel "events"
-plot "$CSV" using 1:12 skip 1 with linespoints title "backlog: XLEN et:stream", "" using 1:13 skip 1 with linespoints title "pendingPersistence"
+plot "$CSV" using 1:12 skip 1 with linespoints title "backlog: XLEN et:{0}:stream", "" using 1:13 skip 1 with linespoints title "pendingPersistence"
 set ylabel "events"
 set format y "%.0f"
 plot "$CSV" using 1:15 skip 1 with lines lw 2 title "acknowledged so far", "" using 1:14 skip 1 with linespoints title "rows in PostgreSQL"
@@ -231,13 +231,13 @@ else
     awk '{ a[NR] = $1 } END { m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; print m, a[NR] }')
   steady=$(awk -v a="$xa" -v b="$xb" 'BEGIN { print ((b - a) <= 10000 || (a > 0 && (b - a) / a <= 0.10)) ? 1 : 0 }')
   if ((steady)); then
-    echo "PASS steady backlog: XLEN et:stream median $xmed, max $xmax; mean $xa -> $xb (first vs last third), Redis used_memory $ra -> $rb MB"
+    echo "PASS steady backlog: XLEN et:{0}:stream median $xmed, max $xmax; mean $xa -> $xb (first vs last third), Redis used_memory $ra -> $rb MB"
   else
-    echo "WARN growing backlog: XLEN et:stream median $xmed, max $xmax; mean $xa -> $xb (first vs last third), Redis used_memory $ra -> $rb MB" \
+    echo "WARN growing backlog: XLEN et:{0}:stream median $xmed, max $xmax; mean $xa -> $xb (first vs last third), Redis used_memory $ra -> $rb MB" \
          "(the flusher does not keep up with this rate; not a pass criterion)"
   fi
 fi
-verdict "$drained" "backlog back to zero: pendingPersistence $pending, XLEN et:stream $(redis xlen et:stream)"
+verdict "$drained" "backlog back to zero: pendingPersistence $pending, XLEN et:{0}:stream $(redis xlen 'et:{0}:stream')"
 verdict "$((rows == acked && run_rows == acked && unknown == 0))" "exact counts: PostgreSQL holds $rows events ($run_rows of the run's sessions), the server acknowledged $acked"
 if ((failed)); then echo "FAIL: soak"; exit 1; fi
 echo "PASS: soak"

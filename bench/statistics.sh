@@ -207,11 +207,11 @@ with recent as materialized (
   where component_id between $comp_lo and $comp_hi and session_id like 'bench-stats-%'
     and server_time >= date_trunc('hour', now()) - interval '168 hours'),
 members as (
-  select 'et:top:' || event_type || ':' || (extract(epoch from date_trunc('hour', server_time)) * 1000)::bigint as key,
+  select 'et:{0}:top:' || event_type || ':' || (extract(epoch from date_trunc('hour', server_time)) * 1000)::bigint as key,
          post_id::text as member, count(*) as score
   from recent where event_type in ('LIKE', 'PAGE_VIEW', 'CLICK') and post_id is not null group by 1, 2
   union all
-  select 'et:kw:' || (extract(epoch from date_trunc('hour', server_time)) * 1000)::bigint, keyword, count(*)
+  select 'et:{0}:kw:' || (extract(epoch from date_trunc('hour', server_time)) * 1000)::bigint, keyword, count(*)
   from recent where keyword is not null group by 1, 2),
 best as (  -- ingest.lua keeps the 1,000 best members of each hourly ranking
   select key, member, score
@@ -221,11 +221,11 @@ select 'ZADD ' || key || ' ' || string_agg(score || ' ' || member, ' ') from bes
 union all
 select distinct 'EXPIRE ' || key || ' 691200' from best
 union all  -- the version bump ingest.lua makes, so that the server's ranking board reads each hour
-select distinct 'HINCRBY et:rankings:versions ' || key || ' 1' from best;
+select distinct 'HINCRBY et:{0}:rankings:versions ' || key || ' 1' from best;
 SQL
 psql_stats -At <<SQL | redis --pipe >> "$OUT/seed.log"
 with users as (
-  select distinct 'et:uu:' || event_type || ':' || to_char(server_time at time zone 'UTC', 'YYYY-MM-DD') as key, user_id
+  select distinct 'et:{0}:uu:' || event_type || ':' || to_char(server_time at time zone 'UTC', 'YYYY-MM-DD') as key, user_id
   from events
   where component_id between $comp_lo and $comp_hi and session_id like 'bench-stats-%'
     and server_time >= date_trunc('day', now()) - interval '7 days')
@@ -245,7 +245,7 @@ for _ in $(seq 1 600); do
 done
 seed_s=$(awk -v a="$seed_started" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }')
 redis_mb=$(redis info memory | awk -F: '/^used_memory:/ { printf "%.0f", $2 / 1048576 }')
-ranked_keys=$(redis --scan --pattern 'et:top:*' | wc -l)
+ranked_keys=$(redis --scan --pattern 'et:{0}:top:*' | wc -l)
 echo "private Redis on port $STACK_REDIS_PORT seeded in ${seed_s} s: $ranked_keys hourly post rankings, ${redis_mb} MB used"
 
 # --- server and background ingestion ------------------------------------------------------

@@ -45,6 +45,7 @@
 #include "redis/event_store.hpp"
 #include "redis/health_probe.hpp"
 #include "redis/hourly_rankings.hpp"
+#include "redis/layout_upgrade.hpp"
 #include "redis/rate_limiter.hpp"
 #include "redis/search_cache.hpp"
 #include "redis/statistics_reader.hpp"
@@ -60,6 +61,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <iostream>
 #include <memory>
 #include <thread>
@@ -182,7 +184,8 @@ std::unique_ptr<Worker> make_worker(const config::Config& config,
   store_options.max_groups_in_flight = config.ingest_groups_in_flight;
   store_options.max_group = config.ingest_group_limit;
   store_options.timeout = std::chrono::milliseconds(config.redis_timeout_ms);
-  worker->event_store = std::make_unique<redis::EventStore>(worker->ingest_redis, store_options, metrics);
+  const redis::Shards shards(static_cast<std::uint32_t>(config.redis_shards));
+  worker->event_store = std::make_unique<redis::EventStore>(worker->ingest_redis, store_options, metrics, shards);
   worker->ingest = std::make_unique<app::IngestService>(*worker->event_store, metrics);
   worker->redis_probe = std::make_unique<redis::HealthProbe>(worker->ingest_redis);
 
@@ -196,7 +199,8 @@ std::unique_ptr<Worker> make_worker(const config::Config& config,
       worker->io.get_executor(), *worker->counter_archive, metrics);
   worker->cached_counter_archive =
       std::make_unique<app::CachedCounterArchive>(*worker->batching_counter_archive, metrics, archive_cache);
-  worker->statistics_reader = std::make_unique<redis::StatisticsReader>(worker->query_redis, metrics);
+  worker->statistics_reader =
+      std::make_unique<redis::StatisticsReader>(worker->query_redis, metrics, std::chrono::milliseconds{1000}, shards);
   worker->statistics = std::make_unique<app::StatisticsService>(
       *worker->cached_counter_archive, *worker->statistics_reader, *worker->statistics_reader, rankings);
   worker->pg_probe = std::make_unique<postgres::HealthProbe>(*worker->pg_pool);
@@ -205,7 +209,7 @@ std::unique_ptr<Worker> make_worker(const config::Config& config,
       worker->io.get_executor(), *worker->pg_pool, std::chrono::milliseconds(config.pg_timeout_ms), metrics,
       config.max_toggle_group, config.max_toggle_groups);
   worker->search_cache = std::make_unique<redis::SearchCache>(
-      worker->query_redis, std::chrono::milliseconds(config.redis_timeout_ms));
+      worker->query_redis, std::chrono::milliseconds(config.redis_timeout_ms), shards);
   worker->posts = std::make_unique<app::PostService>(*worker->post_repository, *worker->ingest, metrics);
   app::SearchOptions search_options;
   search_options.ttl = std::chrono::milliseconds(config.search_cache_ttl_ms);
@@ -220,7 +224,8 @@ std::unique_ptr<Worker> make_worker(const config::Config& config,
   worker->user_data_archive =
       std::make_unique<postgres::UserDataArchive>(*worker->pg_pool, std::chrono::milliseconds(config.pg_timeout_ms));
   worker->unflushed_user_data =
-      std::make_unique<redis::UnflushedUserData>(worker->query_redis, std::chrono::milliseconds(config.redis_timeout_ms));
+      std::make_unique<redis::UnflushedUserData>(worker->query_redis, std::chrono::milliseconds(config.redis_timeout_ms),
+                                                 64, shards);
   worker->user_data = std::make_unique<app::UserDataService>(*worker->user_data_archive, *worker->unflushed_user_data);
 
   http::add_ingest_routes(worker->router, *worker->ingest);
@@ -265,7 +270,8 @@ struct RankingWorker {
 
   RankingWorker(const config::Config& config, metrics::Registry& metrics) {
     redis = redis_client(io.get_executor(), config, metrics);
-    hours = std::make_unique<redis::HourlyRankings>(redis, std::chrono::milliseconds(config.redis_timeout_ms));
+    hours = std::make_unique<redis::HourlyRankings>(redis, std::chrono::milliseconds(config.redis_timeout_ms),
+                                                    redis::Shards(static_cast<std::uint32_t>(config.redis_shards)));
     app::RankingBoardOptions options;
     options.refresh_interval = std::chrono::milliseconds(config.ranking_refresh_ms);
     board = std::make_unique<app::RankingBoard>(*hours, options, metrics);
@@ -316,42 +322,88 @@ struct KeyRingWorker {
 };
 
 // The background mover from Redis to PostgreSQL, on a thread of its own so that a slow
-// database never delays an acknowledgement.
+// database never delays an acknowledgement. One flusher per Redis shard, each with its
+// own PostgreSQL connection and the shard's lock: a shard whose lock another server holds
+// is tried again every few seconds, and a dead server's shards (its session locks gone
+// with its connections) are taken over. --flusher-shards shares them out: a server holds
+// its own shards for good and the others' only a while at a time (flush::FlusherOptions).
 struct FlusherWorker {
+  struct Shard {
+    std::unique_ptr<redis::EventBacklog> backlog;
+    std::unique_ptr<redis::CounterSource> counters;
+    std::unique_ptr<postgres::EventArchive> archive;
+    std::unique_ptr<flush::Flusher> flusher;
+  };
   asio::io_context io{1};
   std::shared_ptr<redis::Client> redis;
-  std::unique_ptr<redis::EventBacklog> backlog;
-  std::unique_ptr<redis::CounterSource> counters;
-  std::unique_ptr<postgres::EventArchive> archive;
-  std::unique_ptr<flush::Flusher> flusher;
+  std::vector<Shard> shards;
+  std::size_t running = 0;
   std::thread thread;
 
   FlusherWorker(const config::Config& config, metrics::Registry& metrics) {
     redis = redis_client(io.get_executor(), config, metrics);
-    backlog = std::make_unique<redis::EventBacklog>(redis);
-    counters = std::make_unique<redis::CounterSource>(redis);
-    archive = std::make_unique<postgres::EventArchive>(io.get_executor(), pg_options(config), metrics);
-    flush::FlusherOptions options;
-    options.batch_size = config.flush_batch_size;
-    options.idle_pause = std::chrono::milliseconds(config.flush_interval_ms);
-    options.counter_interval = std::chrono::milliseconds(config.counter_flush_interval_ms);
-    options.retention_days = static_cast<int>(config.partition_retention_days);
-    flusher = std::make_unique<flush::Flusher>(io.get_executor(), *backlog, *counters, *archive,
-                                               options, metrics);
+    for (std::uint32_t shard = 0; shard < config.redis_shards; ++shard) {
+      Shard& one = shards.emplace_back();
+      one.backlog = std::make_unique<redis::EventBacklog>(redis, std::chrono::milliseconds{5000}, shard);
+      one.counters = std::make_unique<redis::CounterSource>(redis, std::chrono::milliseconds{5000}, shard);
+      one.archive = std::make_unique<postgres::EventArchive>(io.get_executor(), pg_options(config), metrics, shard);
+      flush::FlusherOptions options;
+      options.batch_size = config.flush_batch_size;
+      options.idle_pause = std::chrono::milliseconds(config.flush_interval_ms);
+      options.counter_interval = std::chrono::milliseconds(config.counter_flush_interval_ms);
+      options.retention_days = static_cast<int>(config.partition_retention_days);
+      options.maintain_partitions = shard == 0;
+      const auto own = config::own_flusher_shards(config);
+      if (std::find(own.begin(), own.end(), shard) == own.end()) options.standby_hold = std::chrono::seconds(30);
+      if (config.redis_shards > 1) options.backlog_labels = "shard=\"" + std::to_string(shard) + "\"";
+      one.flusher = std::make_unique<flush::Flusher>(io.get_executor(), *one.backlog, *one.counters,
+                                                     *one.archive, options, metrics);
+    }
   }
 
   void start() {
     redis->start();
-    asio::co_spawn(io, flusher->run(), [this](std::exception_ptr) { redis->stop(); });
+    running = shards.size();
+    for (Shard& shard : shards) {
+      asio::co_spawn(io, shard.flusher->run(), [this](std::exception_ptr) {
+        if (--running == 0) redis->stop();
+      });
+    }
     thread = std::thread([this] { io.run(); });
   }
 
-  // Lets the current step finish (it is transactional either way), then returns.
+  // Lets the current steps finish (they are transactional either way), then returns.
   void stop() {
-    asio::post(io, [this] { flusher->stop(); });
+    asio::post(io, [this] {
+      for (Shard& shard : shards) shard.flusher->stop();
+    });
     thread.join();
   }
 };
+
+// Before serving: moves data of the layout before shards into the shards (single Redis).
+// Redis not reachable now: nothing to do until it is; the next start moves it.
+void upgrade_redis_layout(const config::Config& config, metrics::Registry& metrics) {
+  asio::io_context io{1};
+  auto redis = redis::Connection::create(io.get_executor(), redis_options(config), metrics);
+  redis->start();
+  const redis::Shards shards(static_cast<std::uint32_t>(config.redis_shards));
+  auto upgrade = [&]() -> asio::awaitable<void> {
+    co_await redis->wait_connected(kFirstConnectWait);
+    co_await redis::upgrade_layout(*redis, shards, std::chrono::milliseconds(config.redis_timeout_ms));
+  };
+  asio::co_spawn(io, upgrade, [&](std::exception_ptr failure) {
+    if (failure) {
+      try {
+        std::rethrow_exception(failure);
+      } catch (const std::exception& error) {
+        spdlog::warn("layout upgrade: not done now ({}); the next start tries again", error.what());
+      }
+    }
+    redis->stop();
+  });
+  io.run();
+}
 
 // --print-routes: the routes a worker serves, one "METHOD /pattern" a line, for the test
 // that holds docs/openapi.yaml to them. Building a worker connects and binds nothing.
@@ -411,6 +463,9 @@ int main(int argc, char** argv) {
   } else {
     spdlog::warn("--auth=off: write, read and admin routes answer without API keys");
   }
+  // A cluster never held the layout before shards (its scripts could not have run there), and
+  // the move uses SCAN and renames across slots.
+  if (config.redis_cluster.empty()) upgrade_redis_layout(config, metrics);
   std::vector<std::unique_ptr<Worker>> workers;
   try {
     for (unsigned i = 0; i < threads; ++i) {

@@ -106,7 +106,11 @@ _stack_redis_cpu() {
   redis-cli -p "$STACK_REDIS_PORT" info cpu |
     awk -F: '/^used_cpu_(user|sys):/ { s += $2 } END { printf "%.3f", s }'
 }
-_stack_stored() { redis-cli -p "$STACK_REDIS_PORT" get et:backlog; }
+# Events stored and not yet flushed: the backlog counters of all Redis shards.
+_stack_stored() {
+  redis-cli -p "$STACK_REDIS_PORT" --scan --pattern 'et:{*}:backlog' |
+    while read -r key; do redis-cli -p "$STACK_REDIS_PORT" get "$key"; done | awk '{ s += $1 } END { print s + 0 }'
+}
 _stack_cpu_seconds() { awk '{ printf "%.3f", ($14 + $15) / 100 }' "/proc/$1/stat"; }
 
 stack_ingest_cost() {

@@ -4,7 +4,7 @@ namespace tracker::app {
 
 boost::asio::awaitable<ports::UserErasure> UserDataService::erase(std::int64_t user_id) {
   const std::string source = co_await unflushed_.backlog_source();
-  std::unique_ptr<ports::ArchiveErasure> erasure = co_await archive_.begin_erasure(source);
+  std::unique_ptr<ports::ArchiveErasure> erasure = co_await archive_.begin_erasure(source, unflushed_.shard_of(user_id));
   ports::UserErasure erased;
   erased.user_id = user_id;
   co_await erasure->erase_stored(erased);

@@ -2,6 +2,7 @@
 
 #include <boost/asio/ip/address.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <functional>
@@ -151,6 +152,10 @@ const std::vector<Option>& options() {
            "--redis-host and --redis-port are not used", &Config::redis_cluster),
       number("redis-timeout-ms", "timeout of each Redis command", &Config::redis_timeout_ms),
       number("redis-max-pending", "Redis commands in flight per connection", &Config::redis_max_pending),
+      // Each statistics read costs one Redis call per shard, and each shard one flusher's
+      // PostgreSQL connection per server: a few dozen at most are worth it.
+      number("redis-shards", "logical Redis shards the data is spread over (the same on every server)",
+             &Config::redis_shards, Bounds<std::size_t>{1, 256}),
       text("pg-dsn", "PostgreSQL connection string", &Config::pg_dsn),
       number("pg-timeout-ms", "timeout of each PostgreSQL statement", &Config::pg_timeout_ms),
       number("pg-pool-size", "PostgreSQL connections per I/O thread", &Config::pg_pool_size,
@@ -171,6 +176,10 @@ const std::vector<Option>& options() {
       number("counter-flush-interval-ms", "pause between counter snapshots", &Config::counter_flush_interval_ms),
       number("flush-batch-size", "events per flush transaction", &Config::flush_batch_size),
       flag_bool("flusher", "run the Redis-to-PostgreSQL flusher in this process", &Config::flusher_enabled),
+      text("flusher-shards",
+           "Redis shards this server flushes as its own, e.g. 0,1 (empty = all); it stands in for the others "
+           "while their servers are down",
+           &Config::flusher_shards),
       number("partition-retention-days", "drop event partitions older than this (0 = keep)", &Config::partition_retention_days),
       number("ranking-refresh-ms", "how often top posts / keywords are computed again (their most age)",
              &Config::ranking_refresh_ms, Bounds<std::int64_t>{10, 3'600'000}),
@@ -261,6 +270,7 @@ void validate(const Config& config) {
     throw std::invalid_argument("--rate-limit-store: expected redis or memory");
   }
   check_networks(config.trusted_proxies);
+  own_flusher_shards(config);
   if (config.log_format != "text" && config.log_format != "json") {
     throw std::invalid_argument("--log-format: expected text or json");
   }
@@ -302,6 +312,28 @@ bool load(Config& config, int argc, char** argv) {
   }
   validate(config);
   return true;
+}
+
+std::vector<std::size_t> own_flusher_shards(const Config& config) {
+  std::vector<std::size_t> shards;
+  std::istringstream items(config.flusher_shards);
+  std::string item;
+  while (std::getline(items, item, ',')) {
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (item.empty()) continue;
+    std::size_t shard = 0;
+    auto [end, error] = std::from_chars(item.data(), item.data() + item.size(), shard);
+    if (error != std::errc{} || end != item.data() + item.size() || shard >= config.redis_shards) {
+      throw std::invalid_argument("--flusher-shards: '" + item + "' is not a shard number below --redis-shards=" +
+                                  std::to_string(config.redis_shards));
+    }
+    if (std::find(shards.begin(), shards.end(), shard) == shards.end()) shards.push_back(shard);
+  }
+  if (shards.empty()) {
+    for (std::size_t shard = 0; shard < config.redis_shards; ++shard) shards.push_back(shard);
+  }
+  return shards;
 }
 
 std::string describe(const Config& config) {

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace tracker::config {
 
@@ -41,6 +42,9 @@ struct Config {
   std::string redis_cluster;
   std::int64_t redis_timeout_ms = 2'000;
   std::size_t redis_max_pending = 20'000;
+  // Logical shards the Redis data is spread over (redis/shards.hpp). Every server of one
+  // data set must use the same number; changing it needs the backlog drained first.
+  std::size_t redis_shards = 1;
   // PostgreSQL
   std::string pg_dsn = "host=127.0.0.1 port=55432 user=tracker dbname=tracker";
   std::int64_t pg_timeout_ms = 5'000;
@@ -59,6 +63,9 @@ struct Config {
   std::int64_t counter_flush_interval_ms = 1000;
   std::size_t flush_batch_size = 20'000;
   bool flusher_enabled = true;
+  // The shards this server's flusher takes as its own ("" = all, else "0,3,..."); it
+  // stands by for the others: takes one whose lock is free for a while at a time.
+  std::string flusher_shards;
   std::int64_t partition_retention_days = 0;  // 0 = keep all
   // Hashtag search cache
   std::int64_t ranking_refresh_ms = 1000;     // how often window rankings are computed again
@@ -89,6 +96,8 @@ struct Config {
 // wins. Throws std::invalid_argument with a readable message on a bad value; returns
 // false (after printing usage) when --help was given.
 bool load(Config& config, int argc, char** argv);
-std::string describe(const Config& config);  // one line per setting, for the start-up log
+std::string describe(const Config& config);
+// The shards --flusher-shards names as this server's own (all when it names none).
+std::vector<std::size_t> own_flusher_shards(const Config& config);  // one line per setting, for the start-up log
 
 }  // namespace tracker::config

@@ -37,9 +37,11 @@ Flusher::Flusher(asio::any_io_executor executor, ports::EventBacklog& backlog,
       snapshots_applied_(metrics.counter("tracker_flush_snapshots_applied_total",
                                          "Counter snapshots applied to PostgreSQL")),
       failures_(metrics.counter("tracker_flush_failures_total", "Flush steps that failed and will be retried")),
-      backlog_size_(metrics.gauge("tracker_backlog_events", "Accepted events not yet in PostgreSQL")),
+      backlog_size_(metrics.gauge("tracker_backlog_events", "Accepted events not yet in PostgreSQL",
+                                  options.backlog_labels)),
       flush_lag_(metrics.gauge("tracker_flush_lag_seconds",
-                               "Age of the oldest accepted event not yet in PostgreSQL (whole seconds; 0 when none waits)")),
+                               "Age of the oldest accepted event not yet in PostgreSQL (whole seconds; 0 when none waits)",
+                               options.backlog_labels)),
       default_partition_rows_(metrics.gauge("tracker_events_default_partition_rows",
                                             "Rows in the default events partition (should be 0)")) {}
 
@@ -142,11 +144,13 @@ asio::awaitable<void> Flusher::run() {
   milliseconds retry = options_.retry_min;
   auto next_counters = std::chrono::steady_clock::now();
   auto next_partitions = std::chrono::steady_clock::now();
+  // A shard stood by for: its own server, starting at about the same time, goes first.
+  if (options_.standby_hold.count() > 0) co_await pause(options_.standby_pause);
   while (!stopping_) {
     bool failed = false;
     try {
       auto now = std::chrono::steady_clock::now();
-      if (now >= next_partitions) {
+      if (options_.maintain_partitions && now >= next_partitions) {
         std::int64_t stray = co_await archive_.maintain_partitions(options_.partition_days_ahead,
                                                                    options_.retention_days);
         default_partition_rows_.set(stray);
@@ -154,6 +158,16 @@ asio::awaitable<void> Flusher::run() {
         next_partitions = now + options_.partition_interval;
       }
       auto events = co_await flush_events();
+      if (!holding_since_) holding_since_ = now;
+      if (options_.standby_hold.count() > 0 && now - *holding_since_ >= options_.standby_hold) {
+        // A shard stood by for: let go, so that its own server takes it if it is alive.
+        archive_.release_writer();
+        holding_since_.reset();
+        stored_up_to_.reset();  // another writer moves the mark meanwhile
+        lingering_.clear();     // their drops are the next writer's (the ledger knows them)
+        co_await pause(options_.standby_pause);
+        continue;
+      }
       if (now >= next_counters) {
         co_await flush_counters();
         next_counters = now + options_.counter_interval;
@@ -171,13 +185,20 @@ asio::awaitable<void> Flusher::run() {
     } catch (const std::exception& error) {
       // Store failures are expected (a store restarting); anything else is a bug, but
       // stopping would lose nothing either: the backlog waits. So log loudly and retry.
-      failures_.inc();
-      if (dynamic_cast<const ports::StoreError*>(&error)) {
+      // Another server flushing this shard is no failure: its lock is tried again now and
+      // then, so that the shard is taken over within retry_max when that server dies.
+      auto* busy = dynamic_cast<const ports::Overloaded*>(&error);
+      if (busy && busy->reason() == "flusher_lock") {
+        spdlog::debug("flusher: {}", error.what());
+      } else if (dynamic_cast<const ports::StoreError*>(&error)) {
+        failures_.inc();
         spdlog::warn("flusher: {}; retrying in {} ms", error.what(), retry.count());
       } else {
+        failures_.inc();
         spdlog::error("flusher: unexpected failure: {}; retrying in {} ms", error.what(), retry.count());
       }
       failed = true;
+      holding_since_.reset();
     }
     if (failed) {
       // While PostgreSQL is away the lag grows: keep showing it if Redis answers.

@@ -26,6 +26,16 @@ struct FlusherOptions {
   milliseconds partition_interval{std::chrono::hours(1)};
   int partition_days_ahead = 7;
   int retention_days = 0;
+  // Of the flushers of one process (one per Redis shard), one keeps the partitions.
+  bool maintain_partitions = true;
+  // The backlog gauges' labels: shard="<n>" when several shards are flushed, else none.
+  std::string backlog_labels;
+  // A shard this server stands by for (another server's, see --flusher-shards): held at
+  // most standby_hold at a time, then let go for standby_pause (longer than retry_max, a
+  // waiting flusher's longest back-off), so that its own server, if alive, takes it back.
+  // 0: a shard of this server's, held for good.
+  milliseconds standby_hold{0};
+  milliseconds standby_pause{10'000};
 };
 
 struct FlushReport {
@@ -35,7 +45,7 @@ struct FlushReport {
   std::size_t snapshots_replayed = 0;  // found in the ledger: dropped, not applied again
 };
 
-// Moves accepted events and counters from Redis to PostgreSQL, exactly once:
+// Moves one Redis shard's accepted events and counters to PostgreSQL, exactly once:
 //  - events: read a batch from the backlog, store what is newer than the archive's mark
 //    (mark and rows move in one transaction), then acknowledge the whole batch;
 //  - counters: freeze the live counters into a snapshot, apply it with its flush id in
@@ -67,6 +77,7 @@ class Flusher {
   ports::EventArchive& archive_;
   FlusherOptions options_;
   bool stopping_ = false;
+  std::optional<std::chrono::steady_clock::time_point> holding_since_;  // the writer lock
   struct Applied {
     std::string flush_id;
     std::chrono::steady_clock::time_point drop_after;

@@ -28,6 +28,8 @@ class EventArchive {
   // flush id, atomically. Returns
   // false, changing nothing, when that flush id was applied before.
   virtual boost::asio::awaitable<bool> apply_counters(const CounterSnapshot& snapshot) = 0;
+  // Lets go of the writer lock (if held), so that another writer may take the source.
+  virtual void release_writer() {}
   // Partition upkeep: daily partitions from yesterday to `days_ahead` days ahead; drops
   // those older than `retention_days` (0 = keep all). Returns rows in the default partition.
   virtual boost::asio::awaitable<std::int64_t> maintain_partitions(int days_ahead, int retention_days) = 0;

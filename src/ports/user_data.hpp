@@ -31,6 +31,9 @@ class UnflushedUserData {
   virtual ~UnflushedUserData() = default;
   // The backlog's name, as EventBacklog::source() gives it: the archive keeps its mark per source.
   virtual boost::asio::awaitable<std::string> backlog_source() = 0;
+  // The Redis shard that holds the user's unflushed events (the archive keeps a mark per
+  // source and shard).
+  virtual std::uint32_t shard_of(std::int64_t user_id) const = 0;
   // Removes the user's events from the backlog entries after `stored_up_to` (those at or
   // before it are in the archive already, whether acknowledged or not) and their recent
   // keywords.
@@ -57,8 +60,9 @@ class UserDataArchive {
   virtual ~UserDataArchive() = default;
   // Waits until no flush batch is between reading the backlog and committing its rows,
   // and keeps new batches from starting until the erasure ends (see EventArchive::begin_batch).
+  // Its stored_up_to() is the mark of `shard`.
   virtual boost::asio::awaitable<std::unique_ptr<ArchiveErasure>> begin_erasure(
-      const std::string& backlog_source) = 0;
+      const std::string& backlog_source, std::uint32_t shard) = 0;
 };
 
 }  // namespace tracker::ports

@@ -10,16 +10,28 @@ namespace tracker::postgres {
 
 namespace {
 
+// Shard 0's lock is the one taken before shards: a server of an older version and one of
+// this never write shard 0's events at once.
+std::string lock_name(const std::string& source, std::uint32_t shard) {
+  return shard == 0 ? source : source + " shard " + std::to_string(shard);
+}
 constexpr std::string_view kWriterLock = "select pg_try_advisory_lock(hashtext('event-tracker flusher ' || $1))";
+constexpr std::string_view kMarkUpdate =
+    "update stream_watermark set last_ms = $1, last_seq = $2 where stream = $3 and shard = $4";
 
 std::string copy_events_sql() {
   return "copy events (" + std::string(domain::kEventRecordColumns) + ", stream_id) from stdin";
 }
 
 // The stream_id column: the backlog entry's id and the event's place in it ("ms-seq/i").
-void append_record(std::string& out, const ports::BacklogEntry& entry, std::size_t index) {
+// Other shards than 0 prefix it with "<shard>:" (their entry ids may be the same).
+void append_record(std::string& out, const ports::BacklogEntry& entry, std::size_t index, std::uint32_t shard) {
   out += entry.records[index];
   out += '\t';
+  if (shard != 0) {
+    out += std::to_string(shard);
+    out += ':';
+  }
   out += entry.position.to_string();
   out += '/';
   out += std::to_string(index);
@@ -52,9 +64,11 @@ std::string delta_rows(const std::vector<ports::CounterDelta>& deltas) {
 }  // namespace
 
 EventArchive::EventArchive(asio::any_io_executor executor, ConnectionOptions options,
-                           metrics::Registry& metrics)
+                           metrics::Registry& metrics, std::uint32_t shard)
     : executor_(std::move(executor)),
       options_(std::move(options)),
+      shard_(shard),
+      shard_text_(std::to_string(shard)),
       rejected_rows_(metrics.counter("tracker_flush_rows_rejected_total",
                                      "Backlog entries PostgreSQL refused, kept in events_rejected")) {}
 
@@ -75,20 +89,22 @@ asio::awaitable<Connection*> EventArchive::writer(const std::string& source) {
   Connection* db = co_await connection();
   if (locked_source_ != source) {
     if (!locked_source_.empty()) {  // a new source: its old lock is no longer ours to hold
-      const std::optional<std::string> old[] = {locked_source_};
+      const std::optional<std::string> old[] = {lock_name(locked_source_, shard_)};
       co_await db->execute("select pg_advisory_unlock(hashtext('event-tracker flusher ' || $1))", old);
       locked_source_.clear();
     }
-    const std::optional<std::string> params[] = {source};
-    Result lock = co_await db->execute(kWriterLock, params);
+    const std::optional<std::string> lock_params[] = {lock_name(source, shard_)};
+    Result lock = co_await db->execute(kWriterLock, lock_params);
     if (lock.text(0, 0) != "t") {
-      throw ports::Overloaded("flusher_lock", "another flusher is writing " + source + "; waiting");
+      throw ports::Overloaded("flusher_lock",
+                              "another flusher is writing " + source + " shard " + shard_text_ + "; waiting");
     }
-    co_await db->execute("insert into stream_watermark (stream, last_ms, last_seq) values ($1, 0, 0) "
+    const std::optional<std::string> params[] = {source, shard_text_};
+    co_await db->execute("insert into stream_watermark (stream, shard, last_ms, last_seq) values ($1, $2, 0, 0) "
                          "on conflict do nothing",
                          params);
     locked_source_ = source;
-    spdlog::info("flusher: writing the events of {}", source);
+    spdlog::info("flusher: writing the events of {} shard {}", source, shard_);
   }
   co_return db;
 }
@@ -100,8 +116,9 @@ void EventArchive::drop_connection() {
 
 asio::awaitable<ports::BacklogPosition> EventArchive::stored_up_to(const std::string& source) {
   Connection& db = *co_await writer(source);
-  const std::optional<std::string> params[] = {source};
-  Result mark = co_await db.execute("select last_ms, last_seq from stream_watermark where stream = $1", params);
+  const std::optional<std::string> params[] = {source, shard_text_};
+  Result mark = co_await db.execute(
+      "select last_ms, last_seq from stream_watermark where stream = $1 and shard = $2", params);
   if (mark.rows() == 0) co_return ports::BacklogPosition{};
   co_return ports::BacklogPosition{static_cast<std::uint64_t>(mark.as_int64(0, 0)),
                                    static_cast<std::uint64_t>(mark.as_int64(0, 1))};
@@ -146,12 +163,11 @@ asio::awaitable<void> EventArchive::store_events(const std::string& source,
   }
   data.reserve(bytes);
   for (const auto& entry : entries) {
-    for (std::size_t i = 0; i < entry.records.size(); ++i) append_record(data, entry, i);
+    for (std::size_t i = 0; i < entry.records.size(); ++i) append_record(data, entry, i, shard_);
   }
   const auto& last = entries.back().position;
   std::vector<Statement> finish = {
-      {"update stream_watermark set last_ms = $1, last_seq = $2 where stream = $3",
-       {std::to_string(last.ms), std::to_string(last.seq), source}},
+      {std::string(kMarkUpdate), {std::to_string(last.ms), std::to_string(last.seq), source, shard_text_}},
       {"commit", {}}};
   bool fall_back = false;
   try {
@@ -184,7 +200,7 @@ asio::awaitable<void> EventArchive::store_one_by_one(const std::string& source,
     for (const auto& entry : entries) {
       for (std::size_t i = 0; i < entry.records.size(); ++i) {
         std::string row;
-        append_record(row, entry, i);
+        append_record(row, entry, i, shard_);
         co_await db.execute("savepoint one_row");
         std::optional<std::string> refusal;
         try {
@@ -197,7 +213,8 @@ asio::awaitable<void> EventArchive::store_one_by_one(const std::string& source,
           continue;
         }
         co_await db.execute("rollback to savepoint one_row");
-        const std::optional<std::string> params[] = {entry.position.to_string() + "/" + std::to_string(i),
+        const std::optional<std::string> params[] = {(shard_ == 0 ? "" : shard_text_ + ":") +
+                                                         entry.position.to_string() + "/" + std::to_string(i),
                                                      entry.records[i], refusal};
         co_await db.execute(
             "insert into events_rejected (stream_id, record, error) values ($1, $2, $3) on conflict do nothing",
@@ -206,8 +223,9 @@ asio::awaitable<void> EventArchive::store_one_by_one(const std::string& source,
       }
     }
     const auto& last = entries.back().position;
-    const std::optional<std::string> mark[] = {std::to_string(last.ms), std::to_string(last.seq), source};
-    co_await db.execute("update stream_watermark set last_ms = $1, last_seq = $2 where stream = $3", mark);
+    const std::optional<std::string> mark[] = {std::to_string(last.ms), std::to_string(last.seq), source,
+                                               shard_text_};
+    co_await db.execute(kMarkUpdate, mark);
     co_await db.execute("commit");
     batch_open_ = false;
   } catch (...) {

@@ -54,7 +54,7 @@ class Erasure final : public ports::ArchiveErasure {
 }  // namespace
 
 asio::awaitable<std::unique_ptr<ports::ArchiveErasure>> UserDataArchive::begin_erasure(
-    const std::string& backlog_source) {
+    const std::string& backlog_source, std::uint32_t shard) {
   Lease lease = co_await pool_.acquire(timeout_);
   // The mark is read after the lock is granted: every batch that read the backlog before
   // has committed by then, so entries past the mark are not in PostgreSQL and no batch
@@ -62,7 +62,8 @@ asio::awaitable<std::unique_ptr<ports::ArchiveErasure>> UserDataArchive::begin_e
   const Statement begin[] = {
       {"begin", {}},
       {std::string(kErasureLock), {}},
-      {"select last_ms, last_seq from stream_watermark where stream = $1", {backlog_source}}};
+      {"select last_ms, last_seq from stream_watermark where stream = $1 and shard = $2",
+       {backlog_source, std::to_string(shard)}}};
   auto results = co_await lease->pipeline(begin, timeout_);
   const Result& mark = results.at(2);
   ports::BacklogPosition stored_up_to;

@@ -12,7 +12,7 @@ class UserDataArchive final : public ports::UserDataArchive {
  public:
   UserDataArchive(Pool& pool, milliseconds timeout) : pool_(pool), timeout_(timeout) {}
   asio::awaitable<std::unique_ptr<ports::ArchiveErasure>> begin_erasure(
-      const std::string& backlog_source) override;
+      const std::string& backlog_source, std::uint32_t shard) override;
 
  private:
   Pool& pool_;

@@ -7,6 +7,7 @@
 
 #include <charconv>
 #include <chrono>
+#include <iterator>
 
 namespace tracker::redis {
 
@@ -48,23 +49,44 @@ std::optional<ports::CounterDelta> parse_minute_field(std::string_view field, st
   return out;
 }
 
-CounterSource::CounterSource(std::shared_ptr<Commands> connection, milliseconds timeout)
-    : connection_(std::move(connection)), timeout_(timeout), take_script_(lua::take_snapshot) {}
+CounterSource::CounterSource(std::shared_ptr<Commands> connection, milliseconds timeout, std::uint32_t shard)
+    : connection_(std::move(connection)),
+      timeout_(timeout),
+      shard_(shard),
+      tag_(keys::shard_tag(shard)),
+      take_script_(lua::take_snapshot) {}
 
 asio::awaitable<std::optional<std::string>> CounterSource::take_snapshot() {
   using namespace std::chrono;
   auto now_ms = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
   char suffix[17];
   std::snprintf(suffix, sizeof suffix, "%016llx", static_cast<unsigned long long>(random_()));
-  std::string flush_id = std::to_string(now_ms) + "-" + suffix;
+  // Shard 0 keeps the form of ids made before shards.
+  std::string flush_id = std::to_string(now_ms);
+  flush_id += '-';
+  if (shard_ != 0) {
+    flush_id += 's';
+    flush_id += std::to_string(shard_);
+    flush_id += '-';
+  }
+  flush_id += suffix;
+  const std::string script_keys[] = {keys::snapshots(tag_),
+                                     keys::live_totals(tag_),
+                                     keys::live_minutes(tag_),
+                                     keys::live_minute_index(tag_),
+                                     keys::snapshot_totals(tag_, flush_id),
+                                     keys::snapshot_minutes(tag_, flush_id),
+                                     keys::snapshot_minute_index(tag_, flush_id)};
+  const std::vector<std::string_view> key_views(std::begin(script_keys), std::end(script_keys));
   const std::string_view args[] = {flush_id};
-  Reply reply = co_await take_script_.run(*connection_, {}, args, timeout_);
+  Reply reply = co_await take_script_.run(*connection_, key_views, args, timeout_);
   if (reply.as_int() == 0) co_return std::nullopt;
   co_return flush_id;
 }
 
 asio::awaitable<std::vector<std::string>> CounterSource::open_snapshots() {
-  const std::string_view command[] = {"ZRANGE", keys::kSnapshots, "0", "-1"};
+  std::string snapshots_key = keys::snapshots(tag_);
+  const std::string_view command[] = {"ZRANGE", snapshots_key, "0", "-1"};
   Reply reply = co_await connection_->execute(command, timeout_);
   std::vector<std::string> ids;
   for (auto& element : reply.elements) ids.push_back(std::move(element.text));
@@ -72,7 +94,7 @@ asio::awaitable<std::vector<std::string>> CounterSource::open_snapshots() {
 }
 
 asio::awaitable<ports::CounterSnapshot> CounterSource::read_snapshot(const std::string& flush_id) {
-  std::string minutes_key = keys::snapshot_minutes(flush_id);
+  std::string minutes_key = keys::snapshot_minutes(tag_, flush_id);
   const std::string_view command[] = {"HGETALL", minutes_key};
   Reply minutes = co_await connection_->execute(command, timeout_);
   ports::CounterSnapshot snapshot;
@@ -82,11 +104,12 @@ asio::awaitable<ports::CounterSnapshot> CounterSource::read_snapshot(const std::
 }
 
 asio::awaitable<void> CounterSource::drop_snapshot(const std::string& flush_id) {
-  std::string totals_key = keys::snapshot_totals(flush_id);
-  std::string minutes_key = keys::snapshot_minutes(flush_id);
-  std::string index_key = keys::snapshot_minute_index(flush_id);
+  std::string totals_key = keys::snapshot_totals(tag_, flush_id);
+  std::string minutes_key = keys::snapshot_minutes(tag_, flush_id);
+  std::string index_key = keys::snapshot_minute_index(tag_, flush_id);
+  std::string snapshots_key = keys::snapshots(tag_);
   const std::string_view del[] = {"DEL", totals_key, minutes_key, index_key};
-  const std::string_view forget[] = {"ZREM", keys::kSnapshots, flush_id};
+  const std::string_view forget[] = {"ZREM", snapshots_key, flush_id};
   // Hashes first: a crash in between leaves an id whose (empty) snapshot the ledger
   // already knows, which is then just dropped again.
   co_await connection_->execute(del, timeout_);

@@ -7,13 +7,15 @@
 
 namespace tracker::redis {
 
-// Live counters are the hashes et:totals:live and et:minutes:live, with the set of minutes
-// the latter holds in et:minute-index:live (written by lua/ingest.lua); a snapshot renames
-// all three to et:*:snap:<flush id> and lists the id in the sorted set et:snapshots until
-// it is dropped.
+// One shard's live counters: the hashes et:{s}:totals:live and et:{s}:minutes:live, with
+// the set of minutes the latter holds in et:{s}:minute-index:live (written by
+// lua/ingest.lua); a snapshot renames all three to et:{s}:*:snap:<flush id> and lists the
+// id in the sorted set et:{s}:snapshots until it is dropped. Flush ids start with the
+// shard, so they are unique over all shards (the ledger and the readers rely on it).
 class CounterSource final : public ports::CounterSource {
  public:
-  explicit CounterSource(std::shared_ptr<Commands> connection, milliseconds timeout = milliseconds{5000});
+  explicit CounterSource(std::shared_ptr<Commands> connection, milliseconds timeout = milliseconds{5000},
+                         std::uint32_t shard = 0);
   asio::awaitable<std::optional<std::string>> take_snapshot() override;
   asio::awaitable<std::vector<std::string>> open_snapshots() override;
   asio::awaitable<ports::CounterSnapshot> read_snapshot(const std::string& flush_id) override;
@@ -22,6 +24,8 @@ class CounterSource final : public ports::CounterSource {
  private:
   std::shared_ptr<Commands> connection_;
   milliseconds timeout_;
+  std::uint32_t shard_;
+  std::string tag_;
   Script take_script_;
   std::mt19937_64 random_{std::random_device{}()};
 };

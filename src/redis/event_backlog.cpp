@@ -24,12 +24,16 @@ void split_rows(std::string_view rows, std::vector<std::string>& records) {
 }
 }  // namespace
 
-EventBacklog::EventBacklog(std::shared_ptr<Commands> connection, milliseconds timeout)
-    : connection_(std::move(connection)), timeout_(timeout), ack_script_(lua::ack_entries) {}
+EventBacklog::EventBacklog(std::shared_ptr<Commands> connection, milliseconds timeout, std::uint32_t shard)
+    : connection_(std::move(connection)),
+      timeout_(timeout),
+      stream_(keys::stream(keys::shard_tag(shard))),
+      backlog_(keys::backlog(keys::shard_tag(shard))),
+      ack_script_(lua::ack_entries) {}
 
 asio::awaitable<void> EventBacklog::ensure_group() {
   if (group_ready_) co_return;
-  const std::string_view create[] = {"XGROUP", "CREATE", keys::kStream, keys::kStreamGroup, "0", "MKSTREAM"};
+  const std::string_view create[] = {"XGROUP", "CREATE", stream_, keys::kStreamGroup, "0", "MKSTREAM"};
   try {
     co_await connection_->execute(create, timeout_);
   } catch (const ReplyError& error) {
@@ -42,7 +46,7 @@ asio::awaitable<std::vector<ports::BacklogEntry>> EventBacklog::read_group(std::
                                                                          std::string_view from) {
   std::string count = std::to_string(max);
   const std::string_view command[] = {"XREADGROUP", "GROUP", keys::kStreamGroup, kConsumer, "COUNT",
-                                      count, "STREAMS", keys::kStream, from};
+                                      count, "STREAMS", stream_, from};
   Reply reply;
   try {
     reply = co_await connection_->execute(command, timeout_);
@@ -108,7 +112,8 @@ asio::awaitable<void> EventBacklog::acknowledge(const std::vector<ports::Backlog
   ids.push_back(std::to_string(events));
   for (const auto& entry : entries) ids.push_back(entry.position.to_string());
   std::vector<std::string_view> args(ids.begin(), ids.end());
-  co_await ack_script_.run(*connection_, {}, args, timeout_);
+  const std::string_view script_keys[] = {stream_, backlog_};
+  co_await ack_script_.run(*connection_, script_keys, args, timeout_);
   // Batches are acknowledged whole and in order, so nothing handed out is left over.
   maybe_unacknowledged_ = more_after_this_batch_;
 }
@@ -122,13 +127,13 @@ asio::awaitable<std::string> backlog_source(Commands& connection, milliseconds t
   const std::string_view get[] = {"GET", keys::kInstance};
   Reply reply = co_await connection.execute(get, timeout);
   if (!reply.is_string() || reply.text.empty()) throw ports::StoreRejected("cannot read " + std::string(keys::kInstance));
-  co_return std::string(keys::kStream) + "@" + reply.text;
+  co_return std::string(keys::kBacklogSource) + "@" + reply.text;
 }
 
 asio::awaitable<std::string> EventBacklog::source() { co_return co_await backlog_source(*connection_, timeout_); }
 
 asio::awaitable<std::size_t> EventBacklog::size() {
-  const std::string_view command[] = {"GET", keys::kBacklog};
+  const std::string_view command[] = {"GET", backlog_};
   Reply reply = co_await connection_->execute(command, timeout_);
   co_return static_cast<std::size_t>(std::max<std::int64_t>(0, reply.as_int()));
 }
@@ -136,7 +141,7 @@ asio::awaitable<std::size_t> EventBacklog::size() {
 // Acknowledged entries are deleted from the stream (lua/ack_entries.lua), so its first
 // entry is the oldest one not yet in PostgreSQL.
 asio::awaitable<std::optional<ports::BacklogPosition>> EventBacklog::oldest() {
-  const std::string_view command[] = {"XRANGE", keys::kStream, "-", "+", "COUNT", "1"};
+  const std::string_view command[] = {"XRANGE", stream_, "-", "+", "COUNT", "1"};
   Reply reply = co_await connection_->execute(command, timeout_);
   if (reply.elements.empty() || reply.elements.front().elements.empty()) co_return std::nullopt;
   try {

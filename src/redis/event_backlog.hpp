@@ -9,17 +9,20 @@ namespace tracker::redis {
 // et:instance (EventBacklog::source()).
 asio::awaitable<std::string> backlog_source(Commands& connection, milliseconds timeout);
 
-// The backlog is the stream et:stream read through one consumer group. A single
-// consumer name is used on purpose: only one flusher runs at a time (the archive holds
-// a lock), and a new one must take over the entries its crashed predecessor left.
+// One shard's backlog: the stream et:{s}:stream read through one consumer group. A single
+// consumer name is used on purpose: only one flusher runs per shard at a time (the
+// archive holds the shard's lock), and a new one must take over the entries its crashed
+// predecessor left.
 class EventBacklog final : public ports::EventBacklog {
  public:
-  explicit EventBacklog(std::shared_ptr<Commands> connection, milliseconds timeout = milliseconds{5000});
+  explicit EventBacklog(std::shared_ptr<Commands> connection, milliseconds timeout = milliseconds{5000},
+                        std::uint32_t shard = 0);
   asio::awaitable<std::vector<ports::BacklogEntry>> next_batch(std::size_t max) override;
   asio::awaitable<void> acknowledge(const std::vector<ports::BacklogEntry>& entries) override;
   asio::awaitable<std::size_t> size() override;
   asio::awaitable<std::optional<ports::BacklogPosition>> oldest() override;
-  // "et:stream@<id>": the id is made once per Redis data set and kept in et:instance.
+  // "et:stream@<id>": the id is made once per Redis data set and kept in et:instance. The
+  // same for every shard: the archive keeps a mark per (source, shard).
   asio::awaitable<std::string> source() override;
 
  private:
@@ -28,6 +31,8 @@ class EventBacklog final : public ports::EventBacklog {
 
   std::shared_ptr<Commands> connection_;
   milliseconds timeout_;
+  std::string stream_;   // the shard's stream
+  std::string backlog_;  // and its length in events
   Script ack_script_;
   bool group_ready_ = false;
   // Whether entries may have been handed out and not acknowledged (true at start: a

@@ -54,49 +54,54 @@ struct EventKeys {
     return event.post_id && (type == EventType::Like || type == EventType::PageView || type == EventType::Click);
   }
 
-  explicit EventKeys(const domain::Event& event)
+  // `tag`: the event's shard's (every key an event touches is in its shard).
+  EventKeys(const domain::Event& event, std::string_view tag)
       : type(domain::to_string(event.type)),
         minute(std::to_string(domain::bucket_start(event.event_time_ms, domain::kMinuteMs))),
         hour_ms(domain::bucket_start(event.event_time_ms, domain::kHourMs)),
-        minute_key(keys::minute_count(type, domain::bucket_start(event.event_time_ms, domain::kMinuteMs))),
+        minute_key(keys::minute_count(tag, type, domain::bucket_start(event.event_time_ms, domain::kMinuteMs))),
         shapes(shape_fields(type, event)) {
     const bool searching = event.type == domain::EventType::Search;
-    if (event.user_id) users_key = keys::unique_users(type, domain::format_rfc3339_ms(event.event_time_ms).substr(0, 10));
-    if (searching) keywords_key = keys::ranking_hour(keys::kKeywordRanking, hour_ms);
-    if (searching && event.user_id) recent_key = keys::recent_keywords(*event.user_id);
-    if (ranked(event, event.type)) top_key = keys::ranking_hour(type, hour_ms);
-    if (liking(event)) likes_key = likes_key_of(event);
+    if (event.user_id) {
+      users_key = keys::unique_users(tag, type, domain::format_rfc3339_ms(event.event_time_ms).substr(0, 10));
+    }
+    if (searching) keywords_key = keys::ranking_hour(tag, keys::kKeywordRanking, hour_ms);
+    if (searching && event.user_id) recent_key = keys::recent_keywords(tag, *event.user_id);
+    if (ranked(event, event.type)) top_key = keys::ranking_hour(tag, type, hour_ms);
+    if (liking(event)) likes_key = likes_key_of(event, tag);
     if (event.type == domain::EventType::Unlike && ranked(event, domain::EventType::Like)) {
-      like_top_key = keys::ranking_hour(domain::to_string(domain::EventType::Like), hour_ms);
+      like_top_key = keys::ranking_hour(tag, domain::to_string(domain::EventType::Like), hour_ms);
     }
   }
 
   static bool liking(const domain::Event& event) {
     return event.type == domain::EventType::Like || event.type == domain::EventType::Unlike;
   }
-  static std::string likes_key_of(const domain::Event& event) {
-    return keys::standing_likes(event.component_id, optional_number(event.post_id));
+  // A post's standing likes in the shard: LIKE and UNLIKE carry a user, so a user's like
+  // and its undoing meet in the user's shard.
+  static std::string likes_key_of(const domain::Event& event, std::string_view tag) {
+    return keys::standing_likes(tag, event.component_id, optional_number(event.post_id));
   }
 };
 }  // namespace
 
-std::uint32_t EventStore::append_event(Group& group, const domain::Event& event) {
+std::uint32_t EventStore::append_event(Group& group, const domain::Event& event, std::string_view tag) {
   // A summed LIKE's standing like is added before every checked event of the call, so it
   // may be summed only while no checked event on the same post has come before it.
   const bool checked =
       event.client_event_id || event.type == domain::EventType::Unlike ||
-      (event.type == domain::EventType::Like && group.checked_like_keys.contains(EventKeys::likes_key_of(event)));
+      (event.type == domain::EventType::Like && group.checked_like_keys.contains(EventKeys::likes_key_of(event, tag)));
   if (checked) {
-    append_checked(group, event);
+    append_checked(group, event, tag);
     return static_cast<std::uint32_t>(group.checked_events);
   }
-  append_summed(group, event);
+  append_summed(group, event, tag);
   return 0;
 }
 
 // The arguments lua/ingest.lua reads for one checked event.
-void EventStore::append_checked(Group& group, const domain::Event& event) {
-  const EventKeys keys(event);
+void EventStore::append_checked(Group& group, const domain::Event& event, std::string_view tag) {
+  const EventKeys keys(event, tag);
   std::vector<std::string>& values = group.checked;
   ++group.checked_events;
   if (!keys.likes_key.empty()) group.checked_like_keys.insert(keys.likes_key);
@@ -145,8 +150,8 @@ void EventStore::append_checked(Group& group, const domain::Event& event) {
 
 // A summed event's effects are added to the group's sums: Redis then writes each counter
 // once per call, however many events of the call it counts.
-void EventStore::append_summed(Group& group, const domain::Event& event) {
-  const EventKeys keys(event);
+void EventStore::append_summed(Group& group, const domain::Event& event, std::string_view tag) {
+  const EventKeys keys(event, tag);
   ++group.summed_events;
   group.summed_rows += domain::to_copy_row(event);
   group.summed_rows.push_back('\n');
@@ -174,7 +179,8 @@ void EventStore::append_summed(Group& group, const domain::Event& event) {
 }
 
 // The whole argument list of the script call (lua/ingest.lua), consuming the group's parts.
-std::vector<std::string> EventStore::script_arguments(Group& group, const EventStoreOptions& options) {
+std::vector<std::string> EventStore::script_arguments(Group& group, const EventStoreOptions& options,
+                                                      std::size_t high_water) {
   std::vector<std::string> values;
   values.reserve(ingest_layout::kHeadCount + group.checked.size() + 2 * (group.totals.size() + group.minutes.size()) +
                  group.minute_list.size() + 3 * group.recent.size() + 2 * group.expiring.size() + 64);
@@ -182,7 +188,7 @@ std::vector<std::string> EventStore::script_arguments(Group& group, const EventS
   values.resize(layout::kHeadCount);
   auto head = [&values](std::size_t place) -> std::string& { return values[place - 1]; };  // 1-based
   head(layout::kHeadRecentTtl) = std::to_string(options.recent_keywords_ttl.count());
-  head(layout::kHeadHighWater) = std::to_string(options.backlog_high_water);
+  head(layout::kHeadHighWater) = std::to_string(high_water);
   head(layout::kHeadCheckedCount) = std::to_string(group.checked_events);
   head(layout::kHeadSummedCount) = std::to_string(group.summed_events);
   if (!group.summed_rows.empty()) group.summed_rows.pop_back();  // the last line's '\n'
@@ -248,10 +254,15 @@ void EventStore::expire(Group& group, std::string key, std::int64_t ttl_seconds)
 }
 
 EventStore::EventStore(std::shared_ptr<Commands> connection, EventStoreOptions options,
-                       metrics::Registry& metrics)
+                       metrics::Registry& metrics, Shards shards)
     : connection_(std::move(connection)),
       options_(options),
+      shards_(std::move(shards)),
+      shard_high_water_(options.backlog_high_water == 0
+                            ? 0
+                            : std::max<std::size_t>(1, options.backlog_high_water / shards_.count())),
       script_(lua::ingest),
+      queues_(shards_.count()),
       backlog_rejections_(metrics.counter(
           "tracker_ingest_rejected_total", "Events refused to protect the system",
           "reason=\"backlog_high_water\"")),
@@ -268,55 +279,80 @@ asio::awaitable<std::vector<ports::StoredEvent>> EventStore::append(
 }
 
 void EventStore::add(std::span<const domain::Event> events, Handler handler) {
-  if (open_.events() > 0 && open_.events() + events.size() > options_.max_group) {
-    full_.push_back(std::exchange(open_, Group{}));
+  auto request = std::make_shared<Request>(std::move(handler));
+  request->stored.resize(events.size());
+  if (events.empty()) {
+    asio::post(connection_->executor(), [request] {
+      std::move(request->handler)(std::exception_ptr{}, std::vector<ports::StoredEvent>{});
+    });
+    return;
   }
-  std::vector<std::string> ids;
-  std::vector<std::uint32_t> checked_at;
-  ids.reserve(events.size());
-  checked_at.reserve(events.size());
-  for (const domain::Event& event : events) {
-    checked_at.push_back(append_event(open_, event));
-    ids.push_back(event.id);
+  // The events' places per shard, in order (one shard: all of them).
+  std::vector<std::vector<std::uint32_t>> by_shard(shards_.count());
+  for (std::uint32_t i = 0; i < events.size(); ++i) by_shard[shards_.of_event(events[i])].push_back(i);
+  for (const auto& positions : by_shard) request->pending += positions.empty() ? 0 : 1;
+  for (std::uint32_t shard = 0; shard < shards_.count(); ++shard) {
+    std::vector<std::uint32_t>& positions = by_shard[shard];
+    if (positions.empty()) continue;
+    Queue& queue = queues_[shard];
+    if (queue.open.events() > 0 && queue.open.events() + positions.size() > options_.max_group) {
+      queue.full.push_back(std::exchange(queue.open, Group{}));
+    }
+    std::vector<std::string> ids;
+    std::vector<std::uint32_t> checked_at;
+    ids.reserve(positions.size());
+    checked_at.reserve(positions.size());
+    for (std::uint32_t position : positions) {
+      checked_at.push_back(append_event(queue.open, events[position], shards_.tag(shard)));
+      ids.push_back(events[position].id);
+    }
+    queue.open.waiters.push_back(Waiter{request, std::move(positions), std::move(ids), std::move(checked_at)});
+    schedule(shard);
   }
-  // Built in place: assigning an any_completion_handler would wrap it in itself.
-  open_.waiters.push_back(Waiter{std::move(ids), std::move(checked_at), std::move(handler)});
-  schedule();
 }
 
-// Sends the waiting groups at the end of this turn of the event loop (so that every
-// event arriving in it joins them), as far as calls may be on their way.
-void EventStore::schedule() {
-  if (send_posted_ || in_flight_ >= std::max<std::size_t>(options_.max_groups_in_flight, 1)) return;
-  if (full_.empty() && open_.events() == 0) return;
-  send_posted_ = true;
-  asio::post(connection_->executor(), [this] {
-    send_posted_ = false;
-    while (in_flight_ < std::max<std::size_t>(options_.max_groups_in_flight, 1)) {
+// Sends the shard's waiting groups at the end of this turn of the event loop (so that
+// every event arriving in it joins them), as far as calls may be on their way.
+void EventStore::schedule(std::uint32_t shard) {
+  Queue& queue = queues_[shard];
+  const std::size_t most = std::max<std::size_t>(options_.max_groups_in_flight, 1);
+  if (queue.send_posted || queue.in_flight >= most) return;
+  if (queue.full.empty() && queue.open.events() == 0) return;
+  queue.send_posted = true;
+  asio::post(connection_->executor(), [this, shard, most] {
+    Queue& queue = queues_[shard];
+    queue.send_posted = false;
+    while (queue.in_flight < most) {
       Group group;
-      if (!full_.empty()) {
-        group = std::move(full_.front());
-        full_.pop_front();
-      } else if (open_.events() > 0) {
-        group = std::exchange(open_, Group{});
+      if (!queue.full.empty()) {
+        group = std::move(queue.full.front());
+        queue.full.pop_front();
+      } else if (queue.open.events() > 0) {
+        group = std::exchange(queue.open, Group{});
       } else {
         break;
       }
-      ++in_flight_;
-      asio::co_spawn(connection_->executor(), send(std::move(group)), asio::detached);
+      ++queue.in_flight;
+      asio::co_spawn(connection_->executor(), send(shard, std::move(group)), asio::detached);
     }
   });
 }
 
-asio::awaitable<void> EventStore::send(Group group) {
-  const std::vector<std::string> values = script_arguments(group, options_);
+asio::awaitable<void> EventStore::send(std::uint32_t shard, Group group) {
+  const std::vector<std::string> values = script_arguments(group, options_, shard_high_water_);
   script_calls_.inc();
+  const std::string& tag = shards_.tag(shard);
+  const std::string script_keys[] = {keys::stream(tag),           keys::backlog(tag),
+                                     keys::live_totals(tag),      keys::live_minutes(tag),
+                                     keys::live_minute_index(tag), keys::ranking_versions(tag),
+                                     keys::dedup_prefix(tag)};
+  const std::vector<std::string_view> key_views(std::begin(script_keys), std::end(script_keys));
   std::vector<std::string_view> args(values.begin(), values.end());
   std::exception_ptr failure;
   Reply reply;
   try {
     try {
-      reply = co_await script_.run(*connection_, {}, args, options_.timeout);
+      reply = co_await script_.run(*connection_, key_views, args, options_.timeout);
     } catch (const ReplyError& error) {
       if (error.prefix() != "BACKLOG") throw;
       backlog_rejections_.inc(group.events());
@@ -329,28 +365,32 @@ asio::awaitable<void> EventStore::send(Group group) {
     failure = std::current_exception();
   }
   for (Waiter& waiter : group.waiters) {
-    std::vector<ports::StoredEvent> stored;
-    if (!failure) {
-      stored.reserve(waiter.ids.size());
+    Request& request = *waiter.request;
+    if (failure) {
+      if (!request.failure) request.failure = failure;
+    } else {
       for (std::size_t i = 0; i < waiter.ids.size(); ++i) {
+        ports::StoredEvent& stored = request.stored[waiter.positions[i]];
         if (waiter.checked_at[i] == 0) {
-          stored.push_back({std::move(waiter.ids[i]), false});
+          stored = {std::move(waiter.ids[i]), false};
           continue;
         }
         std::string& answer = reply.elements[waiter.checked_at[i] - 1].text;
         bool duplicate = answer != waiter.ids[i];
         if (duplicate) duplicates_.inc();
-        stored.push_back({std::move(answer), duplicate});
+        stored = {std::move(answer), duplicate};
       }
     }
+    if (--request.pending > 0) continue;
     // Posted, so that each waiting request resumes from the event loop, not from here.
-    asio::post(connection_->executor(), [handler = std::move(waiter.handler), failure,
-                                         stored = std::move(stored)]() mutable {
-      std::move(handler)(failure, std::move(stored));
+    asio::post(connection_->executor(), [request = std::move(waiter.request)]() mutable {
+      std::vector<ports::StoredEvent> stored;
+      if (!request->failure) stored = std::move(request->stored);
+      std::move(request->handler)(request->failure, std::move(stored));
     });
   }
-  --in_flight_;
-  schedule();
+  --queues_[shard].in_flight;
+  schedule(shard);
 }
 
 }  // namespace tracker::redis

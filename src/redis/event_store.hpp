@@ -3,6 +3,7 @@
 #include "ports/event_store.hpp"
 #include "redis/commands.hpp"
 #include "redis/script.hpp"
+#include "redis/shards.hpp"
 
 #include <boost/asio/any_completion_handler.hpp>
 
@@ -16,7 +17,8 @@ namespace tracker::redis {
 
 struct EventStoreOptions {
   std::chrono::seconds recent_keywords_ttl{3600};
-  // Unpersisted events allowed in the stream before ingestion answers 503 (0 = no limit).
+  // Unpersisted events allowed in the streams before ingestion answers 503 (0 = no
+  // limit); each shard's stream is allowed its share.
   std::size_t backlog_high_water = 5'000'000;
   std::chrono::milliseconds timeout{2000};
   // Events of concurrent requests stored by one script call, at most.
@@ -34,22 +36,38 @@ struct EventStoreOptions {
 // next call. Without that, requests that finish one by one (each after its own database
 // query, say) would each make a call of their own, and Redis would spend its time on
 // the fixed part of every call; with it, the busier Redis is, the larger the groups.
+//
+// Each event belongs to one shard (Shards::of_event), and a script call stores events of
+// one shard only (in Redis Cluster, one slot): each shard has its own groups. A request
+// whose events span shards is answered when every shard's call has been; if one failed,
+// the request fails, though the other shards' events are stored (a retry is then counted
+// once only for the events that carry a client eventId).
 // Owned by one I/O thread.
 class EventStore final : public ports::EventStore {
  public:
   EventStore(std::shared_ptr<Commands> connection, EventStoreOptions options,
-             metrics::Registry& metrics);
+             metrics::Registry& metrics, Shards shards = Shards{});
   asio::awaitable<std::vector<ports::StoredEvent>> append(
       std::span<const domain::Event> events) override;
 
  private:
   using Handler = asio::any_completion_handler<void(std::exception_ptr, std::vector<ports::StoredEvent>)>;
+  // One append(): answered once each shard it touches has stored its part.
+  struct Request {
+    explicit Request(Handler done) : handler(std::move(done)) {}
+    std::vector<ports::StoredEvent> stored;  // per event of the request
+    std::size_t pending = 0;                 // shard calls not yet answered
+    std::exception_ptr failure;
+    Handler handler;
+  };
+  // The part of a request that one group (one shard's call) stores.
   struct Waiter {
+    std::shared_ptr<Request> request;
+    std::vector<std::uint32_t> positions;  // of the events in the request
     std::vector<std::string> ids;  // the ids the events were given, in order
     // Per event, its place among the group's checked events (1-based, the script answers
     // with their stored ids), or 0 for a summed event, which is stored under its own id.
     std::vector<std::uint32_t> checked_at;
-    Handler handler;
   };
   using Sums = std::unordered_map<std::string, std::int64_t>;
   struct RecentSearch {
@@ -78,24 +96,32 @@ class EventStore final : public ports::EventStore {
     std::size_t events() const { return checked_events + summed_events; }
   };
 
+  // A shard's groups.
+  struct Queue {
+    Group open;
+    std::deque<Group> full;  // groups that reached max_group, waiting to be sent
+    std::size_t in_flight = 0;
+    bool send_posted = false;
+  };
+
   void add(std::span<const domain::Event> events, Handler handler);
   // Adds the event to the group; returns its place among the checked events, or 0.
-  std::uint32_t append_event(Group& group, const domain::Event& event);
-  void append_checked(Group& group, const domain::Event& event);
-  void append_summed(Group& group, const domain::Event& event);
-  static std::vector<std::string> script_arguments(Group& group, const EventStoreOptions& options);
+  std::uint32_t append_event(Group& group, const domain::Event& event, std::string_view tag);
+  void append_checked(Group& group, const domain::Event& event, std::string_view tag);
+  void append_summed(Group& group, const domain::Event& event, std::string_view tag);
+  static std::vector<std::string> script_arguments(Group& group, const EventStoreOptions& options,
+                                                   std::size_t high_water);
   // Asks the script to set a TTL on `key` unless this store did so during the last minute.
   void expire(Group& group, std::string key, std::int64_t ttl_seconds);
-  void schedule();
-  asio::awaitable<void> send(Group group);
+  void schedule(std::uint32_t shard);
+  asio::awaitable<void> send(std::uint32_t shard, Group group);
 
   std::shared_ptr<Commands> connection_;
   EventStoreOptions options_;
+  Shards shards_;
+  std::size_t shard_high_water_;  // options_.backlog_high_water shared among the shards
   Script script_;
-  Group open_;
-  std::deque<Group> full_;  // groups that reached max_group, waiting to be sent
-  std::size_t in_flight_ = 0;
-  bool send_posted_ = false;
+  std::vector<Queue> queues_;  // per shard
   // When each recently written key last had its TTL set (EXPIRE ... NX), to do that once a
   // minute rather than once per call; a key recreated in between gets its TTL at the next.
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> expiry_set_;

@@ -20,7 +20,7 @@ struct RateLimiterOptions {
 };
 
 // Token buckets in Redis (lua/rate_limit.lua), so that a limit holds across all server
-// instances, measured against Redis's clock. A bucket is the string et:rl:<bucket key>
+// instances, measured against Redis's clock. A bucket is the string et:rl:{rl}:<bucket key>
 // (its TAT in µs), expiring once full.
 // The requests that arrive on this thread during one turn of its event loop are decided
 // by one script call, in arrival order (group commit, as EventStore stores events): a

@@ -129,9 +129,10 @@ std::optional<ports::CachedSearch> decode_cached_search(std::string text) {
   return decode_parsed(text);
 }
 
-SearchCache::SearchCache(std::shared_ptr<Commands> connection, milliseconds timeout)
+SearchCache::SearchCache(std::shared_ptr<Commands> connection, milliseconds timeout, Shards shards)
     : connection_(std::move(connection)),
       timeout_(timeout),
+      shards_(std::move(shards)),
       store_script_(lua::store_search),
       release_script_(lua::release_lock) {}
 
@@ -175,7 +176,7 @@ asio::awaitable<void> SearchCache::unlock(const std::string& keyword, std::size_
 }
 
 asio::awaitable<std::vector<std::string>> SearchCache::recent_keywords(std::int64_t user_id) {
-  std::string key = keys::recent_keywords(user_id);
+  std::string key = keys::recent_keywords(shards_.tag(shards_.of_user(user_id)), user_id);
   const std::string_view command[] = {"LRANGE", key, "0", "9"};
   Reply reply = co_await connection_->execute(command, timeout_);
   std::vector<std::string> keywords;

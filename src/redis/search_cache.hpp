@@ -2,6 +2,7 @@
 #include "ports/search_cache.hpp"
 #include "redis/commands.hpp"
 #include "redis/script.hpp"
+#include "redis/shards.hpp"
 
 #include <random>
 
@@ -13,7 +14,8 @@ namespace tracker::redis {
 // that lua/ingest.lua keeps. One per I/O thread.
 class SearchCache final : public ports::SearchCache, public ports::RecentKeywords {
  public:
-  explicit SearchCache(std::shared_ptr<Commands> connection, milliseconds timeout = milliseconds{1000});
+  explicit SearchCache(std::shared_ptr<Commands> connection, milliseconds timeout = milliseconds{1000},
+                       Shards shards = Shards{});
 
   asio::awaitable<std::optional<ports::CachedSearch>> get(const std::string& keyword, std::size_t limit) override;
   asio::awaitable<std::optional<std::string>> try_lock(const std::string& keyword, std::size_t limit,
@@ -27,6 +29,7 @@ class SearchCache final : public ports::SearchCache, public ports::RecentKeyword
  private:
   std::shared_ptr<Commands> connection_;
   milliseconds timeout_;
+  Shards shards_;  // a user's recent keywords are in the user's shard
   Script store_script_;
   Script release_script_;
   std::mt19937_64 random_{std::random_device{}()};

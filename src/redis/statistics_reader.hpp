@@ -4,15 +4,19 @@
 #include "metrics/metrics.hpp"
 #include "redis/commands.hpp"
 #include "redis/script.hpp"
+#include "redis/shards.hpp"
 #include "redis/snapshot_memo.hpp"
 
 namespace tracker::redis {
 
-// The Redis side of the statistics API (one per I/O thread).
+// The Redis side of the statistics API (one per I/O thread). Every count reads each shard
+// and adds them up. A shard's live counters and snapshots are read in one atomic step,
+// as before shards, and flush ids are unique across shards, so the exactness argument
+// (docs/DESIGN.md, "Exact reads") holds per shard, and so for the sum.
 class StatisticsReader final : public ports::LiveCounters, public ports::Trends {
  public:
   StatisticsReader(std::shared_ptr<Commands> connection, metrics::Registry& metrics,
-                   milliseconds timeout = milliseconds{1000});
+                   milliseconds timeout = milliseconds{1000}, Shards shards = Shards{});
 
   asio::awaitable<ports::LiveReading> totals(std::span<const ports::CounterKey> keys,
                                              std::span<const std::string> skip) override;
@@ -35,8 +39,11 @@ class StatisticsReader final : public ports::LiveCounters, public ports::Trends 
   asio::awaitable<Counts> read(const std::string& request, std::string_view kind,
                                std::span<const std::string_view> arguments, std::span<const std::string> skip);
 
+  asio::awaitable<Reply> read_shard(const std::string& tag, bool totals, std::span<const std::string_view> arguments);
+
   std::shared_ptr<Commands> connection_;
   milliseconds timeout_;
+  Shards shards_;
   Script read_counts_;
   SnapshotMemo memo_;
   metrics::Counter& snapshots_remembered_;

@@ -10,13 +10,12 @@
 namespace tracker::redis {
 
 UnflushedUserData::UnflushedUserData(std::shared_ptr<Commands> connection, milliseconds timeout,
-                                     std::size_t entries_per_call)
+                                     std::size_t entries_per_call, Shards shards)
     : connection_(std::move(connection)),
       timeout_(timeout),
       entries_per_call_(std::max<std::size_t>(entries_per_call, 1)),
       script_(lua::erase_user),
-      stream_(keys::kStream),
-      backlog_(keys::kBacklog),
+      shards_(std::move(shards)),
       group_(keys::kStreamGroup) {}
 
 void UnflushedUserData::use_keys(std::string stream, std::string backlog, std::string group) {
@@ -32,13 +31,15 @@ asio::awaitable<std::string> UnflushedUserData::backlog_source() {
 asio::awaitable<ports::UnflushedErasure> UnflushedUserData::erase_user(std::int64_t user_id,
                                                                        ports::BacklogPosition stored_up_to) {
   const std::string user = std::to_string(user_id);
-  const std::string recent = keys::recent_keywords(user_id);
+  const std::string& tag = shards_.tag(shards_.of_user(user_id));
+  const std::string recent = keys::recent_keywords(tag, user_id);
+  const std::string stream = stream_.empty() ? keys::stream(tag) : stream_;
+  const std::string backlog = backlog_.empty() ? keys::backlog(tag) : backlog_;
   const std::string per_call = std::to_string(entries_per_call_);
-  // Appended, not "(" + string: GCC 12 warns falsely (-Wrestrict) on that form here.
-  std::string from = "(";
+  std::string from = "(";  // appended, not "(" + ...: GCC 12 warns (-Wrestrict) on that falsely
   from += stored_up_to.to_string();
   std::string last;  // the stream's last entry when the first call ran
-  const std::string_view keys[] = {stream_, backlog_, recent};
+  const std::string_view keys[] = {stream, backlog, recent};
   ports::UnflushedErasure erased;
   for (;;) {
     const std::string_view args[] = {group_, user, from, last, per_call};

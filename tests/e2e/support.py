@@ -1,7 +1,7 @@
 """Helpers for the end-to-end tests: the server process, the Redis it uses, Redis
 inspection, unique test data, HTTP over requests and over raw sockets.
 
-Every server here starts with --flusher=false: the tests read `et:stream` and the live
+Every server here starts with --flusher=false: the tests read the stream and the live
 counter hashes directly, and a flusher would move them away underneath. For the same
 reason the suite runs its own Redis by default (see RedisService): a flusher of any other
 server on the shared development Redis would drain the stream and the live counters
@@ -31,9 +31,11 @@ DEV_SH = REPO_ROOT / "tools/dev.sh"
 LOOPBACK = "127.0.0.1"
 
 HTTP_TIMEOUT = 10  # seconds, for every request a test makes
-STREAM = "et:stream"
-TOTALS = "et:totals:live"
-MINUTES = "et:minutes:live"  # per-minute counts of query shapes: TYPE|comp|post|kw|minute
+# The servers here run with one Redis shard (the default), whose keys are "et:{0}:...".
+SHARD = "et:{0}:"
+STREAM = SHARD + "stream"
+TOTALS = SHARD + "totals:live"
+MINUTES = SHARD + "minutes:live"  # per-minute counts of query shapes: TYPE|comp|post|kw|minute
 EVENT_TYPES = ("PAGE_VIEW", "SEARCH", "CLICK", "LIKE", "UNLIKE", "SCROLL", "COMMENT", "SHARE")
 UUID_V7 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 MINUTE_MS = 60_000

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from support import (
-    api, EVENT_TYPES, HTTP_TIMEOUT, STREAM, assert_error, raw_connect,
+    api, EVENT_TYPES, HTTP_TIMEOUT, SHARD, STREAM, assert_error, raw_connect,
                      read_response, redis_is_shared, rows_with, stream_mark, stream_rows_since,
                      totals, wait_closed)
 
@@ -373,7 +373,7 @@ def test_head_changes_nothing(server, redis_client, uniq, path):
         assert response.status_code == 405 and response.headers.get("Allow") == "GET"
     rows = stream_rows_since(redis_client, mark)
     assert rows_with(rows, kw) == [] and rows_with(rows, str(user)) == []
-    assert redis_client.lrange(f"et:recent:{user}", 0, -1) == []
+    assert redis_client.lrange(f"{SHARD}recent:{user}", 0, -1) == []
     assert totals(redis_client, 1001, kw=kw)["SEARCH"] == 0
     if not redis_is_shared():
         assert redis_client.xlen(STREAM) == length

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from support import (EVENT_TYPES, MINUTE_MS, MINUTES, TOTALS, assert_error, post, rows_with,
+from support import (EVENT_TYPES, MINUTE_MS, MINUTES, SHARD, TOTALS, assert_error, post, rows_with,
                      stream_mark, stream_rows_since, totals, uuid_v7_ms)
 
 RECENT_TTL_S = 37
@@ -89,8 +89,8 @@ def test_counter_and_ranking_keys_expire(server, redis_client, uniq):
     accept(server, uniq.event("SEARCH", comp, userId=user, timestamp=at, metadata={"keyword": uniq.keyword()}))
     minute, hour = at - at % MINUTE_MS, at - at % (60 * MINUTE_MS)
     day = datetime.fromtimestamp(at / 1000, timezone.utc).strftime("%Y-%m-%d")
-    for key, most in ((f"et:rt:CLICK:{minute}", 7200), (f"et:top:CLICK:{hour}", 8 * 86400),
-                      (f"et:kw:{hour}", 8 * 86400), (f"et:uu:CLICK:{day}", 40 * 86400)):
+    for key, most in ((f"{SHARD}rt:CLICK:{minute}", 7200), (f"{SHARD}top:CLICK:{hour}", 8 * 86400),
+                      (f"{SHARD}kw:{hour}", 8 * 86400), (f"{SHARD}uu:CLICK:{day}", 40 * 86400)):
         assert 0 < redis_client.ttl(key) <= most, key
 
 
@@ -224,7 +224,7 @@ def test_duplicate_client_event_id_counts_once(server, redis_client, uniq):
 
 def test_search_updates_recent_keywords(server, redis_client, uniq):
     user, comp = uniq.user(), uniq.comp()
-    key = f"et:recent:{user}"
+    key = f"{SHARD}recent:{user}"
     keywords = [uniq.keyword(i) for i in range(12)]
     mark = stream_mark(redis_client)
     for keyword in keywords + [keywords[4]]:
@@ -243,13 +243,13 @@ def test_search_updates_recent_keywords(server, redis_client, uniq):
     assert len(rows) == 13
     server_ms = rfc3339_ms(columns(rows[-1])[10])
     hour = server_ms - server_ms % HOUR_MS
-    assert redis_client.zscore(f"et:kw:{hour}", keywords[4]) in (2, 2.0)
+    assert redis_client.zscore(f"{SHARD}kw:{hour}", keywords[4]) in (2, 2.0)
 
 
 def test_recent_keywords_expire(start_server, redis_client, uniq):
     server = start_server("--recent-keywords-ttl-s=1")
     user = uniq.user()
-    key = f"et:recent:{user}"
+    key = f"{SHARD}recent:{user}"
     accept(server, uniq.event("SEARCH", userId=user, metadata={"keyword": uniq.keyword()}))
     assert redis_client.lrange(key, 0, -1) == [uniq.keyword()]
     assert 0 <= redis_client.pttl(key) <= 1000
@@ -277,7 +277,7 @@ def test_like_then_unlike_twice(server, redis_client, uniq):
     assert like_total() == 0
     assert totals(redis_client, comp)["LIKE"] == 0
     assert totals(redis_client, comp, post=post_id)["UNLIKE"] == 2
-    assert redis_client.llen(f"et:liked:{comp}:{post_id}") == 0  # no standing like left
+    assert redis_client.llen(f"{SHARD}liked:{comp}:{post_id}") == 0  # no standing like left
     # The LIKE minute counters net out to zero as well.
     rows = rows_with(stream_rows_since(redis_client, mark), uniq.token)
     assert len(rows) == 3

@@ -273,7 +273,7 @@ def test_requests_wait_for_the_one_rebuilding_a_missing_entry(server, redis_clie
     create_post(server, uniq.user(), "waited for", hashtags=[tag])
     sessions = [TrackerClient() for _ in range(200)]
     concurrently(200, lambda i: sessions[i].get(server.url("/health/live"), timeout=HTTP_TIMEOUT))  # connect
-    redis_client.set(f"et:search-lock:10:{tag}", "someone-else", px=1000)
+    redis_client.set(f"et:search-lock:{{10:{tag}}}", "someone-else", px=1000)
     queries = metric(server, "tracker_search_db_queries_total")
     waited = metric(server, 'tracker_search_cache_total{result="waited"}')
     started = time.monotonic()
@@ -282,14 +282,14 @@ def test_requests_wait_for_the_one_rebuilding_a_missing_entry(server, redis_clie
     assert all(len(a["posts"]) == 1 for a in answers)
     assert metric(server, "tracker_search_db_queries_total") - queries == 1
     assert metric(server, 'tracker_search_cache_total{result="waited"}') - waited >= 150
-    assert redis_client.pttl(f"et:search:10:{tag}") > 30_000  # fresh TTL + stale time
+    assert redis_client.pttl(f"et:search:{{10:{tag}}}") > 30_000  # fresh TTL + stale time
 
 
 def test_expired_entry_is_rebuilt_once_while_others_get_the_stale_copy(server, redis_client, uniq):
     tag = f"stale{uniq.token}"
     post_id = create_post(server, uniq.user(), "stale", hashtags=[tag])
     search(server, tag)
-    key = f"et:search:10:{tag}"
+    key = f"et:search:{{10:{tag}}}"
     entry = json.loads(redis_client.get(key))
     entry["fresh"] = int(time.time() * 1000) - 1000  # expired a second ago, still kept
     redis_client.set(key, json.dumps(entry), px=60_000)
@@ -310,8 +310,8 @@ def test_empty_results_are_cached_shorter(server, redis_client, uniq):
     full = f"full{uniq.token}"
     create_post(server, uniq.user(), "full", hashtags=[full])
     search(server, full)
-    empty_entry = json.loads(redis_client.get(f"et:search:10:{tag}"))
-    full_entry = json.loads(redis_client.get(f"et:search:10:{full}"))
+    empty_entry = json.loads(redis_client.get(f"et:search:{{10:{tag}}}"))
+    full_entry = json.loads(redis_client.get(f"et:search:{{10:{full}}}"))
     now = int(time.time() * 1000)
     assert 3_500 <= empty_entry["fresh"] - now <= 6_000   # 5 s +- 20 %
     assert 23_500 <= full_entry["fresh"] - now <= 36_000  # 30 s +- 20 %

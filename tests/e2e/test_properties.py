@@ -4,7 +4,7 @@ batch bodies, random methods, paths and headers. Whatever arrives:
 
 * the answer is never a 5xx, and every error is the contract's JSON error;
 * the server stays up (it still answers /health/live and exits 0 on SIGTERM at the end);
-* a request answered 4xx stores nothing (et:stream and et:backlog unchanged), and HEAD
+* a request answered 4xx stores nothing (the stream and the backlog counter unchanged), and HEAD
   never stores anything;
 * an accepted event's row is one PostgreSQL takes (no non-finite number in its metadata).
 
@@ -26,11 +26,11 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from support import KeyedHTTPConnection, EVENT_TYPES, HTTP_TIMEOUT, LOOPBACK, STREAM, assert_error, stream_mark, stream_rows_since
+from support import KeyedHTTPConnection, EVENT_TYPES, HTTP_TIMEOUT, LOOPBACK, SHARD, STREAM, assert_error, stream_mark, stream_rows_since
 
 TOKEN = uuid.uuid4().hex[:16]
 SESSION = f"e2e-prop-{TOKEN}"
-BACKLOG = "et:backlog"
+BACKLOG = SHARD + "backlog"
 
 
 def bounded(examples):
@@ -208,13 +208,13 @@ def test_search_queries(live, redis_client, query, method):
     """A search answers 200 or 400 (HEAD: 405, a search records a SEARCH event); a 400
     stores nothing, and neither does any HEAD (no SEARCH event, no recent keyword)."""
     stored = Stored(redis_client)
-    recent_before = {key: redis_client.lrange(key, 0, -1) for key in redis_client.scan_iter("et:recent:*")}
+    recent_before = {key: redis_client.lrange(key, 0, -1) for key in redis_client.scan_iter(SHARD + "recent:*")}
     target = f"/api/search?{query}"
     answer = live.request(method, target)
     assert_answer(answer, {400, 405} if method == "HEAD" else {200, 400}, f"{method} {target}")
     if method == "HEAD" or answer.status_code != 200:
         stored.unchanged(f"{method} {target}")
-        recent_after = {key: redis_client.lrange(key, 0, -1) for key in redis_client.scan_iter("et:recent:*")}
+        recent_after = {key: redis_client.lrange(key, 0, -1) for key in redis_client.scan_iter(SHARD + "recent:*")}
         assert recent_after == recent_before, f"{method} {target} changed recent keywords"
 
 

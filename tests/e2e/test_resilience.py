@@ -328,7 +328,7 @@ def test_sigterm_under_load_loses_no_acknowledged_event(start_server, redis_clie
     stored = {row.split("\t", 1)[0] for row in
               rows_with(stream_rows_since(redis_client, mark), uniq.token)}
     missing = set(acknowledged) - stored
-    assert not missing, f"{len(missing)} of {len(acknowledged)} acknowledged events are not in et:stream"
+    assert not missing, f"{len(missing)} of {len(acknowledged)} acknowledged events are not in the stream"
     assert len(acknowledged) == len(set(acknowledged))
     assert totals(redis_client, comp)["CLICK"] == len(stored)
 

@@ -72,7 +72,7 @@ asio::awaitable<Reply> run(Connection& redis, std::vector<std::string> command) 
 // COPY rows of the stream entries added after `mark` that carry `text`.
 asio::awaitable<std::vector<std::string>> rows_with(Connection& redis, const std::string& mark,
                                                     const std::string& text) {
-  auto reply_command = words("XRANGE", std::string(keys::kStream), "(" + mark, "+");
+  auto reply_command = words("XRANGE", keys::stream(keys::shard_tag(0)), "(" + mark, "+");
   Reply reply = co_await run(redis, std::move(reply_command));
   std::vector<std::string> rows;
   for (const Reply& entry : reply.elements) {
@@ -93,7 +93,7 @@ asio::awaitable<std::vector<std::string>> rows_with(Connection& redis, const std
 }
 
 asio::awaitable<std::string> stream_mark(Connection& redis) {
-  auto last_command = words("XREVRANGE", std::string(keys::kStream), "+", "-", "COUNT", "1");
+  auto last_command = words("XREVRANGE", keys::stream(keys::shard_tag(0)), "+", "-", "COUNT", "1");
   Reply last = co_await run(redis, std::move(last_command));
   co_return last.elements.empty() ? std::string("0-0") : last.elements.front().elements.at(0).text;
 }
@@ -204,7 +204,7 @@ TEST(EventStore, OneCallMixingSummedAndCheckedEventsKeepsTheirOrderAndCountsEach
 
     // Standing likes, in the order the events came.
     auto balance = [&](std::int64_t post) -> asio::awaitable<std::int64_t> {
-      auto length_command = words("LLEN", "et:liked:" + std::to_string(e.component) + ":" + std::to_string(post));
+      auto length_command = words("LLEN", keys::standing_likes(keys::shard_tag(0), e.component, std::to_string(post)));
       Reply length = co_await run(redis, std::move(length_command));
       co_return length.as_int();
     };
@@ -226,7 +226,7 @@ TEST(EventStore, OneCallMixingSummedAndCheckedEventsKeepsTheirOrderAndCountsEach
     EXPECT_EQ(counted["LIKE|0|"], 3);
 
     // Recent keywords: newest first, no duplicates, the repeat's keyword absent.
-    auto recent_command = words("LRANGE", keys::recent_keywords(e.user), "0", "-1");
+    auto recent_command = words("LRANGE", keys::recent_keywords(keys::shard_tag(0), e.user), "0", "-1");
     Reply recent = co_await run(redis, std::move(recent_command));
     std::vector<std::string> keywords;
     for (const Reply& item : recent.elements) keywords.push_back(item.text);

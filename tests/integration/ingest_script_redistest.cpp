@@ -87,6 +87,8 @@ std::string joined(std::vector<std::string> items) {
   return out;
 }
 
+const std::string kTag = keys::shard_tag(0);  // the one shard of EventStore's default
+
 // Every key of the database, as key -> its value in one comparable text, and key -> TTL.
 struct Contents {
   std::map<std::string, std::string> values;
@@ -130,7 +132,7 @@ asio::awaitable<Contents> read_all(Connection& redis) {
         text += "]";
       }
       contents.values[key] = text;
-    } else if (key.starts_with("et:uu:")) {  // a HyperLogLog: its count
+    } else if (key.find(":uu:") != std::string::npos) {  // a HyperLogLog: its count
       contents.values[key] = "hll:" + std::to_string((co_await run(redis, words("PFCOUNT", key))).as_int());
     } else {
       contents.values[key] = "string:" + (co_await run(redis, words("GET", key))).text;
@@ -167,29 +169,29 @@ Contents expected_after(const std::vector<domain::Event>& call) {
     expected.values[key] = std::move(value);
     expected.ttls[key] = ttl;
   };
-  set(std::string(keys::kLiveTotals), as_hash(totals), -1);
-  set(std::string(keys::kLiveMinutes), as_hash(minutes), -1);
-  set(std::string(keys::kLiveMinuteIndex), "set:" + kMinute + ";", -1);
+  set(keys::live_totals(kTag), as_hash(totals), -1);
+  set(keys::live_minutes(kTag), as_hash(minutes), -1);
+  set(keys::live_minute_index(kTag), "set:" + kMinute + ";", -1);
   // The summed events' rows come first, as one block, then the checked ones'.
-  set(std::string(keys::kStream),
+  set(keys::stream(kTag),
       "stream:[rows/" + rows[0] + "\n" + rows[1] + "\n" + rows[2] + "\n" + rows[3] + "\n" + rows[4] + "/]", -1);
-  set(std::string(keys::kBacklog), "string:5", -1);
+  set(keys::backlog(kTag), "string:5", -1);
   for (std::string type : {"CLICK", "LIKE", "SEARCH", "PAGE_VIEW", "UNLIKE"}) {
-    set(keys::minute_count(type, std::stoll(kMinute)), "string:1", kMinuteCountTtl);
-    set(keys::unique_users(type, kDay), "hll:1", kUniqueUsersTtl);
+    set(keys::minute_count(kTag, type, std::stoll(kMinute)), "string:1", kMinuteCountTtl);
+    set(keys::unique_users(kTag, type, kDay), "hll:1", kUniqueUsersTtl);
   }
   const std::string liked = std::to_string(kLikedPost), viewed = std::to_string(kViewedPost);
-  const std::string click_top = keys::ranking_hour("CLICK", kHour), like_top = keys::ranking_hour("LIKE", kHour),
-                    view_top = keys::ranking_hour("PAGE_VIEW", kHour),
-                    keyword_top = keys::ranking_hour(keys::kKeywordRanking, kHour);
+  const std::string click_top = keys::ranking_hour(kTag, "CLICK", kHour), like_top = keys::ranking_hour(kTag, "LIKE", kHour),
+                    view_top = keys::ranking_hour(kTag, "PAGE_VIEW", kHour),
+                    keyword_top = keys::ranking_hour(kTag, keys::kKeywordRanking, kHour);
   set(click_top, "zset:" + liked + "=1;", kRankingTtl);
   set(like_top, "zset:" + liked + "=0;", kRankingTtl);  // liked, then unliked
   set(view_top, "zset:" + viewed + "=1;", kRankingTtl);
   set(keyword_top, "zset:cats=1;", kRankingTtl);
-  set(std::string(keys::kRankingVersions),
+  set(keys::ranking_versions(kTag),
       "hash:" + joined(words(click_top + "=1", like_top + "=1", view_top + "=1", keyword_top + "=1")), -1);
-  set(keys::recent_keywords(kUser), "list:cats;", kRecentTtl);
-  set(keys::dedup("client-1"), "string:" + call.at(3).id, kDedupTtl);
+  set(keys::recent_keywords(kTag, kUser), "list:cats;", kRecentTtl);
+  set(keys::dedup(kTag, "client-1"), "string:" + call.at(3).id, kDedupTtl);
   // The post's standing like was added and taken back: its list is gone.
   return expected;
 }

@@ -38,27 +38,27 @@ class Rankings {
 
   // What ingest.lua does for one member of one hour.
   asio::awaitable<void> add(std::int64_t hour, const std::string& member, std::int64_t n) {
-    std::string key = keys::ranking_hour(ranking_, hour);
+    std::string key = keys::ranking_hour(tag_, ranking_, hour);
     std::string by = std::to_string(n);
     const std::string_view incr[] = {"ZINCRBY", key, by, member};
     co_await redis_.execute(incr);
-    const std::string_view bump[] = {"HINCRBY", keys::kRankingVersions, key, "1"};
+    const std::string_view bump[] = {"HINCRBY", versions_, key, "1"};
     co_await redis_.execute(bump);
     truth_[hour][member] += n;
   }
 
   asio::awaitable<void> remove_hour(std::int64_t hour) {
-    std::string key = keys::ranking_hour(ranking_, hour);
+    std::string key = keys::ranking_hour(tag_, ranking_, hour);
     const std::string_view del[] = {"DEL", key};
     co_await redis_.execute(del);
-    const std::string_view hdel[] = {"HDEL", keys::kRankingVersions, key};
+    const std::string_view hdel[] = {"HDEL", versions_, key};
     co_await redis_.execute(hdel);
     truth_.erase(hour);
   }
 
   asio::awaitable<bool> has_version(std::int64_t hour) {
-    std::string key = keys::ranking_hour(ranking_, hour);
-    const std::string_view exists[] = {"HEXISTS", keys::kRankingVersions, key};
+    std::string key = keys::ranking_hour(tag_, ranking_, hour);
+    const std::string_view exists[] = {"HEXISTS", versions_, key};
     co_return (co_await redis_.execute(exists)).integer == 1;
   }
 
@@ -84,6 +84,8 @@ class Rankings {
   }
 
  private:
+  const std::string tag_ = keys::shard_tag(0);
+  const std::string versions_ = keys::ranking_versions(tag_);
   Connection& redis_;
   std::string ranking_;
   Truth truth_;

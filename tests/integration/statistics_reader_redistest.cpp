@@ -139,7 +139,7 @@ TEST(MinuteIndex, LateEventInAnOldMinuteIsCountedAndSnapshotsTakeTheIndexAlong) 
     co_await t.click(component, now);
     co_await t.click(component, now);
     co_await t.click(component, late);
-    auto listed = co_await t.members(std::string(keys::kLiveMinuteIndex));
+    auto listed = co_await t.members(keys::live_minute_index(keys::shard_tag(0)));
     EXPECT_NE(std::find(listed.begin(), listed.end(), std::to_string(current)), listed.end());
     EXPECT_NE(std::find(listed.begin(), listed.end(), std::to_string(late)), listed.end());
 
@@ -162,10 +162,10 @@ TEST(MinuteIndex, LateEventInAnOldMinuteIsCountedAndSnapshotsTakeTheIndexAlong) 
     EXPECT_TRUE(flush_id.has_value());
     if (!flush_id) co_return;
     {
-      auto found = co_await t.exists(std::string(keys::kLiveMinuteIndex));
+      auto found = co_await t.exists(keys::live_minute_index(keys::shard_tag(0)));
       EXPECT_EQ(found, 0);
     }
-    auto frozen = co_await t.members(keys::snapshot_minute_index(*flush_id));
+    auto frozen = co_await t.members(keys::snapshot_minute_index(keys::shard_tag(0), *flush_id));
     EXPECT_EQ(frozen, listed);
     co_await t.click(component, now);  // goes to the fresh live hash and index
     auto after = co_await t.reader.buckets(key, from, to, kMinuteMs, t.none);
@@ -178,7 +178,7 @@ TEST(MinuteIndex, LateEventInAnOldMinuteIsCountedAndSnapshotsTakeTheIndexAlong) 
     }
     EXPECT_EQ(after.live[index_of(current)], 1);
     EXPECT_EQ(sum_at(after, index_of(current)), 3);
-    auto live_listed = co_await t.members(std::string(keys::kLiveMinuteIndex));
+    auto live_listed = co_await t.members(keys::live_minute_index(keys::shard_tag(0)));
     EXPECT_EQ(live_listed.size(), 1u);
     if (live_listed.empty()) co_return;
     EXPECT_EQ(live_listed.front(), std::to_string(current));
@@ -193,15 +193,15 @@ TEST(MinuteIndex, LateEventInAnOldMinuteIsCountedAndSnapshotsTakeTheIndexAlong) 
     // Dropping the snapshot leaves neither its hashes nor its index behind.
     co_await t.counters.drop_snapshot(*flush_id);
     {
-      auto found = co_await t.exists(keys::snapshot_minute_index(*flush_id));
+      auto found = co_await t.exists(keys::snapshot_minute_index(keys::shard_tag(0), *flush_id));
       EXPECT_EQ(found, 0);
     }
     {
-      auto found = co_await t.exists(keys::snapshot_minutes(*flush_id));
+      auto found = co_await t.exists(keys::snapshot_minutes(keys::shard_tag(0), *flush_id));
       EXPECT_EQ(found, 0);
     }
     {
-      auto found = co_await t.exists(keys::snapshot_totals(*flush_id));
+      auto found = co_await t.exists(keys::snapshot_totals(keys::shard_tag(0), *flush_id));
       EXPECT_EQ(found, 0);
     }
     auto open = co_await t.counters.open_snapshots();
@@ -222,10 +222,11 @@ TEST(MinuteIndex, AMinuteHashWithoutIndexIsReadInFull) {
     const std::int64_t current = domain::bucket_start(now_ms(), kMinuteMs);
     const std::int64_t late = current - 90 * kMinuteMs;
     std::string field = "CLICK|" + std::to_string(component) + "|*|*|" + std::to_string(late);
-    const std::string_view increment[] = {"HINCRBY", keys::kLiveMinutes, field, "4"};
+    const std::string live_minutes = keys::live_minutes(keys::shard_tag(0));
+    const std::string_view increment[] = {"HINCRBY", live_minutes, field, "4"};
     co_await t.redis.execute(increment, 2s);
     {
-      auto found = co_await t.exists(std::string(keys::kLiveMinuteIndex));
+      auto found = co_await t.exists(keys::live_minute_index(keys::shard_tag(0)));
       EXPECT_EQ(found, 0);
     }
 
@@ -245,7 +246,7 @@ TEST(MinuteIndex, AMinuteHashWithoutIndexIsReadInFull) {
     EXPECT_EQ(total, 4);
     co_await t.counters.drop_snapshot(*flush_id);
     {
-      auto found = co_await t.exists(keys::snapshot_minutes(*flush_id));
+      auto found = co_await t.exists(keys::snapshot_minutes(keys::shard_tag(0), *flush_id));
       EXPECT_EQ(found, 0);
     }
   });

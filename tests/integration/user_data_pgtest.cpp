@@ -103,7 +103,7 @@ class UserDataTest : public ::testing::Test {
 };
 
 TEST_F(UserDataTest, RemovesTheUsersRowsOnlyAndRecordsTheCounts) {
-  auto erasure = await(io_, archive_.begin_erasure(source_));
+  auto erasure = await(io_, archive_.begin_erasure(source_, 0));
   EXPECT_EQ(erasure->stored_up_to(), (ports::BacklogPosition{}));  // nothing stored from this source
   ports::UserErasure erased{.user_id = user_, .unflushed_events = 4, .recent_keywords = 2};
   await(io_, [&]() -> asio::awaitable<int> {
@@ -135,7 +135,7 @@ TEST_F(UserDataTest, RemovesTheUsersRowsOnlyAndRecordsTheCounts) {
 }
 
 TEST_F(UserDataTest, AnErasureNotCommittedChangesNothing) {
-  auto erasure = await(io_, archive_.begin_erasure(source_));
+  auto erasure = await(io_, archive_.begin_erasure(source_, 0));
   ports::UserErasure erased{.user_id = user_};
   await(io_, [&]() -> asio::awaitable<int> {
     co_await erasure->erase_stored(erased);
@@ -147,7 +147,7 @@ TEST_F(UserDataTest, AnErasureNotCommittedChangesNothing) {
   EXPECT_EQ(count("select count(*) from likes where user_id = $1::bigint", user_), 1);
   EXPECT_EQ(count("select count(*) from user_deletions where user_id = $1::bigint", user_), 0);
   // The lock went with the transaction: the next erasure begins at once.
-  auto next = await(io_, archive_.begin_erasure(source_));
+  auto next = await(io_, archive_.begin_erasure(source_, 0));
   EXPECT_TRUE(next);
 }
 
@@ -160,7 +160,7 @@ TEST_F(UserDataTest, AnErasureAndAFlushBatchWaitForEachOther) {
     co_return 0;
   }());
   std::unique_ptr<ports::ArchiveErasure> erasure;
-  asio::co_spawn(io_, archive_.begin_erasure(source_),
+  asio::co_spawn(io_, archive_.begin_erasure(source_, 0),
                  [&](std::exception_ptr error, std::unique_ptr<ports::ArchiveErasure> begun) {
                    EXPECT_FALSE(error);
                    erasure = std::move(begun);

@@ -67,7 +67,7 @@ TEST(EraseUserScript, RemovesTheUsersUnstoredRowsAndKeepsEverythingElse) {
   const std::int64_t other = user + 1;
   const std::string stream = tracker::testing::unique_key("erase-stream");
   const std::string backlog = tracker::testing::unique_key("erase-backlog");
-  const std::string recent = tracker::redis::keys::recent_keywords(user);
+  const std::string recent = tracker::redis::keys::recent_keywords(tracker::redis::keys::shard_tag(0), user);
   tracker::testing::with_shared_connection(tracker::testing::options(), [&](std::shared_ptr<Connection> connection,
                                                                             tracker::metrics::Registry&) -> asio::awaitable<void> {
     Connection& redis = *connection;

@@ -231,6 +231,23 @@ TEST_F(ConfigTest, SearchRankingLagIsOffOrPositive) {
             std::string::npos);
 }
 
+TEST_F(ConfigTest, RedisShardsAndTheFlushersOwnShards) {
+  Config config;
+  EXPECT_EQ(config.redis_shards, 1u);
+  EXPECT_EQ(tracker::config::own_flusher_shards(config), (std::vector<std::size_t>{0}));
+  ASSERT_TRUE(load(config, {"--redis-shards=4", "--flusher-shards= 3,1,3 "}));
+  EXPECT_EQ(config.redis_shards, 4u);
+  EXPECT_EQ(tracker::config::own_flusher_shards(config), (std::vector<std::size_t>{3, 1}));
+  Config all;
+  ASSERT_TRUE(load(all, {"--redis-shards=3"}));
+  EXPECT_EQ(tracker::config::own_flusher_shards(all), (std::vector<std::size_t>{0, 1, 2}));
+  EXPECT_NE(load_error({"--redis-shards=0"}).find("--redis-shards: expected 1..256, got 0"), std::string::npos);
+  EXPECT_NE(load_error({"--redis-shards=2", "--flusher-shards=2"})
+                .find("--flusher-shards: '2' is not a shard number below --redis-shards=2"),
+            std::string::npos);
+  EXPECT_NE(load_error({"--flusher-shards=x"}).find("--flusher-shards: 'x'"), std::string::npos);
+}
+
 TEST_F(ConfigTest, ValuesMainOnceClampedAreRefusedInstead) {
   for (const char* arg : {"--ingest-groups-in-flight=0", "--ranking-refresh-ms=9", "--search-cache-ttl-ms=-1",
                           "--pg-pool-size=0", "--log-format=xml"}) {

@@ -1,9 +1,9 @@
-// The Lua scripts name Redis keys in two ways: ones the server passes (in KEYS or ARGV),
-// and fixed ones they spell themselves. Every key name a script spells must be one of
-// redis/keys.hpp: a fixed name exactly, or the start of a name keys.hpp makes (such as
-// "et:totals:" for et:totals:live and et:totals:snap:<id>), so that a key renamed in C++
-// fails here instead of being read and written under two names. A script that takes keys
-// in KEYS reads KEYS[1..n] with no gap, n being what its header says the caller passes.
+// The Lua scripts get every key name they touch from the caller (KEYS, and for names made
+// per event or per snapshot, ARGV or a prefix in KEYS), so that Redis Cluster can route a
+// call by its first key and all names come from redis/keys.hpp. No script spells a key
+// name itself; a script that takes keys reads KEYS[1..n] with no gap, n being what its
+// header says the caller passes. And every name keys.hpp makes for a shard carries that
+// shard's hash tag, as the one hash tag of the name (Cluster hashes the first {...}).
 #include "redis/keys.hpp"
 #include "redis/lua_scripts.hpp"
 
@@ -20,19 +20,20 @@ namespace {
 namespace keys = tracker::redis::keys;
 namespace lua = tracker::redis::lua;
 
-const std::vector<std::string> kFixedNames = {
-    std::string(keys::kStream),      std::string(keys::kBacklog),         std::string(keys::kInstance),
-    std::string(keys::kLiveTotals),  std::string(keys::kLiveMinutes),     std::string(keys::kSnapshots),
-    std::string(keys::kLiveMinuteIndex), std::string(keys::kRankingVersions),
-};
+const std::string kTag = keys::shard_tag(3);
 
-// One name of each kind keys.hpp makes.
-const std::vector<std::string> kMadeNames = {
-    keys::snapshot_totals("id"),      keys::snapshot_minutes("id"),    keys::snapshot_minute_index("id"),
-    keys::ranking_hour("LIKE", 0),    keys::ranking_hour(keys::kKeywordRanking, 0),
-    keys::minute_count("CLICK", 0),   keys::unique_users("CLICK", "2026-01-01"),
-    keys::standing_likes(1, "2"),     keys::dedup("client-id"),        keys::recent_keywords(1),
-    keys::search_result(10, "cats"),  keys::search_lock(10, "cats"),
+// One name of each kind keys.hpp makes for shard 3.
+const std::vector<std::string> kShardNames = {
+    keys::stream(kTag),           keys::backlog(kTag),
+    keys::live_totals(kTag),      keys::live_minutes(kTag),
+    keys::live_minute_index(kTag), keys::snapshots(kTag),
+    keys::snapshot_totals(kTag, "id"), keys::snapshot_minutes(kTag, "id"),
+    keys::snapshot_minute_index(kTag, "id"), keys::snapshot_totals_prefix(kTag),
+    keys::snapshot_minutes_prefix(kTag), keys::snapshot_minute_index_prefix(kTag),
+    keys::ranking_versions(kTag), keys::ranking_hour(kTag, "LIKE", 0),
+    keys::ranking_hour(kTag, keys::kKeywordRanking, 0), keys::minute_count(kTag, "CLICK", 0),
+    keys::unique_users(kTag, "CLICK", "2026-01-01"), keys::standing_likes(kTag, 1, "2"),
+    keys::dedup(kTag, "client-id"), keys::dedup_prefix(kTag), keys::recent_keywords(kTag, 1),
 };
 
 // The script's code without its comments (no script puts "--" inside a string).
@@ -61,44 +62,46 @@ std::vector<std::string> key_literals(const std::string& code) {
   return literals;
 }
 
-bool is_fixed_name(const std::string& name) {
-  for (const auto& fixed : kFixedNames) {
-    if (name == fixed) return true;
-  }
-  return false;
+// The hash tag Redis Cluster hashes: the text between the first '{' and the next '}', when
+// not empty; the whole name otherwise.
+std::string hash_tag(const std::string& name) {
+  auto open = name.find('{');
+  if (open == std::string::npos) return name;
+  auto close = name.find('}', open + 1);
+  if (close == std::string::npos || close == open + 1) return name;
+  return name.substr(open, close - open + 1);
 }
 
-// "et:kind:" or longer, and the start of a name keys.hpp makes or fixes.
-bool is_name_prefix(const std::string& prefix) {
-  if (prefix.back() != ':' || std::count(prefix.begin(), prefix.end(), ':') < 2) return false;
-  for (const auto* names : {&kMadeNames, &kFixedNames}) {
-    for (const auto& name : *names) {
-      if (name.size() > prefix.size() && name.starts_with(prefix)) return true;
-    }
-  }
-  return false;
-}
-
-TEST(LuaKeys, EveryKeyAScriptSpellsIsNamedInKeysHpp) {
-  std::size_t checked = 0;
+TEST(LuaKeys, NoScriptSpellsAKeyName) {
   for (const auto& [script, text] : lua::kAll) {
     for (const std::string& literal : key_literals(code_of(text))) {
-      ++checked;
-      EXPECT_TRUE(is_fixed_name(literal) || is_name_prefix(literal))
-          << script << ".lua spells '" << literal << "', which redis/keys.hpp neither names nor makes";
+      ADD_FAILURE() << script << ".lua spells '" << literal << "': take it in KEYS (redis/keys.hpp makes it)";
     }
   }
-  EXPECT_GT(checked, 10u);  // the scan finds the scripts' key names at all
 }
 
-TEST(LuaKeys, TheCheckCatchesANameKeysHppDoesNotKnow) {
-  EXPECT_EQ(key_literals(code_of("redis.call('GET', 'et:backlogs') -- 'et:ignored'\n")),
-            std::vector<std::string>{"et:backlogs"});
-  EXPECT_FALSE(is_fixed_name("et:backlogs"));
-  EXPECT_FALSE(is_name_prefix("et:"));
-  EXPECT_FALSE(is_name_prefix("et:nothing:"));
-  EXPECT_TRUE(is_name_prefix("et:totals:"));
-  EXPECT_TRUE(is_name_prefix("et:dedup:"));
+TEST(LuaKeys, TheCheckFindsAKeyNameInCode) {
+  EXPECT_EQ(key_literals(code_of("redis.call('GET', 'et:backlog') -- 'et:ignored'\n")),
+            std::vector<std::string>{"et:backlog"});
+  EXPECT_TRUE(key_literals(code_of("redis.call('GET', KEYS[1]) -- 'et:ignored'\n")).empty());
+}
+
+TEST(LuaKeys, EveryShardNameCarriesItsShardsTag) {
+  for (const std::string& name : kShardNames) {
+    EXPECT_EQ(hash_tag(name), "{3}") << name;
+    EXPECT_TRUE(name.starts_with("et:{3}:")) << name;
+  }
+  EXPECT_NE(hash_tag(keys::stream(keys::shard_tag(0))), hash_tag(keys::stream(keys::shard_tag(1))));
+  // The search cache's result and lock, which lua/store_search.lua touches together.
+  EXPECT_EQ(hash_tag(keys::search_result(10, "cats")), hash_tag(keys::search_lock(10, "cats")));
+  EXPECT_NE(hash_tag(keys::search_result(10, "cats")), hash_tag(keys::search_result(10, "dogs")));
+}
+
+// Redis Cluster routes a script call by its first key: a script given none cannot be routed.
+TEST(LuaKeys, EveryScriptIsPassedItsKeys) {
+  for (const auto& [script, text] : lua::kAll) {
+    EXPECT_NE(code_of(text).find("KEYS"), std::string::npos) << script << ".lua takes no keys";
+  }
 }
 
 // The KEYS a script reads, and the count its header documents ("KEYS[1] = ..., KEYS[2] = ...").

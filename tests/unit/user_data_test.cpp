@@ -60,9 +60,11 @@ class FakeErasure final : public ports::ArchiveErasure {
 class FakeArchive final : public ports::UserDataArchive {
  public:
   explicit FakeArchive(Log& log) : log_(log) {}
-  asio::awaitable<std::unique_ptr<ports::ArchiveErasure>> begin_erasure(const std::string& source) override {
+  asio::awaitable<std::unique_ptr<ports::ArchiveErasure>> begin_erasure(const std::string& source,
+                                                                        std::uint32_t shard) override {
     log_.enter(Step::begin, "begin");
     EXPECT_EQ(source, "et:stream@test");
+    EXPECT_EQ(shard, 5u);  // the user's, as the backlog side names it
     co_return std::make_unique<FakeErasure>(log_);
   }
 
@@ -77,6 +79,7 @@ class FakeBacklog final : public ports::UnflushedUserData {
     log_.enter(Step::source, "source");
     co_return "et:stream@test";
   }
+  std::uint32_t shard_of(std::int64_t user_id) const override { return user_id == 42 ? 5 : 0; }
   asio::awaitable<ports::UnflushedErasure> erase_user(std::int64_t user_id,
                                                       ports::BacklogPosition stored_up_to) override {
     log_.enter(Step::erase_unflushed, "erase_unflushed");

@@ -15,6 +15,13 @@
 -- checks that the two agree). Expiry pairs (key, ttl_seconds) are the keys whose time to
 -- live the server has not set for a while (it keeps track, so that not every call pays
 -- one EXPIRE per key).
+-- KEYS: one shard's keys (all with its hash tag {<shard>}, so in Redis Cluster one slot):
+-- KEYS[1] = stream, KEYS[2] = backlog counter, KEYS[3] = live totals, KEYS[4] = live
+-- minute counts, KEYS[5] = live minute index, KEYS[6] = ranking versions, KEYS[7] = the
+-- dedup keys' prefix (+ client eventId). The per-event keys named in ARGV (minute counts,
+-- unique users, rankings, standing likes, recent keywords) carry the same tag: in Cluster
+-- every key of one tag lives in the one slot KEYS[1] routes the call to, so touching them
+-- is safe.
 -- Returns, per checked event, the stored id: the new id, or the id first stored under
 -- the same client eventId (a repeat, which changes nothing).
 
@@ -53,8 +60,10 @@ local high_water = tonumber(ARGV[HEAD_HIGH_WATER])
 local checked_count = tonumber(ARGV[HEAD_CHECKED_COUNT])
 local summed_count = tonumber(ARGV[HEAD_SUMMED_COUNT])
 local summed_rows = ARGV[HEAD_SUMMED_ROWS]
+local stream_key, backlog_key, totals_key, minutes_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local minute_index_key, versions_key, dedup_prefix = KEYS[5], KEYS[6], KEYS[7]
 
-local backlog = tonumber(redis.call('GET', 'et:backlog') or '0')
+local backlog = tonumber(redis.call('GET', backlog_key) or '0')
 if high_water > 0 and backlog + checked_count + summed_count > high_water then
   return redis.error_reply('BACKLOG unpersisted events are past the high-water mark')
 end
@@ -175,7 +184,7 @@ for i = 1, checked_count do
 
   local first_id = false
   if dedup ~= '' then
-    first_id = redis.call('SET', 'et:dedup:' .. dedup, id, 'NX', 'GET', 'EX', 86400)
+    first_id = redis.call('SET', dedup_prefix .. dedup, id, 'NX', 'GET', 'EX', 86400)
   end
   if first_id then
     result[i] = first_id
@@ -218,9 +227,9 @@ end
 -- All-time totals and per-minute counts for the query shapes of the statistics API. The
 -- minute hash is what the flusher moves to event_stats (snapshot-key separation).
 local names, increments = take_sums(totals)
-write_sums('et:totals:live', 'hash', names, increments)
+write_sums(totals_key, 'hash', names, increments)
 names, increments = take_sums(minutes)
-write_sums('et:minutes:live', 'hash', names, increments)
+write_sums(minutes_key, 'hash', names, increments)
 for _ = 1, tonumber(take()) do note_minute(take()) end
 for _ = 1, tonumber(take()) do
   local key = take()
@@ -252,13 +261,13 @@ end
 local stored = summed_count + #rows - (summed_count > 0 and 1 or 0)
 if stored > 0 then
   -- The durable buffer the flusher moves into PostgreSQL, and its length in events.
-  redis.call('XADD', 'et:stream', '*', 'rows', table.concat(rows, '\n'))
-  redis.call('INCRBY', 'et:backlog', stored)
+  redis.call('XADD', stream_key, '*', 'rows', table.concat(rows, '\n'))
+  redis.call('INCRBY', backlog_key, stored)
 end
 -- The minutes the minute hash holds, so that a read of a range looks up only those (one
 -- command per call; a late event in an old minute is listed like any other). Event times
 -- span about a day, so the list stays far below unpack()'s limit.
-if #minute_list > 0 then redis.call('SADD', 'et:minute-index:live', unpack(minute_list)) end
+if #minute_list > 0 then redis.call('SADD', minute_index_key, unpack(minute_list)) end
 -- Per-minute totals per type for dashboards; they expire on their own.
 for key, n in pairs(counters) do redis.call('INCRBY', key, n) end
 -- Hourly rankings keep their 1,000 best members: a window's ranking sums up to 169 of
@@ -267,7 +276,7 @@ for key, n in pairs(counters) do redis.call('INCRBY', key, n) end
 for key, members in pairs(sorted) do
   write_map(key, 'ranking', members)
   redis.call('ZREMRANGEBYRANK', key, 0, -1001)
-  redis.call('HINCRBY', 'et:rankings:versions', key, 1)
+  redis.call('HINCRBY', versions_key, key, 1)
 end
 for key, users in pairs(uniques) do redis.call('PFADD', key, unpack(users)) end
 for _ = 1, tonumber(take()) do

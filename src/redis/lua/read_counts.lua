@@ -1,5 +1,11 @@
--- Reads counters from the live hashes and from every snapshot not yet dropped, in one
--- atomic step.
+-- Reads one shard's counters from the live hashes and from every snapshot not yet
+-- dropped, in one atomic step.
+--
+-- KEYS[1] = the live hash the kind reads (totals or minute counts), KEYS[2] = the live
+-- minute index, KEYS[3] = the shard's snapshot ids, KEYS[4] = the prefix of the kind's
+-- snapshot hashes, KEYS[5] = the prefix of the snapshot minute indexes (+ flush id). All
+-- carry the shard's hash tag: in Redis Cluster the snapshot names built from them are in
+-- the slot of KEYS[1].
 --
 -- ARGV = kind, known_count, known flush ids..., then what the kind reads. The known
 -- snapshots are those the server does not need read: a snapshot never changes once taken,
@@ -71,14 +77,14 @@ local fields = {}
 if kind == 'totals' then
   for i = first, #ARGV do fields[#fields + 1] = ARGV[i] end
 end
-local function read(suffix)
-  if kind == 'totals' then return read_totals('et:totals:' .. suffix, fields) end
-  return read_minutes('et:minutes:' .. suffix, 'et:minute-index:' .. suffix)
+local function read(key, index_key)
+  if kind == 'totals' then return read_totals(key, fields) end
+  return read_minutes(key, index_key)
 end
 
-local out = { read('live') }
-for _, id in ipairs(redis.call('ZRANGE', 'et:snapshots', 0, -1)) do
+local out = { read(KEYS[1], KEYS[2]) }
+for _, id in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
   out[#out + 1] = id
-  if known[id] then out[#out + 1] = false else out[#out + 1] = read('snap:' .. id) end
+  if known[id] then out[#out + 1] = false else out[#out + 1] = read(KEYS[4] .. id, KEYS[5] .. id) end
 end
 return out
