@@ -287,6 +287,89 @@ class RedisService:
                                socket_timeout=10, socket_connect_timeout=5)
 
 
+class RedisCluster:
+    """A Redis Cluster of the tests' own: 3 masters and 3 replicas on loopback, started and
+    stopped through tools/dev.sh cluster-start / cluster-stop with TRACKER_DATA_DIR pointing
+    at a temporary folder and a free range of ports (each node's port + 10000 is its bus)."""
+
+    NODES = 6
+
+    def __init__(self, data_dir):
+        self.data_dir = Path(data_dir)
+        self.base = self._free_base()
+        self.env = dict(os.environ, TRACKER_DATA_DIR=str(data_dir),
+                        TRACKER_REDIS_CLUSTER_BASE_PORT=str(self.base))
+        self.ports = [self.base + i for i in range(self.NODES)]
+
+    @classmethod
+    def _free_base(cls):
+        rng = random.Random()
+        for _ in range(200):
+            base = rng.randrange(20000, 30000 - cls.NODES)
+            if all(cls._port_free(base + i) and cls._port_free(base + i + 10000) for i in range(cls.NODES)):
+                return base
+        raise AssertionError("no free range of ports for a Redis Cluster")
+
+    @staticmethod
+    def _port_free(port):
+        with socket.socket() as probe:
+            try:
+                probe.bind((LOOPBACK, port))
+                return True
+            except OSError:
+                return False
+
+    def start(self):
+        _run_dev_sh("cluster-start", self.env, 180)
+
+    def stop(self):
+        _run_dev_sh("cluster-stop", self.env, 60)
+
+    def node(self, port):
+        return redis_lib.Redis(host=LOOPBACK, port=port, decode_responses=True, socket_timeout=10,
+                               socket_connect_timeout=5)
+
+    def nodes(self):
+        """{port: (node id, role, slots)} from CLUSTER NODES as one live node sees it."""
+        for port in self.ports:
+            try:
+                text = self.node(port).execute_command("CLUSTER", "NODES")
+            except redis_lib.RedisError:
+                continue
+            if isinstance(text, bytes):
+                text = text.decode()
+            found = {}
+            for line in text.splitlines():
+                fields = line.split()
+                address = fields[1].split("@")[0]
+                role = "master" if "master" in fields[2].split(",") else "replica"
+                found[int(address.rsplit(":", 1)[1])] = (fields[0], role, fields[8:])
+            return found
+        raise AssertionError("no cluster node answers")
+
+    def masters(self):
+        return sorted(port for port, (_, role, slots) in self.nodes().items() if role == "master" and slots)
+
+    def seeds(self):
+        return ",".join(f"{LOOPBACK}:{port}" for port in self.masters())
+
+    def key_slot(self, key):
+        return int(self.node(self.masters()[0]).execute_command("CLUSTER", "KEYSLOT", key))
+
+    def owner(self, slot):
+        """The port of the master serving `slot`."""
+        for port, (_, role, ranges) in self.nodes().items():
+            if role != "master":
+                continue
+            for text in ranges:
+                if text.startswith("["):
+                    continue  # a slot being migrated or imported
+                low, _, high = text.partition("-")
+                if int(low) <= slot <= int(high or low):
+                    return port
+        raise AssertionError(f"no master serves slot {slot}")
+
+
 def stream_mark(r):
     """The id of the newest stream entry now (entries added later sort after it)."""
     last = r.xrevrange(STREAM, "+", "-", count=1)

@@ -671,8 +671,10 @@ cluster_stop() {
         _cluster_node_up "$port" || continue
         pid="$(cat "${CLUSTER_DIR}/${port}/redis.pid" 2>/dev/null || true)"
         # SHUTDOWN fsyncs the AOF and saves nodes.conf; the connection drops on success.
-        _cluster_cli "$port" shutdown >/dev/null 2>&1 || true
+        # Asked again every second: a node refuses while it writes its first AOF (a master
+        # that lost its slots in a reshard has just become a replica and does so).
         for ((i = 0; i < SVC_WAIT_SECONDS * 10; i++)); do
+            ((i % 10 == 0)) && { _cluster_cli "$port" shutdown >/dev/null 2>&1 || true; }
             if ! _cluster_node_up "$port" && { [[ -z "$pid" ]] || ! _pid_alive "$pid"; }; then break; fi
             sleep 0.1
         done
