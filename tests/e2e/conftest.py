@@ -20,6 +20,12 @@ from support import REPO_ROOT, SERVER_BIN, RedisService, Server, ServerFactory, 
 
 PG_DSN = os.environ.get("TRACKER_PG_DSN", "host=127.0.0.1 port=55432 user=tracker dbname=tracker")
 
+# Servers here run on the suite's own Redis; one that `tools/dev.sh env` or `tools/dev.sh
+# test` names for a Redis Cluster (and its shard settings) must not reach them. A test that
+# wants a cluster starts its own (support.RedisCluster) and passes --redis-cluster.
+for _name in ("TRACKER_REDIS_CLUSTER", "TRACKER_REDIS_SHARDS", "TRACKER_FLUSHER_SHARDS"):
+    os.environ.pop(_name, None)
+
 
 def dsn_with_database(name):
     parts = [p for p in PG_DSN.split() if not p.startswith("dbname=")]
