@@ -21,7 +21,10 @@
 -- dedup keys' prefix (+ client eventId). The per-event keys named in ARGV (minute counts,
 -- unique users, rankings, standing likes, recent keywords) carry the same tag: in Cluster
 -- every key of one tag lives in the one slot KEYS[1] routes the call to, so touching them
--- is safe.
+-- is safe. While that slot moves to another master, the script must not run on either side
+-- (it could recreate there a per-event key already moved): KEYS[7] names no key that
+-- exists, so Redis answers TRYAGAIN (some declared keys missing) until the move is over,
+-- and the server tries again within the command's deadline.
 -- Returns, per checked event, the stored id: the new id, or the id first stored under
 -- the same client eventId (a repeat, which changes nothing).
 
