@@ -337,7 +337,7 @@ test("past maxQueue the oldest events are dropped and counted", async () => {
   assert.equal(tracker.stats().dropped, 5);
   assert.equal(tracker.stats().queued, 14, "10 queued and 4 waiting for their retry");
   w.respond = accepted;
-  await w.advance(600);
+  await w.advance(700); // the first retry comes 500 ms plus up to a quarter of jitter later
   await tracker.flush();
   const sent = w.requests.slice(1).flatMap((r) => r.body.events.map((e) => e.metadata.n));
   assert.deepEqual(sent, [0, 1, 2, 3, ...Array.from({ length: 10 }, (_, i) => 9 + i)]);
