@@ -9,12 +9,13 @@
 # POST /api/events/batch (bench/lib/send_batches.py, batches of 100, 16 connections); it
 # stops, and a server with --redis-shards=K and its flusher on starts: one flusher per
 # shard, each with its own PostgreSQL connection and lock, all draining at once. The rate
-# is timed from the first event stored in PostgreSQL to the last (the server's
-# tracker_flush_events_stored_total, sampled every 0.1 s); the run then checks that
+# is timed from the first event stored in PostgreSQL to the last (a column the run adds to
+# `events`, default clock_timestamp(), so each row carries its insert time; the server's
+# tracker_flush_events_stored_total, sampled every 0.1 s, says when all are in); the run then checks that
 # pendingPersistence is 0 and `events` holds EVENTS rows. K values alternate round by
 # round; medians. The plain COPY (once per round, after the 1-flusher run): the run's rows
 # copied out, then in by one `COPY ... FROM STDIN` into an empty table like `events`
-# (same keys and indexes, daily partitions), timed around psql.
+# (same keys, indexes and that column, daily partitions), timed around psql.
 #
 # Here the flushers, the server, Redis and the one PostgreSQL share 2 cores: parallel
 # flushers overlap one flusher's waits (Redis reads, the commit's WAL flush) with another's
@@ -61,6 +62,8 @@ restart_server() {  # LOG FLAGS...: the stack's server replaced by one started w
 drain_run() {
   local k=$1 round=$2 samples="$TMP/samples-$k" accepted t stored
   stack_start "$OUT/server-fill-$k.log" --flusher=false --redis-shards="$k" --backlog-high-water=0
+  # Each row's insert time (the flusher's COPY names its columns, so the default applies).
+  psql_run -c "alter table events add column bench_stored_at timestamptz default clock_timestamp()"
   /usr/bin/python3 "$BENCH_ROOT/bench/lib/send_batches.py" --url "$STACK_URL" --events "$EVENTS" --batch 100 \
     --connections 16 --session-prefix "fp-$k-" --component-base 7000000 > "$TMP/send.json"
   accepted=$(/usr/bin/python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["accepted"])' "$TMP/send.json")
@@ -73,15 +76,16 @@ drain_run() {
     ((stored >= EVENTS)) && break
     sleep 0.1
   done
+  cp "$samples" "$OUT/samples-$k-round$round.txt"
   ((stored >= EVENTS)) || { echo "$k flushers: only $stored of $EVENTS stored within $MAX_WAIT_S s" >&2; return 1; }
   local rows pending
   rows=$(psql_run -At -c "select count(*) from events")
   for _ in $(seq 1 50); do pending=$(stack_pending 2>/dev/null || echo x); [[ $pending == 0 ]] && break; sleep 0.1; done
   [[ $rows == "$EVENTS" && $pending == 0 ]] || { echo "$k flushers: $rows rows in events, pendingPersistence $pending" >&2; return 1; }
-  # From the last sample with nothing stored to the first with everything (so a first
-  # flush that stored a whole batch between two samples is inside the window).
-  awk -v n="$EVENTS" '$2 == 0 { t0 = $1 } $2 >= n && !t1 { t1 = $1 }
-    END { if (t0 && t1 > t0) printf "%.0f %.2f\n", n / (t1 - t0), t1 - t0; else print "nan nan" }' "$samples"
+  # Timed inside PostgreSQL, from the first row stored to the last: the flushers start
+  # before the server answers HTTP, so /metrics samples cannot see the start.
+  psql_run -At -F' ' -c "select round($EVENTS / extract(epoch from max(bench_stored_at) - min(bench_stored_at))),
+                                round(extract(epoch from max(bench_stored_at) - min(bench_stored_at))::numeric, 2) from events"
 }
 
 copy_run() {  # plain COPY of the stack's rows into an empty partitioned copy of events: rows/s
