@@ -20,6 +20,7 @@ import argparse
 import collections
 import http.client
 import json
+import os
 import sys
 import threading
 import time
@@ -96,6 +97,9 @@ def main():
     def worker():
         conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
         headers = {"Content-Type": "application/json"}
+        # The write key bench/lib/stack.sh makes; none with --auth=off.
+        if os.environ.get("TRACKER_WRITE_KEY"):
+            headers["X-Api-Key"] = os.environ["TRACKER_WRITE_KEY"]
         while (i := take()) is not None:
             body = pool[i % len(pool)]
             accepted, error = 0, None

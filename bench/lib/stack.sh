@@ -99,7 +99,7 @@ stack_stop() {
 }
 
 stack_pending() {
-  curl -fs "$STACK_URL/api/statistics/summary" | /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["pendingPersistence"])'
+  curl -fs ${TRACKER_READ_KEY:+-H "X-Api-Key: $TRACKER_READ_KEY"} "$STACK_URL/api/statistics/summary" | /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["pendingPersistence"])'
 }
 
 _stack_redis_cpu() {

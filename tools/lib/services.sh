@@ -36,9 +36,14 @@ fi
 # Redis (56379, its test twin 56380) and PostgreSQL (55432), bus ports included; the
 # test suite's cluster takes the six after the next four (base + 10).
 : "${TRACKER_REDIS_CLUSTER_BASE_PORT:=53001}"
+# Its shape: masters, and replicas per master (the ports are base .. base + masters x
+# (1 + replicas) - 1). The tests want 3 and 1; bench/cluster_scale.sh compares 1 master
+# with 3, without replicas.
+: "${TRACKER_REDIS_CLUSTER_MASTERS:=3}"
+: "${TRACKER_REDIS_CLUSTER_REPLICAS:=1}"
 export TRACKER_REPO_ROOT TRACKER_DATA_DIR TRACKER_REDIS_HOST TRACKER_REDIS_PORT \
        TRACKER_REDIS_APPENDFSYNC TRACKER_PG_PORT TRACKER_PG_DSN TRACKER_SERVER_BIN \
-       TRACKER_REDIS_CLUSTER_BASE_PORT
+       TRACKER_REDIS_CLUSTER_BASE_PORT TRACKER_REDIS_CLUSTER_MASTERS TRACKER_REDIS_CLUSTER_REPLICAS
 
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 PG_USER_DB="tracker"                  # superuser created by initdb
@@ -538,8 +543,12 @@ migrate() {
 
 # ---------------------------------------------------------------------------
 # Redis Cluster: 3 masters and 3 replicas on loopback, for the cluster tests
+# (TRACKER_REDIS_CLUSTER_MASTERS and _REPLICAS give it another shape)
 # ---------------------------------------------------------------------------
-CLUSTER_NODES=6
+[[ "${TRACKER_REDIS_CLUSTER_MASTERS}" =~ ^[1-9][0-9]*$ && "${TRACKER_REDIS_CLUSTER_REPLICAS}" =~ ^[0-9]+$ ]] ||
+    svc_die "TRACKER_REDIS_CLUSTER_MASTERS (>= 1) and TRACKER_REDIS_CLUSTER_REPLICAS (>= 0) must be numbers"
+CLUSTER_MASTERS=${TRACKER_REDIS_CLUSTER_MASTERS}
+CLUSTER_NODES=$((CLUSTER_MASTERS * (1 + TRACKER_REDIS_CLUSTER_REPLICAS)))
 CLUSTER_DIR="${TRACKER_DATA_DIR}/cluster"
 
 _cluster_ports() {
@@ -597,7 +606,7 @@ cluster_running() {
     done
 }
 
-# Half the nodes are replicas with their replication link up: a write can then be on two
+# Every replica has its replication link up: a write can then be on two
 # machines (WAIT), and a master that dies has a successor.
 _cluster_replicas_linked() {
     local port info linked=0
@@ -605,7 +614,7 @@ _cluster_replicas_linked() {
         info="$(_cluster_cli "$port" info replication 2>/dev/null | tr -d '\r')"
         grep -q '^role:slave$' <<<"$info" && grep -q '^master_link_status:up$' <<<"$info" && linked=$((linked + 1))
     done
-    ((linked == CLUSTER_NODES / 2))
+    ((linked == CLUSTER_NODES - CLUSTER_MASTERS))
 }
 
 # The masters as host:port,host:port,... (the seeds --redis-cluster takes), as a node
@@ -622,6 +631,31 @@ cluster_seeds() {
         fi
     done
     return 1
+}
+
+# redis-cli --cluster create wants 3 masters at least; 1 or 2 are set up by hand: the
+# first CLUSTER_MASTERS ports take the slots in equal ranges, the others replicate them
+# in turn.
+_cluster_create_small() {
+    local -a ports=("$@") ids
+    local i lo hi id
+    for ((i = 0; i < CLUSTER_MASTERS; i++)); do
+        lo=$((16384 * i / CLUSTER_MASTERS)); hi=$((16384 * (i + 1) / CLUSTER_MASTERS - 1))
+        _cluster_cli "${ports[i]}" cluster addslotsrange "$lo" "$hi" | grep -qx OK || return 1
+        ids+=("$(_cluster_cli "${ports[i]}" cluster myid)")
+    done
+    for ((i = 1; i < ${#ports[@]}; i++)); do
+        _cluster_cli "${ports[i]}" cluster meet 127.0.0.1 "${ports[0]}" | grep -qx OK || return 1
+    done
+    for ((i = CLUSTER_MASTERS; i < ${#ports[@]}; i++)); do
+        id=${ids[(i - CLUSTER_MASTERS) % CLUSTER_MASTERS]}
+        # The replica must have learnt of its master through the bus first.
+        for ((lo = 0; lo < SVC_WAIT_SECONDS * 10; lo++)); do
+            _cluster_cli "${ports[i]}" cluster nodes | grep -q "^${id} " && break
+            sleep 0.1
+        done
+        _cluster_cli "${ports[i]}" cluster replicate "$id" | grep -qx OK || return 1
+    done
 }
 
 cluster_start() {
@@ -650,10 +684,15 @@ cluster_start() {
     local assigned
     assigned="$(_cluster_cli "${ports[0]}" cluster info | tr -d '\r' | sed -n 's/^cluster_slots_assigned://p')"
     if [[ "$assigned" == 0 ]]; then
-        svc_log "creating a Redis Cluster (3 masters, 3 replicas) on ports ${ports[0]}..${ports[-1]}"
-        redis-cli --cluster create "${addresses[@]}" --cluster-replicas 1 --cluster-yes \
-            >"${CLUSTER_DIR}/create.log" 2>&1 ||
-            { tail -n 20 "${CLUSTER_DIR}/create.log" >&2; svc_die "redis-cli --cluster create failed"; }
+        svc_log "creating a Redis Cluster (${CLUSTER_MASTERS} masters, ${TRACKER_REDIS_CLUSTER_REPLICAS} replicas each) on ports ${ports[0]}..${ports[-1]}"
+        if ((CLUSTER_MASTERS >= 3)); then
+            redis-cli --cluster create "${addresses[@]}" --cluster-replicas "${TRACKER_REDIS_CLUSTER_REPLICAS}" \
+                --cluster-yes >"${CLUSTER_DIR}/create.log" 2>&1 ||
+                { tail -n 20 "${CLUSTER_DIR}/create.log" >&2; svc_die "redis-cli --cluster create failed"; }
+        else
+            _cluster_create_small "${ports[@]}" >"${CLUSTER_DIR}/create.log" 2>&1 ||
+                { tail -n 20 "${CLUSTER_DIR}/create.log" >&2; svc_die "creating the ${CLUSTER_MASTERS}-master cluster failed"; }
+        fi
     fi
     for ((i = 0; i < SVC_WAIT_SECONDS * 10; i++)); do
         if cluster_running && _cluster_replicas_linked; then
