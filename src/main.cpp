@@ -184,6 +184,8 @@ std::unique_ptr<Worker> make_worker(const config::Config& config,
   store_options.max_groups_in_flight = config.ingest_groups_in_flight;
   store_options.max_group = config.ingest_group_limit;
   store_options.timeout = std::chrono::milliseconds(config.redis_timeout_ms);
+  store_options.wait_replicas = config.redis_wait_replicas;
+  store_options.wait_timeout = std::chrono::milliseconds(config.redis_wait_timeout_ms);
   const redis::Shards shards(static_cast<std::uint32_t>(config.redis_shards));
   worker->event_store = std::make_unique<redis::EventStore>(worker->ingest_redis, store_options, metrics, shards);
   worker->ingest = std::make_unique<app::IngestService>(*worker->event_store, metrics);

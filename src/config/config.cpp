@@ -156,6 +156,11 @@ const std::vector<Option>& options() {
       // PostgreSQL connection per server: a few dozen at most are worth it.
       number("redis-shards", "logical Redis shards the data is spread over (the same on every server)",
              &Config::redis_shards, Bounds<std::size_t>{1, 256}),
+      number("redis-wait-replicas", "replicas that must have each ingest call before it is acknowledged "
+             "(WAIT; 0 = do not wait); 503 when fewer acknowledge in time",
+             &Config::redis_wait_replicas, Bounds<std::size_t>{0, 5}),
+      number("redis-wait-timeout-ms", "how long an ingest call waits for those replicas",
+             &Config::redis_wait_timeout_ms, Bounds<std::int64_t>{1, 10'000}),
       text("pg-dsn", "PostgreSQL connection string", &Config::pg_dsn),
       number("pg-timeout-ms", "timeout of each PostgreSQL statement", &Config::pg_timeout_ms),
       number("pg-pool-size", "PostgreSQL connections per I/O thread", &Config::pg_pool_size,

@@ -45,6 +45,10 @@ struct Config {
   // Logical shards the Redis data is spread over (redis/shards.hpp). Every server of one
   // data set must use the same number; changing it needs the backlog drained first.
   std::size_t redis_shards = 1;
+  // Replicas that must have each ingest call before it is acknowledged (WAIT); 0: none,
+  // Redis's asynchronous replication as it is.
+  std::size_t redis_wait_replicas = 0;
+  std::int64_t redis_wait_timeout_ms = 500;
   // PostgreSQL
   std::string pg_dsn = "host=127.0.0.1 port=55432 user=tracker dbname=tracker";
   std::int64_t pg_timeout_ms = 5'000;

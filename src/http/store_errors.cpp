@@ -11,6 +11,9 @@ Response store_error_response(const ports::StoreError& error) {
   if (auto* overloaded = dynamic_cast<const ports::Overloaded*>(&error)) {
     response = error_response(Status::service_unavailable, "OVERLOADED",
                               overloaded->reason() + ": " + overloaded->what());
+  } else if (dynamic_cast<const ports::NotReplicated*>(&error)) {
+    response = error_response(Status::service_unavailable, "NOT_REPLICATED",
+                              "stored, but not yet on enough replicas; retry with the same eventId");
   } else {
     response = error_response(Status::service_unavailable, "STORE_UNAVAILABLE",
                               "a backing store is unavailable; retry later");

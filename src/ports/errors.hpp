@@ -32,6 +32,14 @@ class StoreTimeout : public StoreUnavailable {
   using StoreUnavailable::StoreUnavailable;
 };
 
+// The write was applied, but fewer copies of it than asked for acknowledged it in time
+// (Redis WAIT): the master that has it may still lose it. A retry that the store
+// recognises as a repeat (a client eventId) is counted once.
+class NotReplicated : public StoreTimeout {
+ public:
+  using StoreTimeout::StoreTimeout;
+};
+
 // Refused on purpose to protect the system: a bounded queue is full or the backlog of
 // unpersisted events is past its high-water mark.
 class Overloaded : public StoreError {

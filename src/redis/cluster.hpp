@@ -65,7 +65,7 @@ class ClusterClient final : public Client, public std::enable_shared_from_this<C
   // The command goes where `key` lives, whatever its arguments: WAIT after a write must
   // reach the master (and the connection) that took the write.
   asio::awaitable<Reply> execute_at(std::string_view key, std::span<const std::string_view> args,
-                                    milliseconds timeout);
+                                    milliseconds timeout) override;
   // The command on every master, one reply each (SCRIPT LOAD, FUNCTION LOAD, FLUSHALL).
   // Throws the first error, after trying them all.
   asio::awaitable<std::vector<Reply>> execute_on_all_masters(std::span<const std::string_view> args,

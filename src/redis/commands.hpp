@@ -34,6 +34,15 @@ class Commands {
     return execute(std::span<const std::string_view>(args.begin(), args.size()));
   }
 
+  // The command goes to the connection that a command on `key` would use, whatever its
+  // own arguments: WAIT after a write must reach the master, and the connection, that
+  // took the write. One connection has only itself.
+  virtual asio::awaitable<Reply> execute_at(std::string_view key, std::span<const std::string_view> args,
+                                            milliseconds timeout) {
+    (void)key;
+    return execute(args, timeout);
+  }
+
   virtual milliseconds default_timeout() const = 0;
   // False while no command could be sent now (a health probe answers "not ready").
   virtual bool connected() const = 0;

@@ -269,7 +269,10 @@ EventStore::EventStore(std::shared_ptr<Commands> connection, EventStoreOptions o
       duplicates_(metrics.counter("tracker_ingest_duplicates_total",
                                   "Events acknowledged as repeats of a known client eventId")),
       script_calls_(metrics.counter("tracker_ingest_script_calls_total",
-                                    "Ingest script calls (each stores a group of events)")) {}
+                                    "Ingest script calls (each stores a group of events)")),
+      not_replicated_(metrics.counter("tracker_ingest_not_replicated_total",
+                                      "Events stored but answered 503: fewer replicas than "
+                                      "--redis-wait-replicas acknowledged them in time")) {}
 
 asio::awaitable<std::vector<ports::StoredEvent>> EventStore::append(
     std::span<const domain::Event> events) {
@@ -338,6 +341,24 @@ void EventStore::schedule(std::uint32_t shard) {
   });
 }
 
+// WAIT counts the replicas that have every write of the connection it is sent on, so it
+// goes where the script went: the shard's master, on the same connection. Its own
+// deadline is the WAIT timeout plus the usual command timeout, so that a WAIT that
+// Redis ends on time is never taken for a lost connection (which would fail every
+// command in flight on it).
+asio::awaitable<void> EventStore::wait_for_replicas(const std::string& shard_key, std::size_t events) {
+  const std::string replicas = std::to_string(options_.wait_replicas);
+  const std::string wait_ms = std::to_string(options_.wait_timeout.count());
+  const std::string_view command[] = {"WAIT", replicas, wait_ms};
+  Reply reply = co_await connection_->execute_at(shard_key, command, options_.wait_timeout + options_.timeout);
+  if (reply.type != Reply::Type::Integer) throw ports::StoreRejected("unexpected reply to WAIT");
+  if (reply.integer < static_cast<std::int64_t>(options_.wait_replicas)) {
+    not_replicated_.inc(events);
+    throw ports::NotReplicated("stored, but " + std::to_string(reply.integer) + " of " + replicas +
+                               " replicas acknowledged within " + wait_ms + " ms");
+  }
+}
+
 asio::awaitable<void> EventStore::send(std::uint32_t shard, Group group) {
   const std::vector<std::string> values = script_arguments(group, options_, shard_high_water_);
   script_calls_.inc();
@@ -361,6 +382,7 @@ asio::awaitable<void> EventStore::send(std::uint32_t shard, Group group) {
     if (reply.type != Reply::Type::Array || reply.elements.size() != group.checked_events) {
       throw ports::StoreRejected("unexpected reply from the ingest script");
     }
+    if (options_.wait_replicas > 0) co_await wait_for_replicas(keys::stream(tag), group.events());
   } catch (...) {
     failure = std::current_exception();
   }

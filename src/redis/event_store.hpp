@@ -26,6 +26,10 @@ struct EventStoreOptions {
   // Script calls of this thread on their way to Redis at once, at most. Two: Redis
   // starts on the next group as soon as it has answered one.
   std::size_t max_groups_in_flight = 2;
+  // After each script call, WAIT for this many replicas of the master that ran it, at
+  // most wait_timeout; fewer: the call's requests fail with ports::NotReplicated. 0: no WAIT.
+  std::size_t wait_replicas = 0;
+  std::chrono::milliseconds wait_timeout{500};
 };
 
 // Stores events with the atomic Lua script lua/ingest.lua. The events of all requests
@@ -115,6 +119,8 @@ class EventStore final : public ports::EventStore {
   void expire(Group& group, std::string key, std::int64_t ttl_seconds);
   void schedule(std::uint32_t shard);
   asio::awaitable<void> send(std::uint32_t shard, Group group);
+  // Throws ports::NotReplicated when fewer than options_.wait_replicas have the writes.
+  asio::awaitable<void> wait_for_replicas(const std::string& shard_key, std::size_t events);
 
   std::shared_ptr<Commands> connection_;
   EventStoreOptions options_;
@@ -127,7 +133,8 @@ class EventStore final : public ports::EventStore {
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> expiry_set_;
   metrics::Counter& backlog_rejections_;
   metrics::Counter& duplicates_;
-  metrics::Counter& script_calls_;  // events per call = accepted events / calls
+  metrics::Counter& script_calls_;
+  metrics::Counter& not_replicated_;  // events per call = accepted events / calls
 };
 
 }  // namespace tracker::redis

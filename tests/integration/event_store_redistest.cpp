@@ -5,6 +5,7 @@
 // its like balance and recent keyword are applied in the order the events came.
 #include "domain/event_id.hpp"
 #include "domain/time_format.hpp"
+#include "ports/errors.hpp"
 #include "redis/event_store.hpp"
 #include "redis/keys.hpp"
 #include "redis/statistics_reader.hpp"
@@ -113,11 +114,11 @@ asio::awaitable<std::map<std::string, std::int64_t>> counts(tracker::redis::Stat
 }
 
 template <class Body>
-void with_store(Body body) {
+void with_store(Body body, tracker::redis::EventStoreOptions options = {}) {
   asio::io_context io;
   tracker::metrics::Registry metrics;
   auto connection = Connection::create(io.get_executor(), tracker::testing::options(), metrics);
-  tracker::redis::EventStore store(connection, {}, metrics);
+  tracker::redis::EventStore store(connection, options, metrics);
   tracker::redis::StatisticsReader reader(connection, metrics);
   connection->start();
   std::exception_ptr error;
@@ -361,6 +362,50 @@ TEST(EventStore, AnUnlikeTakesBackTheLatestStandingLikeInThatLikesMinute) {
     co_await store.append(both);
     series = co_await like_minutes(reader, e, post, from, to);
     EXPECT_TRUE(std::all_of(series.begin(), series.end(), [](std::int64_t n) { return n == 0; }));
+  });
+}
+
+// The test Redis has no replicas: a WAIT for one never succeeds, so every call is
+// answered NotReplicated though its events are stored; the retry with the same client
+// eventId is recognised as the repeat it is, and the event is stored once.
+TEST(EventStore, NotReplicatedStillStoresTheEventAndItsRetryCountsOnce) {
+  tracker::redis::EventStoreOptions options;
+  options.wait_replicas = 1;
+  options.wait_timeout = 20ms;
+  Events e;
+  const std::string client_id = e.run + ":wait";
+  std::vector<domain::Event> first{e.make(EventType::Search, std::nullopt, "waited", client_id)};
+  std::vector<domain::Event> retry{e.make(EventType::Search, std::nullopt, "waited", client_id)};
+  std::vector<domain::Event> unwaited{e.make(EventType::Search, std::nullopt, "waited", client_id)};
+  std::string mark;
+  with_store(
+      [&](Connection& redis, tracker::redis::EventStore& store, auto&) -> asio::awaitable<void> {
+        Reply replicas = co_await run(redis, words("INFO", "replication"));
+        if (replicas.text.find("connected_slaves:0") == std::string::npos) {
+          ADD_FAILURE() << "this test needs a Redis without replicas";
+          co_return;
+        }
+        mark = co_await stream_mark(redis);
+        for (auto* attempt : {&first, &retry}) {
+          bool refused = false;
+          try {
+            co_await store.append(*attempt);
+          } catch (const ports::NotReplicated&) {
+            refused = true;
+          }
+          EXPECT_TRUE(refused);
+        }
+        auto rows = co_await rows_with(redis, mark, e.run);
+        EXPECT_EQ(rows.size(), 1u);
+      },
+      options);
+  // Without WAIT the same eventId is a known repeat: acknowledged, nothing stored.
+  with_store([&](Connection& redis, tracker::redis::EventStore& store, auto&) -> asio::awaitable<void> {
+    auto stored = co_await store.append(unwaited);
+    EXPECT_TRUE(stored.at(0).duplicate);
+    EXPECT_EQ(stored.at(0).event_id, first.at(0).id);
+    auto rows = co_await rows_with(redis, mark, e.run);
+    EXPECT_EQ(rows.size(), 1u);
   });
 }
 

@@ -398,3 +398,15 @@ TEST_F(ConfigTest, CorsOriginsRefuseWhatIsNotAnOrigin) {
 }
 
 }  // namespace
+
+TEST_F(ConfigTest, RedisWaitReplicasIsOffByDefaultAndBounded) {
+  Config config;
+  EXPECT_EQ(config.redis_wait_replicas, 0u);
+  ASSERT_TRUE(load(config, {"--redis-wait-replicas=1", "--redis-wait-timeout-ms=250"}));
+  EXPECT_EQ(config.redis_wait_replicas, 1u);
+  EXPECT_EQ(config.redis_wait_timeout_ms, 250);
+  EXPECT_NE(load_error({"--redis-wait-replicas=6"}).find("--redis-wait-replicas: expected 0..5, got 6"),
+            std::string::npos);
+  EXPECT_NE(load_error({"--redis-wait-timeout-ms=0"}).find("--redis-wait-timeout-ms: expected 1..10000, got 0"),
+            std::string::npos);
+}

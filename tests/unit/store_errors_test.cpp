@@ -201,6 +201,14 @@ TEST(FailureResponse, OverloadedSaysWhy) {
   EXPECT_EQ(error_of(response).at("code"), "OVERLOADED");
 }
 
+TEST(FailureResponse, NotReplicatedIs503AskingForTheSameEventId) {
+  Response response = answer_to(std::make_exception_ptr(ports::NotReplicated("stored, but 0 of 1 replicas sekrit")));
+  EXPECT_EQ(response.result(), Status::service_unavailable);
+  EXPECT_EQ(response[beast_http::field::retry_after], "1");
+  EXPECT_EQ(error_of(response).at("code"), "NOT_REPLICATED");
+  EXPECT_EQ(response.body().find("sekrit"), std::string::npos) << response.body();
+}
+
 TEST(FailureResponse, AnythingElseIs500WithAGenericMessage) {
   for (auto failure : {std::make_exception_ptr(std::out_of_range("vector::_M_range_check sekrit")),
                        std::make_exception_ptr(std::logic_error("sekrit")), std::make_exception_ptr(42)}) {
