@@ -196,7 +196,7 @@ if [[ $DRAIN == 1 ]]; then
     wait "$STACK_PID" 2>/dev/null || true
     STACK_PORT=$(free_port)
     STACK_URL="http://127.0.0.1:$STACK_PORT"
-    "$TRACKER_SERVER_BIN" --listen=127.0.0.1 --port="$STACK_PORT" --redis-host=127.0.0.1 \
+    env -u TRACKER_REDIS_CLUSTER "$TRACKER_SERVER_BIN" --listen=127.0.0.1 --port="$STACK_PORT" --redis-host=127.0.0.1 \
       --redis-port="$STACK_REDIS_PORT" --pg-dsn="$STACK_PG_DSN" --log-level=warn "$@" > "$log" 2>&1 &
     STACK_PID=$!
     wait_http "$STACK_URL/health/ready"

@@ -53,7 +53,7 @@ restart_server() {  # LOG FLAGS...: the stack's server replaced by one started w
   wait "$STACK_PID" 2>/dev/null || true
   STACK_PORT=$(free_port)
   STACK_URL="http://127.0.0.1:$STACK_PORT"
-  "$TRACKER_SERVER_BIN" --listen=127.0.0.1 --port="$STACK_PORT" --redis-host=127.0.0.1 \
+  env -u TRACKER_REDIS_CLUSTER "$TRACKER_SERVER_BIN" --listen=127.0.0.1 --port="$STACK_PORT" --redis-host=127.0.0.1 \
     --redis-port="$STACK_REDIS_PORT" --pg-dsn="$STACK_PG_DSN" --log-level=warn "$@" > "$log" 2>&1 &
   STACK_PID=$!
 }
@@ -68,16 +68,27 @@ drain_run() {
     --connections 16 --session-prefix "fp-$k-" --component-base 7000000 > "$TMP/send.json"
   accepted=$(/usr/bin/python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["accepted"])' "$TMP/send.json")
   [[ $accepted == "$EVENTS" ]] || { echo "$k flushers: the server accepted $accepted of $EVENTS" >&2; return 1; }
+  local waiting run_id
+  waiting=$(redis-cli -p "$STACK_REDIS_PORT" --scan --pattern 'et:{*}:backlog' |
+    while read -r key; do redis-cli -p "$STACK_REDIS_PORT" get "$key"; done | awk '{ s += $1 } END { print s + 0 }')
+  [[ $waiting == "$EVENTS" ]] || { echo "$k flushers: $waiting events in the backlog after the fill, not $EVENTS" >&2; return 1; }
+  run_id=$(redis-cli -p "$STACK_REDIS_PORT" info server | tr -d '\r' | sed -n 's/^run_id://p')
   : > "$samples"
   restart_server "$OUT/server-drain-$k.log" --flusher=true --redis-shards="$k"
   for ((i = 0; i < MAX_WAIT_S * 10; i++)); do
     t=$(now); stored=$(stored_now)
     echo "$t $stored" >> "$samples"
     ((stored >= EVENTS)) && break
+    # Stuck: nothing more stored for 30 s.
+    [[ $(awk -v now="$t" -v n="$stored" '$2 != n { last = $1 } END { print (last && now - last > 30) ? 1 : 0 }' "$samples") == 1 ]] && break
     sleep 0.1
   done
   cp "$samples" "$OUT/samples-$k-round$round.txt"
-  ((stored >= EVENTS)) || { echo "$k flushers: only $stored of $EVENTS stored within $MAX_WAIT_S s" >&2; return 1; }
+  if ((stored < EVENTS)); then
+    echo "$k flushers: only $stored of $EVENTS stored; Redis $(redis-cli -p "$STACK_REDIS_PORT" info server | tr -d '\r' |
+      sed -n 's/^run_id://p') (was $run_id) holds $(redis-cli -p "$STACK_REDIS_PORT" dbsize) keys" >&2
+    return 1
+  fi
   local rows pending
   rows=$(psql_run -At -c "select count(*) from events")
   for _ in $(seq 1 50); do pending=$(stack_pending 2>/dev/null || echo x); [[ $pending == 0 ]] && break; sleep 0.1; done

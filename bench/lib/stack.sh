@@ -52,7 +52,9 @@ stack_start() {
   stack_keys || return 1
   STACK_PORT=$(free_port)
   STACK_URL="http://127.0.0.1:$STACK_PORT"
-  "$TRACKER_SERVER_BIN" --listen=127.0.0.1 --port="$STACK_PORT" --redis-host=127.0.0.1 \
+  # Without TRACKER_REDIS_CLUSTER (tools/dev.sh env exports it while the development
+  # cluster runs): the server would take it over --redis-port and write into that cluster.
+  env -u TRACKER_REDIS_CLUSTER "$TRACKER_SERVER_BIN" --listen=127.0.0.1 --port="$STACK_PORT" --redis-host=127.0.0.1 \
     --redis-port="$STACK_REDIS_PORT" --pg-dsn="$STACK_PG_DSN" --log-level=warn "$@" > "$log" 2>&1 &
   STACK_PID=$!
   for _ in $(seq 1 150); do
