@@ -13,6 +13,7 @@ NGINX_PORT=${NGINX_PORT:-58080}
 
 "$BENCH_ROOT/tools/dev.sh" setup >/dev/null
 eval "$("$BENCH_ROOT/tools/dev.sh" env)"
+unset TRACKER_REDIS_CLUSTER  # this bench runs on one Redis, even while the local cluster is up
 
 nginx_ceiling_start "$NGINX_PORT"
 "$TRACKER_SERVER_BIN" --listen=127.0.0.1 --port="$SERVER_PORT" --log-level=warn > "$BENCH_OUT/server.log" 2>&1 &

@@ -34,6 +34,7 @@ wanted() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 
 if [[ ${SKIP_SETUP:-0} != 1 ]]; then "$BENCH_ROOT/tools/dev.sh" setup >/dev/null; fi
 eval "$("$BENCH_ROOT/tools/dev.sh" env)"
+unset TRACKER_REDIS_CLUSTER  # this bench runs on one Redis, even while the local cluster is up
 psql_value() { psql -X -q -tA -v ON_ERROR_STOP=1 "$TRACKER_PG_DSN" -c "$1"; }
 
 have=$(psql_value "select count(*) from posts")

@@ -87,6 +87,7 @@ OUT="$BENCH_OUT/statistics"
 mkdir -p "$OUT"
 if [[ ${SKIP_SETUP:-0} != 1 ]]; then "$BENCH_ROOT/tools/dev.sh" setup >/dev/null; fi
 eval "$("$BENCH_ROOT/tools/dev.sh" env)"
+unset TRACKER_REDIS_CLUSTER  # this bench runs on one Redis, even while the local cluster is up
 STATS_DSN=$(_stack_dsn "$STATS_DB")
 psql_stats() { psql "$STATS_DSN" -X -q -v ON_ERROR_STOP=1 "$@"; }
 comp_lo=$((COMPONENT_BASE + 1)); comp_hi=$((COMPONENT_BASE + COMPONENTS))
