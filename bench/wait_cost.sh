@@ -24,7 +24,8 @@ cluster_dev() { TRACKER_DATA_DIR="$CLUSTER_DATA" TRACKER_REDIS_CLUSTER_BASE_PORT
 NODES=$(seq "$CLUSTER_BASE" $((CLUSTER_BASE + 5)))
 SERVER_PID=""
 cleanup() {
-  [[ -n $SERVER_PID ]] && { kill -TERM "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null || true; }
+  set +eu  # every step runs, whatever failed before or here
+  [[ -n ${SERVER_PID:-} ]] && { kill -TERM "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; }
   cluster_dev cluster-stop >/dev/null 2>&1 || true
   [[ -n ${STACK_DB:-} ]] && psql -X -q "$(_stack_dsn postgres)" -c "drop database if exists $STACK_DB with (force)" >/dev/null 2>&1
   rm -rf "$CLUSTER_DATA"
