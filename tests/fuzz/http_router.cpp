@@ -3,20 +3,24 @@
 // server, over in-memory ports that always work. Whatever arrives, every answer is a
 // 2xx/3xx/4xx with a JSON body in the contract's shape: nothing a client sends may
 // give a 5xx (with stores that never fail) or an exception (the server's 500).
+#include "app/event_explorer.hpp"
 #include "app/ingest_service.hpp"
 #include "app/post_service.hpp"
 #include "app/ranking_board.hpp"
 #include "app/search_service.hpp"
 #include "app/statistics_service.hpp"
+#include "app/user_data.hpp"
 #include "domain/time_format.hpp"
 #include "fuzz_check.hpp"
 #include "http/body_decoding.hpp"
 #include "http/cors.hpp"
+#include "http/explorer_routes.hpp"
 #include "http/ingest_routes.hpp"
 #include "http/ops_routes.hpp"
 #include "http/post_routes.hpp"
 #include "http/server.hpp"
 #include "http/statistics_routes.hpp"
+#include "http/user_data_routes.hpp"
 #include "http/query.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -163,6 +167,53 @@ class MemorySearchCache : public ports::SearchCache, public ports::RecentKeyword
   std::set<std::pair<std::string, std::size_t>> locks_;
 };
 
+// One stored event shaped by the query (its strings are the client's, so the answer's
+// escaping is exercised), and a next cursor whenever the page is full.
+class EchoEventReader : public ports::EventReader {
+ public:
+  awaitable<domain::EventPage> list(const domain::EventQuery& query) override {
+    FUZZ_CHECK(query.limit >= 1);
+    FUZZ_CHECK(!query.from_ms || !query.to_ms || *query.from_ms <= *query.to_ms);
+    domain::StoredEvent event;
+    event.id = "01a214b7-42a2-71a8-88c7-3ced60dda791";
+    event.type = query.type ? std::string(domain::to_string(*query.type)) : "CLICK";
+    event.user_id = query.user_id;
+    event.session_id = query.session_id.value_or("s-1");
+    event.component_id = query.component_id.value_or(1);
+    event.post_id = query.post_id;
+    event.keyword = query.keyword;
+    event.metadata_json = R"({"componentId":1})";
+    event.server_time_us = kNowMs * 1000;
+    domain::EventPage page;
+    page.events.push_back(event);
+    if (query.limit == 1) page.next = domain::EventCursor{event.server_time_us, event.id};
+    co_return page;
+  }
+};
+
+// Erasure that always succeeds and finds nothing to erase.
+class NoUserData : public ports::UserDataArchive, public ports::UnflushedUserData {
+ public:
+  class Erasure : public ports::ArchiveErasure {
+   public:
+    ports::BacklogPosition stored_up_to() const override { return {}; }
+    awaitable<void> erase_stored(ports::UserErasure& erasure) override {
+      FUZZ_CHECK(erasure.user_id > 0);
+      co_return;
+    }
+    awaitable<void> commit(const ports::UserErasure&) override { co_return; }
+  };
+  awaitable<std::unique_ptr<ports::ArchiveErasure>> begin_erasure(const std::string&, std::uint32_t) override {
+    co_return std::make_unique<Erasure>();
+  }
+  awaitable<std::string> backlog_source() override { co_return "memory"; }
+  std::uint32_t shard_of(std::int64_t) const override { return 0; }
+  awaitable<ports::UnflushedErasure> erase_user(std::int64_t user_id, ports::BacklogPosition) override {
+    FUZZ_CHECK(user_id > 0);
+    co_return ports::UnflushedErasure{};
+  }
+};
+
 class ReadyProbe : public ports::HealthProbe {
  public:
   std::string_view name() const override { return "memory"; }
@@ -203,12 +254,16 @@ struct Server {
   NoRankings hours;
   MemoryPosts post_store;
   MemorySearchCache search_cache;
+  EchoEventReader event_reader;
+  NoUserData user_data_store;
   ReadyProbe probe;
   app::IngestService ingest{events, metrics, {}, now};
   app::RankingBoard rankings{hours, {}, metrics, now};
   app::StatisticsService statistics{counters, counters, counters, rankings, {}, now};
   app::PostService posts{post_store, ingest, metrics};
   app::SearchService search{post_store, search_cache, search_cache, ingest, metrics, {}, [] { return 0.5; }};
+  app::EventExplorer explorer{event_reader};
+  app::UserDataService user_data{user_data_store, user_data_store};
   http::Cors cors{cors_policy()};
   http::Router router;
 
@@ -222,6 +277,8 @@ struct Server {
     http::add_ingest_routes(router, ingest);
     http::add_statistics_routes(router, statistics);
     http::add_post_routes(router, posts, search);
+    http::add_explorer_routes(router, explorer);
+    http::add_user_data_routes(router, user_data);
     http::add_ops_routes(router, {&probe}, metrics);
     router.limit_body("/api/events/batch", 4 * 1024 * 1024);
     router.set_cors(cors);
