@@ -23,11 +23,31 @@ asio::awaitable<void> PeriodicTask::run(std::function<asio::awaitable<void>()> r
     }
     if (failure) {
       failures_.inc();
-      try {
-        std::rethrow_exception(failure);
-      } catch (const std::exception& error) {
-        spdlog::warn("{} failed ({}); trying again in {} ms", name_, error.what(), interval_.count());
+      ++failures_in_a_row_;
+      auto now = std::chrono::steady_clock::now();
+      if (failures_in_a_row_ == 1 || now - last_logged_ >= kFailureLogInterval) {
+        std::string what = "unknown error";
+        try {
+          std::rethrow_exception(failure);
+        } catch (const std::exception& error) {
+          what = error.what();
+        } catch (...) {
+        }
+        if (failures_not_logged_ == 0) {
+          spdlog::warn("{} failed ({}); trying again every {} ms", name_, what, interval_.count());
+        } else {
+          spdlog::warn("{} failed ({}); {} more failures since the last line; trying again every {} ms", name_,
+                       what, failures_not_logged_, interval_.count());
+        }
+        last_logged_ = now;
+        failures_not_logged_ = 0;
+      } else {
+        ++failures_not_logged_;
       }
+    } else if (failures_in_a_row_ > 0) {
+      spdlog::info("{} works again after {} failed rounds", name_, failures_in_a_row_);
+      failures_in_a_row_ = 0;
+      failures_not_logged_ = 0;
     }
     if (stopped_) break;
     timer_->expires_after(interval_);
