@@ -52,9 +52,14 @@ bool is_textual(std::string_view content_type) {
 // of the CPU of the default level 6.
 constexpr int kLevel = 1;
 
-// Vary lists every request field the answer depended on (CORS adds Origin).
+// Vary lists every request field the answer depended on (CORS adds Origin), each once.
 void add_vary(Response& response, std::string_view field) {
   std::string_view present = response[beast_http::field::vary];
+  for (std::string_view rest = present; !rest.empty();) {
+    std::size_t comma = rest.find(',');
+    if (equals_ci(trim(rest.substr(0, comma)), field)) return;
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+  }
   if (present.empty()) {
     response.set(beast_http::field::vary, field);
   } else {
@@ -98,7 +103,7 @@ std::optional<std::string> gzip(std::string_view body) {
   return out;
 }
 
-void compress_answer(const Request& request, Response& response) {
+void compress_answer(const Request& request, Response& response, const std::string* gzipped) {
   const bool accepted = accepts_gzip(request[beast_http::field::accept_encoding]);
   // A strong tag names one sequence of bytes, and the gzip of a file is another. A client
   // that accepts gzip gets the weak tag on every answer, 200 or 304, large or small, so
@@ -111,7 +116,7 @@ void compress_answer(const Request& request, Response& response) {
   if (!is_textual(response[beast_http::field::content_type])) return;
   add_vary(response, "Accept-Encoding");
   if (!accepted) return;
-  auto compressed = gzip(response.body());
+  auto compressed = gzipped ? std::optional<std::string>(*gzipped) : gzip(response.body());
   if (!compressed) return;  // identity is always acceptable to send
   response.body() = std::move(*compressed);
   response.set(beast_http::field::content_encoding, "gzip");

@@ -24,7 +24,9 @@ std::optional<std::string> gzip(std::string_view body);
 // kGzipMinBytes of a textual type, not already encoded, and the request accepts gzip. Every
 // answer that large says Vary: Accept-Encoding, compressed or not, since its form
 // depended on that header. For a client that accepts gzip, a strong ETag becomes weak
-// (on 304s and small answers too, so that the tags agree).
-void compress_answer(const Request& request, Response& response);
+// (on 304s and small answers too, so that the tags agree). `gzipped`, when given, is the
+// body already compressed (a static file's, made once at start), sent instead of
+// compressing it again. Applying it twice changes nothing more.
+void compress_answer(const Request& request, Response& response, const std::string* gzipped = nullptr);
 
 }  // namespace tracker::http

@@ -1,10 +1,13 @@
 #include "http/static_routes.hpp"
 
+#include "http/response_compression.hpp"
 #include "web/static_files.hpp"
 
 #include <algorithm>
 #include <array>
 #include <iterator>
+#include <memory>
+#include <optional>
 
 namespace tracker::http {
 
@@ -62,9 +65,17 @@ constexpr auto kBuiltIn = [] {
 
 void add_static_routes(Router& router, std::span<const StaticFile> files) {
   for (const StaticFile& file : files) {
+    // The files never change while the server runs: each is compressed once, here, and
+    // not again for every client that accepts gzip.
+    std::shared_ptr<const std::string> gzipped;
+    if (file.body.size() >= kGzipMinBytes) {
+      if (auto compressed = gzip(file.body)) gzipped = std::make_shared<const std::string>(std::move(*compressed));
+    }
     router.add(beast_http::verb::get, std::string(file.path), Access::open,
-               [&file](const Request& request, const PathParams&) -> boost::asio::awaitable<Response> {
-                 co_return static_response(request, file);
+               [&file, gzipped](const Request& request, const PathParams&) -> boost::asio::awaitable<Response> {
+                 Response response = static_response(request, file);
+                 if (gzipped) compress_answer(request, response, gzipped.get());
+                 co_return response;
                });
   }
 }
