@@ -107,15 +107,19 @@ void Listener::log_access(const Session& session, const Request& request, const 
                           std::chrono::steady_clock::duration took) {
   char millis[32];
   std::snprintf(millis, sizeof millis, "%.3f", std::chrono::duration<double, std::milli>(took).count());
-  const metrics::LogField fields[] = {
+  // The client as the rate limits see it (X-Forwarded-For from a trusted proxy), and the
+  // proxy itself when there is one.
+  const asio::ip::address client = client_address(request, session.peer, options_.trusted_proxies);
+  std::vector<metrics::LogField> fields{
       {"requestId", std::string(response["X-Request-Id"])},
       {"method", std::string(request.method_string())},
       {"target", printable_target(request.target())},
       {"status", std::to_string(response.result_int()), true},
       {"durationMs", millis, true},
       {"bytes", std::to_string(response.body().size()), true},
-      {"client", session.peer.to_string()},
+      {"client", client.to_string()},
   };
+  if (client != session.peer) fields.push_back({"peer", session.peer.to_string()});
   metrics::log_with_fields("access", fields);
 }
 

@@ -209,6 +209,21 @@ def test_sampled_access_log_lines_carry_fields_and_the_request_id(start_server, 
     assert second["fields"]["target"] == "/api/statistics?keyword=%FF"
     assert second["fields"]["status"] == 400
 
+    assert "peer" not in first["fields"], "no proxy: the client is the peer"
+
+    # Behind a trusted proxy the line names the client it forwarded for, and the proxy.
+    proxied = start_server("--log-format=json", "--access-log-sample=1", "--trusted-proxies=127.0.0.1")
+    answer = api.post(proxied.url("/api/events"), json=uniq.event("CLICK"),
+                      headers={"X-Forwarded-For": "203.0.113.7", "X-Request-Id": "via-proxy"}, timeout=HTTP_TIMEOUT)
+    assert answer.status_code == 202
+
+    def proxied_line():
+        return [entry for entry in (json.loads(line) for line in proxied.log_text().splitlines() if line.strip())
+                if entry["message"] == "access" and entry["fields"].get("requestId") == "via-proxy"]
+    wait_until(lambda: proxied_line(), timeout=10, what="the proxied request's access line")
+    fields = proxied_line()[0]["fields"]
+    assert fields["client"] == "203.0.113.7" and fields["peer"] == LOOPBACK, fields
+
     quiet = start_server("--log-format=json")
     answer = api.post(quiet.url("/api/events"), json=uniq.event("CLICK"), timeout=HTTP_TIMEOUT)
     assert "X-Request-Id" not in answer.headers
