@@ -14,6 +14,7 @@
 #   WARMUP_SECONDS=3    an unmeasured run against each system first
 #   PEER_WORKERS=2      node:cluster workers of the peer
 #   PEER_REDIS_PORT=60100 PEER_PORT=60101 NGINX_PORT=60102  (the server and its Redis take free ports)
+#   SERVER_ARGS="..."   extra flags of the server (e.g. --io-threads=2)
 #   SKIP_SETUP=1        skips tools/dev.sh setup (packages, release build, services)
 #   WRITE_KEY / READ_KEY  API keys, when the server checks them (see "keys" below)
 #
@@ -81,6 +82,8 @@ done
 # them: WRITE_KEY goes in X-Api-Key on events, READ_KEY in Authorization: Bearer on reads.
 SERVER_FLAGS=()
 if "$TRACKER_SERVER_BIN" --help 2>&1 | grep -qE -- '--auth(=|[[:space:]])'; then SERVER_FLAGS+=(--auth=off); fi
+read -ra extra_flags <<< "${SERVER_ARGS:-}"
+SERVER_FLAGS+=("${extra_flags[@]}")
 WRITE_HEADERS=() READ_HEADERS=()
 [[ -n ${WRITE_KEY:-} ]] && WRITE_HEADERS=(-H "X-Api-Key: $WRITE_KEY")
 [[ -n ${READ_KEY:-} ]] && READ_HEADERS=(-H "Authorization: Bearer $READ_KEY")
