@@ -20,11 +20,13 @@
 #   no_type | no_post | no_user | no_time_id | no_session
 #                    current without that one index
 #   pk_only          the primary key alone
-#   time_pk          sql/014: the primary key reordered to (server_time, id), which also
-#                    serves the explorer's newest-first listing, so (server_time, id) goes
+#   time_pk          the primary key reordered to (server_time, id), which also serves
+#                    the explorer's newest-first listing, so (server_time, id) goes
 #   brin_time        current with a BRIN on server_time instead of (server_time, id)
+#   schema_014       time_pk without (event_type, server_time): sql/014_events_time_key.sql
 #   binary           current, binary COPY
 #   time_pk_binary   time_pk, binary COPY
+#   schema_014_binary  schema_014, binary COPY
 #
 # Prints per variant: median seconds, rows/s, PostgreSQL CPU µs per row, and the ratio of
 # its rows/s to `current` in the same run. Rounds: bench/out/events_write_cost/rounds.txt.
@@ -34,7 +36,7 @@ source "$(dirname "$0")/lib/common.sh"
 
 ROWS=${ROWS:-500000}
 ROUNDS=${ROUNDS:-3}
-VARIANTS=${VARIANTS:-"current no_type no_post no_user no_time_id no_session pk_only time_pk brin_time binary time_pk_binary"}
+VARIANTS=${VARIANTS:-"current no_type no_post no_user no_time_id no_session pk_only time_pk brin_time schema_014 binary time_pk_binary schema_014_binary"}
 OUT="$BENCH_OUT/events_write_cost"
 mkdir -p "$OUT"
 
@@ -60,14 +62,14 @@ with g as (
          timestamptz '2026-01-15 00:00:00+00' + (i::float8 * 86400 / $ROWS) * interval '1 second' as server_time,
          md5(i::text) as h,
          (array['CLICK', 'PAGE_VIEW', 'SEARCH', 'LIKE'])[1 + i % 4] as event_type
-  from generate_series(0, $ROWS - 1) as i)
+  from generate_series(0::bigint, $ROWS - 1) as i)
 select
   -- UUIDv7: 48 bits of Unix milliseconds, version 7, 12 random bits, variant, 62 random bits.
   (lpad(to_hex((extract(epoch from server_time) * 1000)::bigint), 12, '0') || '7' || substr(h, 1, 3)
      || '8' || substr(h, 4, 15))::uuid as id,
   event_type,
-  case when i % 10 = 0 then null else (hashint4(i) & 65535) % 100000 + 1 end::bigint as user_id,
-  'sess-' || substr(md5(((hashint4(i * 7) & 65535) % 50000)::text), 1, 20) as session_id,
+  case when i % 10 = 0 then null else (hashint4(i::int) & 2147483647) % 100000 + 1 end::bigint as user_id,
+  'sess-' || substr(md5(((hashint4((i * 7)::int) & 2147483647) % 50000)::text), 1, 20) as session_id,
   ((i * 7919) % 100 + 1)::bigint as component_id,
   'element-' || (i % 50 + 1) as element_id,
   case when event_type = 'SEARCH' then null else (i * 104729) % 10000 + 1 end::bigint as post_id,
@@ -99,6 +101,7 @@ variant_ddl() {
     no_session) session="" ;;
     pk_only) type="" post="" user="" time_id="" session="" ;;
     time_pk | time_pk_binary) key="primary key (server_time, id)" time_id="" ;;
+    schema_014 | schema_014_binary) key="primary key (server_time, id)" time_id="" type="" ;;
     brin_time) time_id="create index on $SCHEMA.t using brin (server_time);" ;;
     *) echo "unknown variant $variant" >&2; exit 2 ;;
   esac
