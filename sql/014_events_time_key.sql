@@ -7,9 +7,12 @@
 --   of 010 goes. A key on (id, server_time) and an index on (server_time, id) enforce
 --   and order the same pairs; the key in time order now serves the event explorer's
 --   newest-first listing and its keyset pages. Nothing looks events up by id alone.
--- - (event_type, server_time) goes. There are four event types, so a listing filtered
---   by type walks the key backwards and keeps about one row in four, as the component
---   and keyword filters already do (010). Statistics read event_stats, not events.
+-- - (event_type, server_time) goes. There are eight event types and a few make most of
+--   the traffic, so a listing filtered by type walks the key backwards and keeps every
+--   few rows, as the component and keyword filters already do (010); the planner chose
+--   that walk over this index already. A type with few rows in the range costs a walk
+--   over the range (about 150 ms per million rows); a from/to window bounds it.
+--   Statistics read event_stats and event_totals, never events.
 --
 -- Each index is paid for by every flushed row; bench/events_write_cost.sh measures what
 -- each costs a COPY and bench/flush_schema.sh the flusher before and after (numbers in
