@@ -50,7 +50,7 @@ for rate in $RATES; do
   : > "$samples"
   server0=$(_stack_cpu_seconds "$STACK_PID"); redis0=$(_stack_redis_cpu); pg0=$(pg_cpu_seconds)
   "$LOADGEN" --url "$STACK_URL" --scenario batch --batch 100 --rate "$(bc <<<"$rate / 100")" \
-    --duration "$SECONDS_PER_RATE" --connections 32 > "$OUT/loadgen_$rate.txt" 2>&1 &
+    --duration "$SECONDS_PER_RATE" --connections 64 > "$OUT/loadgen_$rate.txt" 2>&1 &
   loadgen=$!
   started=$(date +%s.%N)
   while kill -0 "$loadgen" 2>/dev/null; do
