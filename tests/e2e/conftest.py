@@ -16,13 +16,15 @@ import redis as redis_lib
 
 from redis_fault_proxy import RedisFaultProxy
 import support
-from support import REPO_ROOT, SERVER_BIN, RedisService, Server, ServerFactory, Unique, install_keys
+from support import (CLUSTER_MODE, REPO_ROOT, SERVER_BIN, ClusterRedisService, RedisData, RedisService, Server,
+                     ServerFactory, Unique, install_keys)
 
 PG_DSN = os.environ.get("TRACKER_PG_DSN", "host=127.0.0.1 port=55432 user=tracker dbname=tracker")
 
 # Servers here run on the suite's own Redis; one that `tools/dev.sh env` or `tools/dev.sh
 # test` names for a Redis Cluster (and its shard settings) must not reach them. A test that
-# wants a cluster starts its own (support.RedisCluster) and passes --redis-cluster.
+# wants a cluster starts its own (support.RedisCluster) and passes --redis-cluster. In
+# cluster mode (TRACKER_E2E_REDIS=cluster) the suite's own Redis is a cluster of its own.
 for _name in ("TRACKER_REDIS_CLUSTER", "TRACKER_REDIS_SHARDS", "TRACKER_FLUSHER_SHARDS"):
     os.environ.pop(_name, None)
 
@@ -51,10 +53,25 @@ def pytest_sessionstart(session):
         support.KEYS[scope] = create_key(scope, f"e2e-{tag}-{scope}")
 
 
+def pytest_collection_modifyitems(config, items):
+    """In cluster mode only the modules marked `on_cluster` run: the others use the one
+    Redis itself (stop or kill it, put a fault proxy in front of it, read its keys as
+    shard 0's), which a cluster does not have."""
+    if not CLUSTER_MODE:
+        return
+    skip = pytest.mark.skip(reason="TRACKER_E2E_REDIS=cluster runs only the modules marked on_cluster; "
+                                   "this one needs the single Redis")
+    for item in items:
+        if item.get_closest_marker("on_cluster") is None:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def redis_service(tmp_path_factory):
-    """The Redis of the suite (private unless TRACKER_E2E_REDIS=shared); see RedisService."""
-    service = RedisService(tmp_path_factory.mktemp("data"))
+    """The Redis of the suite: private unless TRACKER_E2E_REDIS=shared (see RedisService),
+    a Redis Cluster of its own with TRACKER_E2E_REDIS=cluster (see ClusterRedisService)."""
+    data_dir = tmp_path_factory.mktemp("data")
+    service = ClusterRedisService(data_dir) if CLUSTER_MODE else RedisService(data_dir)
     if not service.shared:
         service.start()
     elif not service.running():
@@ -80,11 +97,18 @@ def redis_client(redis_service):
     client.close()
 
 
+@pytest.fixture(scope="session")
+def redis_data(redis_client, redis_service):
+    """The servers' data in Redis over all its shards (support.RedisData): what tests that
+    also run on a cluster read instead of a shard's keys."""
+    return RedisData(redis_client, redis_service.shards)
+
+
 @pytest.fixture
 def start_server(tmp_path, redis_service):
     """Starts servers with extra flags: start_server('--read-timeout-ms=500').
     Each is stopped with SIGTERM at the end of the test, asserting exit code 0."""
-    factory = ServerFactory(tmp_path, redis_service.port)
+    factory = ServerFactory(tmp_path, redis_service.port, redis_service.server_flags())
     yield factory
     factory.stop_all()
 
@@ -92,7 +116,7 @@ def start_server(tmp_path, redis_service):
 @pytest.fixture(scope="module")
 def module_server_factory(tmp_path_factory, redis_service):
     """Like start_server, for one server shared by the tests of a module."""
-    factory = ServerFactory(tmp_path_factory.mktemp("server"), redis_service.port)
+    factory = ServerFactory(tmp_path_factory.mktemp("server"), redis_service.port, redis_service.server_flags())
     yield factory
     factory.stop_all()
 

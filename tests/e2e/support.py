@@ -31,11 +31,18 @@ DEV_SH = REPO_ROOT / "tools/dev.sh"
 LOOPBACK = "127.0.0.1"
 
 HTTP_TIMEOUT = 10  # seconds, for every request a test makes
-# The servers here run with one Redis shard (the default), whose keys are "et:{0}:...".
+# The servers here run with one Redis shard (the default), whose keys are "et:{0}:...";
+# in cluster mode (TRACKER_E2E_REDIS=cluster) with CLUSTER_SHARDS shards on a Redis Cluster.
+# Tests that read a shard's keys through RedisData (the redis_data fixture) read every shard.
 SHARD = "et:{0}:"
-STREAM = SHARD + "stream"
-TOTALS = SHARD + "totals:live"
-MINUTES = SHARD + "minutes:live"  # per-minute counts of query shapes: TYPE|comp|post|kw|minute
+STREAM_KEY = "stream"
+TOTALS_LIVE = "totals:live"
+MINUTES_LIVE = "minutes:live"  # per-minute counts of query shapes: TYPE|comp|post|kw|minute
+STREAM = SHARD + STREAM_KEY
+TOTALS = SHARD + TOTALS_LIVE
+MINUTES = SHARD + MINUTES_LIVE
+CLUSTER_MODE = os.environ.get("TRACKER_E2E_REDIS", "private") == "cluster"
+CLUSTER_SHARDS = 6
 EVENT_TYPES = ("PAGE_VIEW", "SEARCH", "CLICK", "LIKE", "UNLIKE", "SCROLL", "COMMENT", "SHARE")
 UUID_V7 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 MINUTE_MS = 60_000
@@ -54,8 +61,9 @@ def free_port():
 class Server:
     """One event-tracker process on a free loopback port; output goes to a log file."""
 
-    def __init__(self, log_dir, redis_port, args, grace_ms):
+    def __init__(self, log_dir, redis_port, args, grace_ms, redis_flags=()):
         self.redis_port = redis_port
+        self.redis_flags = list(redis_flags)  # e.g. --redis-cluster, which overrides the port
         self.args = list(args)
         self.grace_ms = grace_ms
         self.log_dir = Path(log_dir)
@@ -80,7 +88,7 @@ class Server:
             self.port = free_port()
             self.log_path = self.log_dir / f"server-{self.port}.log"
             cmd = [SERVER_BIN, f"--listen={LOOPBACK}", f"--port={self.port}", "--flusher=false",
-                   f"--redis-host={LOOPBACK}", f"--redis-port={self.redis_port}",
+                   f"--redis-host={LOOPBACK}", f"--redis-port={self.redis_port}", *self.redis_flags,
                    f"--shutdown-grace-ms={self.grace_ms}", *self.args]
             with open(self.log_path, "wb") as log:
                 self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
@@ -160,13 +168,14 @@ class Server:
 
 
 class ServerFactory:
-    def __init__(self, log_dir, redis_port):
+    def __init__(self, log_dir, redis_port, redis_flags=()):
         self.log_dir = log_dir
         self.redis_port = redis_port
+        self.redis_flags = list(redis_flags)
         self.servers = []
 
     def __call__(self, *args, grace_ms=5000):
-        server = Server(self.log_dir, self.redis_port, args, grace_ms)
+        server = Server(self.log_dir, self.redis_port, args, grace_ms, self.redis_flags)
         self.servers.append(server)
         return server.start()
 
@@ -286,6 +295,11 @@ class RedisService:
         return redis_lib.Redis(host=LOOPBACK, port=self.port, decode_responses=True,
                                socket_timeout=10, socket_connect_timeout=5)
 
+    shards = 1
+
+    def server_flags(self):
+        return []
+
 
 class RedisCluster:
     """A Redis Cluster of the tests' own: 3 masters and 3 replicas on loopback, started and
@@ -370,25 +384,164 @@ class RedisCluster:
         raise AssertionError(f"no master serves slot {slot}")
 
 
+class ClusterRedisService:
+    """The suite's Redis in cluster mode (TRACKER_E2E_REDIS=cluster): a RedisCluster of its
+    own (3 masters, 3 replicas, free ports) for the session, in the place of RedisService.
+    Servers the fixtures start get --redis-cluster and --redis-shards=CLUSTER_SHARDS
+    (server_flags); processes started without them find the same in TRACKER_REDIS_CLUSTER
+    and TRACKER_REDIS_SHARDS while it is active."""
+
+    shared = False
+    shards = CLUSTER_SHARDS
+    ENV = ("TRACKER_REDIS_CLUSTER", "TRACKER_REDIS_SHARDS", "TRACKER_FLUSHER_SHARDS")
+
+    def __init__(self, data_dir):
+        self.cluster = RedisCluster(data_dir)
+        self.port = self.cluster.ports[0]  # for messages; servers use the seeds
+        self.saved_env = {}
+
+    def start(self):
+        self.cluster.start()
+
+    def stop(self):
+        self.cluster.stop()
+
+    def running(self):
+        try:
+            return self.client().ping()
+        except redis_lib.RedisError:
+            return False
+
+    def dev_sh(self, command, timeout=60):
+        raise AssertionError(f"tools/dev.sh {command}: there is no single Redis in cluster mode")
+
+    def server_flags(self):
+        return [f"--redis-cluster={self.cluster.seeds()}", f"--redis-shards={self.shards}"]
+
+    def activate(self):
+        global ACTIVE_REDIS
+        self.saved_env = {name: os.environ[name] for name in self.ENV if name in os.environ}
+        os.environ.pop("TRACKER_FLUSHER_SHARDS", None)
+        os.environ["TRACKER_REDIS_CLUSTER"] = self.cluster.seeds()
+        os.environ["TRACKER_REDIS_SHARDS"] = str(self.shards)
+        ACTIVE_REDIS = self
+
+    def deactivate(self):
+        global ACTIVE_REDIS
+        for name in self.ENV:
+            os.environ.pop(name, None)
+        os.environ.update(self.saved_env)
+        ACTIVE_REDIS = None
+
+    def client(self):
+        from redis.cluster import ClusterNode
+        from redis.cluster import RedisCluster as ClusterClient
+        return ClusterClient(startup_nodes=[ClusterNode(LOOPBACK, port) for port in self.cluster.masters()],
+                             decode_responses=True, socket_timeout=10, socket_connect_timeout=5)
+
+
+class RedisData:
+    """The servers' Redis data as the tests inspect it, whatever the layout: `shards`
+    logical shards (keys "et:{<shard>}:..."), one on the suite's single Redis, several on a
+    cluster (then `client` is redis-py's cluster client, which routes each key to its
+    master). As the server's own reads do, a read of "the stream", "the totals" or a
+    ranking asks every shard and adds up; what has one home (a user's recent keywords, the
+    per-event keys of their events) is read in the user's shard."""
+
+    def __init__(self, client, shards=1):
+        self.client = client
+        self.shards = shards
+
+    @classmethod
+    def of(cls, r):
+        """A plain Redis client is the one-shard layout."""
+        return r if isinstance(r, RedisData) else cls(r)
+
+    @staticmethod
+    def prefix(shard):
+        return f"et:{{{shard}}}:"
+
+    def names(self, suffix):
+        """The key `suffix` (e.g. "totals:live") of every shard."""
+        return [self.prefix(shard) + suffix for shard in range(self.shards)]
+
+    def user_shard(self, user_id):
+        """The shard of a user's events: src/redis/shards.hpp's splitmix64 finalizer of the
+        id modulo the shard count."""
+        mask = (1 << 64) - 1
+        x = user_id & mask
+        x ^= x >> 30
+        x = (x * 0xbf58476d1ce4e5b9) & mask
+        x ^= x >> 27
+        x = (x * 0x94d049bb133111eb) & mask
+        x ^= x >> 31
+        return x % self.shards
+
+    def user_key(self, user_id, suffix):
+        return self.prefix(self.user_shard(user_id)) + suffix
+
+    def stream_mark(self):
+        """The newest entry of each shard's stream now (entries added later sort after it)."""
+        mark = []
+        for name in self.names(STREAM_KEY):
+            last = self.client.xrevrange(name, "+", "-", count=1)
+            mark.append(last[0][0] if last else "0-0")
+        return tuple(mark)
+
+    def stream_rows_since(self, mark, max_entries=5_000_000, chunk=10_000):
+        """COPY rows (field `rows`) of the entries added to any shard's stream after `mark`,
+        oldest first (shards' entries merged by their ids, which are times)."""
+        entries = []
+        for name, start in zip(self.names(STREAM_KEY), mark):
+            for _ in range(max_entries // chunk + 1):
+                found = self.client.xrange(name, f"({start}", "+", count=chunk)
+                if not found:
+                    break
+                entries.extend(found)
+                start = found[-1][0]
+        if self.shards > 1:
+            entries.sort(key=lambda entry: tuple(int(part) for part in entry[0].split("-")))
+        rows = []
+        for _, fields in entries:  # one entry per ingest call: "rows", one COPY row per line
+            if "rows" in fields:
+                rows.extend(fields["rows"].split("\n"))
+        return rows
+
+    def counters(self, suffix, fields):
+        """Each field of the counter hash `suffix` (e.g. MINUTES_LIVE), summed over shards."""
+        sums = [0] * len(fields)
+        for name in self.names(suffix):
+            for i, value in enumerate(self.client.hmget(name, fields)):
+                sums[i] += int(value or 0)
+        return sums
+
+    def counter(self, suffix, field):
+        return self.counters(suffix, [field])[0]
+
+    def totals(self, comp, post="*", kw="*"):
+        """All-time live totals per event type for (component, post, keyword)."""
+        fields = [f"{t}|{comp}|{post}|{kw}" for t in EVENT_TYPES]
+        return dict(zip(EVENT_TYPES, self.counters(TOTALS_LIVE, fields)))
+
+    def zscore(self, suffix, member):
+        """A ranking's score of `member`: the sum of the shards' (None if in none)."""
+        scores = [self.client.zscore(name, member) for name in self.names(suffix)]
+        found = [score for score in scores if score is not None]
+        return sum(found) if found else None
+
+    def llen(self, suffix):
+        return sum(self.client.llen(name) for name in self.names(suffix))
+
+
 def stream_mark(r):
-    """The id of the newest stream entry now (entries added later sort after it)."""
-    last = r.xrevrange(STREAM, "+", "-", count=1)
-    return last[0][0] if last else "0-0"
+    """The newest stream entry now (entries added later sort after it); `r` is a Redis
+    client (one shard) or a RedisData."""
+    return RedisData.of(r).stream_mark()
 
 
 def stream_rows_since(r, mark, max_entries=5_000_000, chunk=10_000):
     """COPY rows (field `rows`) of the stream entries added after `mark`, oldest first."""
-    rows = []
-    start = mark
-    for _ in range(max_entries // chunk + 1):
-        entries = r.xrange(STREAM, f"({start}", "+", count=chunk)
-        if not entries:
-            break
-        for _, fields in entries:  # one entry per ingest call: "rows", one COPY row per line
-            if "rows" in fields:
-                rows.extend(fields["rows"].split("\n"))
-        start = entries[-1][0]
-    return rows
+    return RedisData.of(r).stream_rows_since(mark, max_entries, chunk)
 
 
 def rows_with(rows, text):
@@ -397,8 +550,7 @@ def rows_with(rows, text):
 
 def totals(r, comp, post="*", kw="*"):
     """All-time live totals per event type for (component, post, keyword)."""
-    fields = [f"{t}|{comp}|{post}|{kw}" for t in EVENT_TYPES]
-    return {t: int(v or 0) for t, v in zip(EVENT_TYPES, r.hmget(TOTALS, fields))}
+    return RedisData.of(r).totals(comp, post, kw)
 
 
 def wait_until(predicate, timeout, what):

@@ -21,6 +21,8 @@ import pytest
 from support import api, LOOPBACK, REPO_ROOT, SERVER_BIN, STREAM, assert_error, free_port, post, wait_until
 
 PG_DSN = os.environ.get("TRACKER_PG_DSN", "host=127.0.0.1 port=55432 user=tracker dbname=tracker")
+pytestmark = pytest.mark.on_cluster
+
 FLUSHER_ON = ("--flusher=true", "--flush-interval-ms=50")
 
 

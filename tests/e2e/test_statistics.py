@@ -9,8 +9,11 @@ import threading
 import time
 from datetime import datetime
 
+import pytest
 
 from support import api, HTTP_TIMEOUT, post
+
+pytestmark = pytest.mark.on_cluster
 
 FAST_FLUSH = ("--flusher=true", "--flush-interval-ms=20", "--counter-flush-interval-ms=50")
 FAST_RANKINGS = "--ranking-refresh-ms=100"
