@@ -149,7 +149,10 @@ def test_deletions_racing_the_flusher_under_load(start_server, uniq):
     others = [uniq.user() for _ in range(50)]
     server = start_server("--flusher=true", "--flush-interval-ms=5", "--flush-batch-size=200", "--io-threads=2")
     lock = threading.Lock()
-    acked_user, acked_others = [], []   # (time acknowledged, event id)
+    # (request sent, answer seen, event id): a sender thread may read its answer late (the
+    # GIL, 4 threads), so an event counts as sent after a deletion by when its request went
+    # out, and as acknowledged before one by when its answer was seen.
+    acked_user, acked_others = [], []
     stop = threading.Event()
     failures = []
 
@@ -158,6 +161,7 @@ def test_deletions_racing_the_flusher_under_load(start_server, uniq):
         while not stop.is_set():
             batch = [uniq.event("CLICK", comp, userId=others[(n * 7 + i + j) % len(others)]) for j in range(19)]
             batch.insert(i % 20, uniq.event("CLICK", comp, userId=user))
+            started = time.monotonic()
             try:
                 ids = send(server, batch)
             except AssertionError as error:
@@ -166,7 +170,7 @@ def test_deletions_racing_the_flusher_under_load(start_server, uniq):
             now = time.monotonic()
             with lock:
                 for event, event_id in zip(batch, ids):
-                    (acked_user if event["userId"] == user else acked_others).append((now, event_id))
+                    (acked_user if event["userId"] == user else acked_others).append((started, now, event_id))
             i += 1
 
     threads = [threading.Thread(target=sender, args=(n,)) for n in range(4)]
@@ -196,8 +200,8 @@ def test_deletions_racing_the_flusher_under_load(start_server, uniq):
                                       uniq.session, user)}
     assert len(stored) == len(query("select id from events where session_id = %s and user_id = %s",
                                     uniq.session, user))
-    before = {event_id for at, event_id in acked_user if at < sent_at}
-    after = {event_id for at, event_id in acked_user if at > answered_at}
+    before = {event_id for _, acked_at, event_id in acked_user if acked_at < sent_at}
+    after = {event_id for started, _, event_id in acked_user if started > answered_at}
     assert before and after
     assert not (before & stored), f"{len(before & stored)} events of the user came back"
     assert after <= stored, "events the user sent after the deletion answered were lost"
@@ -207,5 +211,5 @@ def test_deletions_racing_the_flusher_under_load(start_server, uniq):
     others_stored = query("select id::text, count(*) from events where session_id = %s and user_id <> %s"
                           " group by id", uniq.session, user)
     assert all(n == 1 for _, n in others_stored)
-    assert {event_id for event_id, _ in others_stored} == {event_id for _, event_id in acked_others}
+    assert {event_id for event_id, _ in others_stored} == {event_id for _, _, event_id in acked_others}
     assert len(acked_others) > 1000
