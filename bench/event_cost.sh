@@ -31,24 +31,11 @@ trap stack_stop EXIT
 RESULTS="$BENCH_OUT/event_cost.txt"
 : > "$RESULTS"
 
-postmaster_pid() { head -1 "$TRACKER_DATA_DIR/pg/postmaster.pid"; }
-# PostgreSQL's CPU seconds so far: the postmaster, its living children and the ended ones.
-pg_cpu_seconds() {
-  local postmaster
-  postmaster=$(postmaster_pid)
-  {
-    awk '{ print ($14 + $15 + $16 + $17) / 100 }' "/proc/$postmaster/stat"
-    for child in $(ps -o pid= --ppid "$postmaster"); do
-      awk '{ print ($14 + $15) / 100 }' "/proc/$child/stat" 2>/dev/null || true
-    done
-  } | awk '{ s += $1 } END { printf "%.3f", s }'
-}
-
 # one_run BATCH -> "events events_per_s server_us redis_us pg_us total_us drain_s"
 one_run() {
   local batch=$1 server0 redis0 pg0 started stopped rows
   stack_start "$BENCH_OUT/event_cost_server.log" --flusher=true
-  server0=$(_stack_cpu_seconds "$STACK_PID"); redis0=$(_stack_redis_cpu); pg0=$(pg_cpu_seconds)
+  server0=$(_stack_cpu_seconds "$STACK_PID"); redis0=$(_stack_redis_cpu); pg0=$(stack_pg_cpu_seconds)
   BATCH=$batch wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" -s "$STACK_ROOT/bench/lib/events.lua" "$STACK_URL" \
     > "$BENCH_OUT/wrk.last" 2>&1
   started=$(date +%s.%N)
@@ -59,7 +46,7 @@ one_run() {
   stopped=$(date +%s.%N)
   [[ $(stack_pending) == 0 ]] || { echo "the backlog did not drain in ${MAX_DRAIN_S}s" >&2; exit 1; }
   local server1 redis1 pg1
-  server1=$(_stack_cpu_seconds "$STACK_PID"); redis1=$(_stack_redis_cpu); pg1=$(pg_cpu_seconds)
+  server1=$(_stack_cpu_seconds "$STACK_PID"); redis1=$(_stack_redis_cpu); pg1=$(stack_pg_cpu_seconds)
   rows=$(psql -X -qAt "$STACK_PG_DSN" -c "select count(*) from events")
   stack_stop
   awk -v n="$rows" -v s="$SECONDS_PER_RUN" -v a0="$server0" -v a1="$server1" -v r0="$redis0" -v r1="$redis1" \

@@ -29,17 +29,6 @@ eval "$("$BENCH_ROOT/tools/dev.sh" env)"
 STACK_ROOT=$BENCH_ROOT
 trap stack_stop EXIT
 
-pg_cpu_seconds() {
-  local postmaster
-  postmaster=$(head -1 "$TRACKER_DATA_DIR/pg/postmaster.pid")
-  {
-    awk '{ print ($14 + $15 + $16 + $17) / 100 }' "/proc/$postmaster/stat"
-    for child in $(ps -o pid= --ppid "$postmaster"); do
-      awk '{ print ($14 + $15) / 100 }' "/proc/$child/stat" 2>/dev/null || true
-    done
-  } | awk '{ s += $1 } END { printf "%.3f", s }'
-}
-
 printf '%-8s %10s %8s %14s %7s %10s %9s %10s %9s %6s\n' offered "accepted/s" errors "backlog slope" flat \
   "backlog max" "server us" "Redis us" "PG us" load
 best=0
@@ -48,7 +37,7 @@ for rate in $RATES; do
   stack_start "$OUT/server.log" --flusher=true $FLUSHER_ARGS
   samples="$OUT/backlog_$rate.txt"
   : > "$samples"
-  server0=$(_stack_cpu_seconds "$STACK_PID"); redis0=$(_stack_redis_cpu); pg0=$(pg_cpu_seconds)
+  server0=$(_stack_cpu_seconds "$STACK_PID"); redis0=$(_stack_redis_cpu); pg0=$(stack_pg_cpu_seconds)
   "$LOADGEN" --url "$STACK_URL" --scenario batch --batch 100 --rate "$(bc <<<"$rate / 100")" \
     --duration "$SECONDS_PER_RATE" --connections 64 > "$OUT/loadgen_$rate.txt" 2>&1 &
   loadgen=$!
@@ -58,7 +47,7 @@ for rate in $RATES; do
     echo "$(bc -l <<<"$(date +%s.%N) - $started") $(stack_pending 2>/dev/null || echo nan)" >> "$samples"
   done
   wait "$loadgen" || { echo "loadgen failed at $rate; see $OUT/loadgen_$rate.txt" >&2; exit 1; }
-  server1=$(_stack_cpu_seconds "$STACK_PID"); redis1=$(_stack_redis_cpu); pg1=$(pg_cpu_seconds)
+  server1=$(_stack_cpu_seconds "$STACK_PID"); redis1=$(_stack_redis_cpu); pg1=$(stack_pg_cpu_seconds)
   # The events accepted and the requests that failed, from loadgen's summary (JSON).
   read -r accepted errors < <(/usr/bin/python3 - "$OUT/loadgen_$rate.txt" <<'EOF'
 import json, sys

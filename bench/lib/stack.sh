@@ -125,3 +125,17 @@ stack_ingest_cost() {
       -v c0="$server0" -v c1="$server1" \
       'BEGIN { if (n <= 0) { print "0 nan nan"; exit } printf "%.0f %.2f %.2f\n", n / s, (r1 - r0) * 1e6 / n, (c1 - c0) * 1e6 / n }'
 }
+
+# PostgreSQL's CPU seconds so far (the development cluster, TRACKER_DATA_DIR): the
+# postmaster's own time, its living children's and the ended ones' (cutime + cstime), so
+# backends, autovacuum, the WAL writer and the checkpointer all count.
+stack_pg_cpu_seconds() {
+  local postmaster
+  postmaster=$(head -1 "$TRACKER_DATA_DIR/pg/postmaster.pid")
+  {
+    awk '{ print ($14 + $15 + $16 + $17) / 100 }' "/proc/$postmaster/stat"
+    for child in $(ps -o pid= --ppid "$postmaster"); do
+      awk '{ print ($14 + $15) / 100 }' "/proc/$child/stat" 2>/dev/null || true
+    done
+  } | awk '{ s += $1 } END { printf "%.3f", s }'
+}
