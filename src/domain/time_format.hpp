@@ -13,6 +13,9 @@ std::optional<std::int64_t> parse_rfc3339_ms(std::string_view text);
 std::string format_rfc3339_ms(std::int64_t unix_ms);
 void append_rfc3339_ms(std::string& out, std::int64_t unix_ms);
 
+// The length of format_rfc3339_ms() for the years 0 to 9999: "YYYY-MM-DDTHH:MM:SS.mmmZ".
+inline constexpr std::size_t kTimestampLength = 24;
+
 // Writes many format_rfc3339_ms() texts quickly, for times close together (a series).
 class TimestampWriter {
  public:

@@ -76,11 +76,51 @@ TEST(SeriesAnswer, ADayOfMinutesInColumnsIsFarSmaller) {
   EXPECT_LT(columns.size() * 2, buckets.size());
 }
 
+// Each bucket's start and count, as the buckets answer gives them.
+std::vector<std::pair<std::string, std::int64_t>> buckets_of(const std::string& answer) {
+  std::vector<std::pair<std::string, std::int64_t>> out;
+  const json::value parsed = json::parse(answer);
+  for (const auto& bucket : parsed.at("buckets").as_array()) {
+    out.emplace_back(std::string(bucket.at("start").as_string()), bucket.at("count").as_int64());
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::int64_t>> expected_buckets(const std::vector<app::SeriesPoint>& points) {
+  std::vector<std::pair<std::string, std::int64_t>> out;
+  for (const auto& point : points) out.emplace_back(domain::format_rfc3339_ms(point.start_ms), point.count);
+  return out;
+}
+
+// The bucket texts a thread rendered for one range must not leak into the answer for
+// another: one after the other on one thread, the same range longer and shorter, moved on
+// by a minute, another width, points that are not contiguous and years past 9999.
+TEST(SeriesAnswer, EveryAnswerHasItsOwnBucketStarts) {
+  const std::int64_t day_start = 1'795'000'000'000 / domain::kDayMs * domain::kDayMs;
+  const std::vector<Case> cases = {
+      {domain::Interval::Minute, day_start, 1441},  {domain::Interval::Minute, day_start, 10},
+      {domain::Interval::Minute, day_start, 1441},  {domain::Interval::Minute, day_start + domain::kMinuteMs, 1441},
+      {domain::Interval::Hour, day_start + domain::kMinuteMs, 25}, {domain::Interval::Minute, 253'402'300'740'000, 3},
+      {domain::Interval::Minute, day_start, 1441},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(std::to_string(c.from_ms) + " " + std::string(domain::to_string(c.interval)) + " x " + std::to_string(c.buckets));
+    auto points = points_of(c);
+    EXPECT_EQ(buckets_of(http::series_answer(query_of(c, domain::SeriesFormat::Buckets), points)), expected_buckets(points));
+  }
+  Case gaps{domain::Interval::Minute, day_start, 5};
+  auto points = points_of(gaps);
+  points[3].start_ms += domain::kHourMs;
+  EXPECT_EQ(buckets_of(http::series_answer(query_of(gaps, domain::SeriesFormat::Buckets), points)), expected_buckets(points));
+}
+
 TEST(SeriesAnswer, AnEmptyRangeIsAnEmptyArray) {
   Case none{domain::Interval::Hour, 0, 0};
   json::value columns = json::parse(http::series_answer(query_of(none, domain::SeriesFormat::Columns), {}));
   EXPECT_TRUE(columns.at("counts").as_array().empty());
   EXPECT_EQ(columns.at("total").as_int64(), 0);
+  json::value buckets = json::parse(http::series_answer(query_of(none, domain::SeriesFormat::Buckets), {}));
+  EXPECT_TRUE(buckets.at("buckets").as_array().empty());
 }
 
 }  // namespace
