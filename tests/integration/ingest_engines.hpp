@@ -9,7 +9,12 @@
 
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <string>
+
+namespace tracker::redis {
+inline void PrintTo(IngestEngine engine, std::ostream* out) { *out << (engine == IngestEngine::Lua ? "lua" : "module"); }
+}  // namespace tracker::redis
 
 namespace tracker::testing {
 
