@@ -37,6 +37,7 @@ namespace layout = tracker::redis::ingest_layout;
 constexpr std::size_t kKeyCount = 7;
 constexpr const char* kDedupTtl = "86400";
 constexpr std::size_t kRecentLength = 10;  // a user's recent keywords kept
+constexpr std::size_t kRankingSize = 1000;    // members an hourly ranking keeps
 constexpr const char* kRankingKeep = "-1001";  // ZREMRANGEBYRANK 0 -1001: the 1,000 best stay
 
 // An error the call answers with, its text as Redis sends it (code first).
@@ -147,8 +148,12 @@ class Ingest {
   // The script's take_sums + write_sums for a hash: the section's sums and `map`'s.
   Sums take_sums(const Sums& map);
   void write_hash_sums(RedisModuleString* key, const Sums& sums);
-  void write_ranking_sums(RedisModuleString* key, const Sums& sums);
+  // Returns whether the ranking holds more members than it keeps.
+  bool write_ranking_sums(RedisModuleString* key, const Sums& sums);
   void add_stream_entry(RedisModuleString* rows);
+  void push_likes(RedisModuleString* key, RedisModuleString* const* minutes, std::size_t count);
+  RedisModuleString* pop_like(RedisModuleString* key);  // nullptr: no standing like
+  void push_recent(RedisModuleString* key, RedisModuleString* keyword, RedisModuleString* ttl_seconds);
 
   RedisModuleCtx* ctx_;
   RedisModuleString** keys_;  // KEYS[1..7] at keys_[0..6]
@@ -213,8 +218,8 @@ void Ingest::write_hash_sums(RedisModuleString* key_name, const Sums& sums) {
 }
 
 // One ZADD of the new scores (the script's ZINCRBY or ZMSCORE + ZADD); replicated as that ZADD.
-void Ingest::write_ranking_sums(RedisModuleString* key_name, const Sums& sums) {
-  if (sums.empty()) return;
+bool Ingest::write_ranking_sums(RedisModuleString* key_name, const Sums& sums) {
+  if (sums.empty()) return false;
   RedisModuleKey* key = open(key_name, REDISMODULE_READ | REDISMODULE_WRITE, REDISMODULE_KEYTYPE_ZSET);
   std::vector<RedisModuleString*> replicated;
   replicated.reserve(2 * sums.entries().size());
@@ -229,8 +234,67 @@ void Ingest::write_ranking_sums(RedisModuleString* key_name, const Sums& sums) {
     replicated.push_back(made({text, static_cast<std::size_t>(length)}));
     replicated.push_back(member);
   }
+  const bool over = RedisModule_ValueLength(key) > kRankingSize;
   RedisModule_CloseKey(key);
   RedisModule_Replicate(ctx_, "ZADD", "sv", key_name, replicated.data(), replicated.size());
+  return over;
+}
+
+// RPUSH key minute...
+void Ingest::push_likes(RedisModuleString* key_name, RedisModuleString* const* minutes, std::size_t count) {
+  RedisModuleKey* key = open(key_name, REDISMODULE_READ | REDISMODULE_WRITE, REDISMODULE_KEYTYPE_LIST);
+  for (std::size_t i = 0; i < count; ++i) RedisModule_ListPush(key, REDISMODULE_LIST_TAIL, minutes[i]);
+  RedisModule_CloseKey(key);
+  RedisModule_Replicate(ctx_, "RPUSH", "sv", key_name, minutes, count);
+}
+
+// RPOP key (replicated only when it took one, as Redis does).
+RedisModuleString* Ingest::pop_like(RedisModuleString* key_name) {
+  RedisModuleKey* key = open(key_name, REDISMODULE_READ | REDISMODULE_WRITE, REDISMODULE_KEYTYPE_LIST);
+  RedisModuleString* taken =
+      RedisModule_KeyType(key) == REDISMODULE_KEYTYPE_LIST ? RedisModule_ListPop(key, REDISMODULE_LIST_TAIL) : nullptr;
+  RedisModule_CloseKey(key);
+  if (taken != nullptr) RedisModule_Replicate(ctx_, "RPOP", "s", key_name);
+  return taken;
+}
+
+// LREM key 0 keyword, LPUSH key keyword, LTRIM key 0 9 past 10, EXPIRE key ttl: each
+// replicated as Redis replicates it (LREM when it removed any, LTRIM when it trimmed, the
+// expiry as PEXPIREAT).
+void Ingest::push_recent(RedisModuleString* key_name, RedisModuleString* keyword, RedisModuleString* ttl_seconds) {
+  const std::int64_t ttl = integer(view(ttl_seconds));
+  RedisModuleKey* key = open(key_name, REDISMODULE_READ | REDISMODULE_WRITE, REDISMODULE_KEYTYPE_LIST);
+  bool removed = false;
+  const std::string_view wanted = view(keyword);
+  for (long i = static_cast<long>(RedisModule_ValueLength(key)) - 1; i >= 0; --i) {
+    RedisModuleString* item = RedisModule_ListGet(key, i);
+    const bool same = item != nullptr && view(item) == wanted;
+    if (item != nullptr) RedisModule_FreeString(ctx_, item);
+    if (same) {
+      RedisModule_ListDelete(key, i);
+      removed = true;
+    }
+  }
+  RedisModule_ListPush(key, REDISMODULE_LIST_HEAD, keyword);
+  bool trimmed = false;
+  while (RedisModule_ValueLength(key) > kRecentLength) {
+    RedisModule_FreeString(ctx_, RedisModule_ListPop(key, REDISMODULE_LIST_TAIL));
+    trimmed = true;
+  }
+  long long expires_at = -1;
+  if (ttl > 0) {
+    RedisModule_SetExpire(key, ttl * 1000);
+    expires_at = RedisModule_GetAbsExpire(key);
+  }
+  RedisModule_CloseKey(key);
+  if (removed) RedisModule_Replicate(ctx_, "LREM", "scs", key_name, "0", keyword);
+  RedisModule_Replicate(ctx_, "LPUSH", "ss", key_name, keyword);
+  if (trimmed) RedisModule_Replicate(ctx_, "LTRIM", "scc", key_name, "0", "9");
+  if (ttl > 0) {
+    RedisModule_Replicate(ctx_, "PEXPIREAT", "sl", key_name, expires_at);
+  } else {
+    call("EXPIRE", "!ss", key_name, ttl_seconds);  // deletes the key, as in the script
+  }
 }
 
 // XADD stream * rows <rows>, replicated with the id the entry got.
@@ -282,9 +346,7 @@ void Ingest::run() {
       RedisModuleString* key = args_.take();
       liked[key].push_back(args_.take());
     }
-    for (const auto& [key, minutes] : liked.entries()) {
-      call("RPUSH", "!sv", key, minutes.data(), minutes.size());
-    }
+    for (const auto& [key, minutes] : liked.entries()) push_likes(key, minutes.data(), minutes.size());
   }
 
   std::vector<RedisModuleString*> rows;
@@ -347,11 +409,9 @@ void Ingest::run() {
     counters_.add(minute_key, 1);
     if (!view(users_key).empty()) uniques_[users_key].push_back(user);
     if (type == "LIKE") {
-      call("RPUSH", "!ss", likes_key, minute);
+      push_likes(likes_key, &minute, 1);
     } else if (unlike) {
-      RedisModuleCallReply* reply = call("RPOP", "!s", likes_key);
-      if (RedisModule_CallReplyType(reply) == REDISMODULE_REPLY_STRING) {
-        RedisModuleString* taken = RedisModule_CreateStringFromCallReply(reply);
+      if (RedisModuleString* taken = pop_like(likes_key)) {
         note_minute(taken);
         for (std::int64_t s = 0; s < like_shape_count; ++s) {
           RedisModuleString* field = args_.at(like_shapes_at + s);
@@ -375,10 +435,10 @@ void Ingest::run() {
     counters_.add(key, args_.take_number());
   }
   for (std::int64_t n = args_.take_number(), i = 0; i < n; ++i) {
-    Sums& members = sorted_[args_.take()];
+    RedisModuleString* key = args_.take();
     for (std::int64_t m = args_.take_number(), j = 0; j < m; ++j) {
       RedisModuleString* member = args_.take();
-      members.add(member, args_.take_number());
+      sorted_[key].add(member, args_.take_number());
     }
   }
   for (std::int64_t n = args_.take_number(), i = 0; i < n; ++i) {
@@ -391,13 +451,7 @@ void Ingest::run() {
     RedisModuleString* keyword = args_.take();
     const bool was_repeated =
         checked_index >= 1 && checked_index <= checked_count && repeated[static_cast<std::size_t>(checked_index)];
-    if (was_repeated) continue;
-    call("LREM", "!scs", recent_key, "0", keyword);
-    RedisModuleCallReply* length = call("LPUSH", "!ss", recent_key, keyword);
-    if (RedisModule_CallReplyInteger(length) > static_cast<long long>(kRecentLength)) {
-      call("LTRIM", "!scc", recent_key, "0", "9");
-    }
-    call("EXPIRE", "!ss", recent_key, recent_ttl);
+    if (!was_repeated) push_recent(recent_key, keyword, recent_ttl);
   }
 
   const std::int64_t stored = summed_count + static_cast<std::int64_t>(rows.size()) - (summed_count > 0 ? 1 : 0);
@@ -419,11 +473,14 @@ void Ingest::run() {
   }
   if (!minute_list_.empty()) call("SADD", "!sv", minute_index_key, minute_list_.data(), minute_list_.size());
   for (const auto& [key, n] : counters_.entries()) call("INCRBY", "!sl", key, static_cast<long long>(n));
+  // The rankings' versions: one HSET for all (the script's HINCRBY per ranking); the
+  // ZREMRANGEBYRANK only where it removes members.
+  Sums versions;
   for (const auto& [key, members] : sorted_.entries()) {
-    write_ranking_sums(key, members);
-    call("ZREMRANGEBYRANK", "!scc", key, "0", kRankingKeep);
-    call("HINCRBY", "!ssc", versions_key, key, "1");
+    if (write_ranking_sums(key, members)) call("ZREMRANGEBYRANK", "!scc", key, "0", kRankingKeep);
+    versions.add(key, 1);
   }
+  write_hash_sums(versions_key, versions);
   for (const auto& [key, users] : uniques_.entries()) call("PFADD", "!sv", key, users.data(), users.size());
   for (std::int64_t n = args_.take_number(), i = 0; i < n; ++i) {
     RedisModuleString* key = args_.take();
