@@ -35,7 +35,7 @@ namespace {
 namespace layout = tracker::redis::ingest_layout;
 
 constexpr std::size_t kKeyCount = 7;
-constexpr const char* kDedupTtl = "86400";
+constexpr long long kDedupTtlMs = 86'400'000;
 constexpr std::size_t kRecentLength = 10;  // a user's recent keywords kept
 constexpr std::size_t kRankingSize = 1000;    // members an hourly ranking keeps
 constexpr const char* kRankingKeep = "-1001";  // ZREMRANGEBYRANK 0 -1001: the 1,000 best stay
@@ -154,6 +154,9 @@ class Ingest {
   void push_likes(RedisModuleString* key, RedisModuleString* const* minutes, std::size_t count);
   RedisModuleString* pop_like(RedisModuleString* key);  // nullptr: no standing like
   void push_recent(RedisModuleString* key, RedisModuleString* keyword, RedisModuleString* ttl_seconds);
+  void increment(RedisModuleString* key, long long by);
+  // SET key id NX GET EX ttl: the id stored first under the key, or nullptr (id stored now).
+  RedisModuleString* store_once(RedisModuleString* key, RedisModuleString* id);
 
   RedisModuleCtx* ctx_;
   RedisModuleString** keys_;  // KEYS[1..7] at keys_[0..6]
@@ -256,6 +259,45 @@ RedisModuleString* Ingest::pop_like(RedisModuleString* key_name) {
   RedisModule_CloseKey(key);
   if (taken != nullptr) RedisModule_Replicate(ctx_, "RPOP", "s", key_name);
   return taken;
+}
+
+// INCRBY key by (its TTL kept, as INCRBY keeps it).
+void Ingest::increment(RedisModuleString* key_name, long long by) {
+  RedisModuleKey* key = open(key_name, REDISMODULE_READ | REDISMODULE_WRITE, REDISMODULE_KEYTYPE_STRING);
+  long long value = 0;
+  long long expires_at = REDISMODULE_NO_EXPIRE;
+  if (RedisModule_KeyType(key) == REDISMODULE_KEYTYPE_STRING) {
+    std::size_t length = 0;
+    const char* text = RedisModule_StringDMA(key, &length, REDISMODULE_READ);
+    auto [stop, error] = std::from_chars(text, text + length, value);
+    if (error != std::errc{} || stop != text + length) {
+      RedisModule_CloseKey(key);
+      throw Failure{"ERR value is not an integer or out of range"};
+    }
+    expires_at = RedisModule_GetAbsExpire(key);
+  }
+  RedisModule_StringSet(key, RedisModule_CreateStringFromLongLong(ctx_, value + by));
+  if (expires_at != REDISMODULE_NO_EXPIRE) RedisModule_SetAbsExpire(key, expires_at);
+  RedisModule_CloseKey(key);
+  RedisModule_Replicate(ctx_, "INCRBY", "sl", key_name, by);
+}
+
+// Replicated as Redis replicates a SET that stored: SET key id PXAT <when it expires>.
+RedisModuleString* Ingest::store_once(RedisModuleString* key_name, RedisModuleString* id) {
+  RedisModuleKey* key = open(key_name, REDISMODULE_READ | REDISMODULE_WRITE, REDISMODULE_KEYTYPE_STRING);
+  if (RedisModule_KeyType(key) == REDISMODULE_KEYTYPE_STRING) {
+    std::size_t length = 0;
+    const char* text = RedisModule_StringDMA(key, &length, REDISMODULE_READ);
+    RedisModuleString* first = made({text, length});
+    RedisModule_CloseKey(key);
+    return first;
+  }
+  RedisModule_StringSet(key, id);
+  RedisModule_SetExpire(key, kDedupTtlMs);
+  const long long expires_at = RedisModule_GetAbsExpire(key);
+  RedisModule_CloseKey(key);
+  RedisModule_Replicate(ctx_, "SET", "sscl", key_name, id, "PXAT", expires_at);
+  return nullptr;
 }
 
 // LREM key 0 keyword, LPUSH key keyword, LTRIM key 0 9 past 10, EXPIRE key ttl: each
@@ -387,10 +429,7 @@ void Ingest::run() {
     if (!dedup.empty()) {
       std::string dedup_key(dedup_prefix);
       dedup_key += dedup;
-      RedisModuleCallReply* reply = call("SET", "!sscccc", made(dedup_key), id, "NX", "GET", "EX", kDedupTtl);
-      if (RedisModule_CallReplyType(reply) == REDISMODULE_REPLY_STRING) {
-        first_id = RedisModule_CreateStringFromCallReply(reply);
-      }
+      first_id = store_once(made(dedup_key), id);
     }
     if (first_id != nullptr) {
       result[i] = first_id;
@@ -469,10 +508,10 @@ void Ingest::run() {
       }
       add_stream_entry(made(joined));
     }
-    call("INCRBY", "!sl", backlog_key, static_cast<long long>(stored));
+    increment(backlog_key, stored);
   }
   if (!minute_list_.empty()) call("SADD", "!sv", minute_index_key, minute_list_.data(), minute_list_.size());
-  for (const auto& [key, n] : counters_.entries()) call("INCRBY", "!sl", key, static_cast<long long>(n));
+  for (const auto& [key, n] : counters_.entries()) increment(key, n);
   // The rankings' versions: one HSET for all (the script's HINCRBY per ranking); the
   // ZREMRANGEBYRANK only where it removes members.
   Sums versions;
