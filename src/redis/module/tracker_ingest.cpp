@@ -532,8 +532,15 @@ void Ingest::run() {
 }
 
 int ingest_command(RedisModuleCtx* ctx, RedisModuleString** argv, int argc) {
-  RedisModule_AutoMemory(ctx);
   if (argc < 2) return RedisModule_WrongArity(ctx);
+  if (RedisModule_IsKeysPositionRequest(ctx)) {
+    // Redis 7.0's cluster routing asks here (getkeys-api), not the key spec.
+    long long numkeys = 0;
+    if (RedisModule_StringToLongLong(argv[1], &numkeys) != REDISMODULE_OK) return REDISMODULE_OK;
+    for (long long i = 0; i < numkeys && 2 + i < argc; ++i) RedisModule_KeyAtPos(ctx, static_cast<int>(2 + i));
+    return REDISMODULE_OK;
+  }
+  RedisModule_AutoMemory(ctx);
   try {
     const std::int64_t numkeys = integer(view(argv[1]));
     if (numkeys != static_cast<std::int64_t>(kKeyCount) || argc < 2 + numkeys) {
@@ -552,12 +559,13 @@ int ingest_command(RedisModuleCtx* ctx, RedisModuleString** argv, int argc) {
 
 extern "C" int RedisModule_OnLoad(RedisModuleCtx* ctx, RedisModuleString** /*argv*/, int /*argc*/) {
   if (RedisModule_Init(ctx, "tracker", 1, REDISMODULE_APIVER_1) == REDISMODULE_ERR) return REDISMODULE_ERR;
-  if (RedisModule_CreateCommand(ctx, "tracker.ingest", ingest_command, "write deny-oom", 0, 0, 0) ==
+  if (RedisModule_CreateCommand(ctx, "tracker.ingest", ingest_command, "write deny-oom getkeys-api", 0, 0, 0) ==
       REDISMODULE_ERR) {
     return REDISMODULE_ERR;
   }
   // The keys as EVAL declares its own (numkeys, then the keys), so that Redis Cluster
-  // routes and checks the call by them, TRYAGAIN during a slot move included.
+  // routes and checks the call by them, TRYAGAIN during a slot move included: a key spec
+  // (COMMAND INFO, COMMAND GETKEYS, ACL) and the getkeys-api answer above (the cluster).
   static RedisModuleCommandKeySpec key_specs[] = {
       {.notes = "KEYS of lua/ingest.lua",
        .flags = REDISMODULE_CMD_KEY_RW | REDISMODULE_CMD_KEY_ACCESS | REDISMODULE_CMD_KEY_UPDATE,
