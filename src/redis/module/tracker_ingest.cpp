@@ -7,12 +7,13 @@
 // string, tables, the redis.call glue), not to the commands it ran. Here the arguments are
 // read in place and the sums are kept in C++ containers.
 //
-// Replication and AOF: writes made with RedisModule_Call("!") propagate as Redis
-// propagates the command itself (SET ... EX as SET ... PXAT, EXPIRE as PEXPIREAT). The
-// hot writes go through the key API instead (hash and ranking sums, the stream entry);
-// each is replicated with RedisModule_Replicate as the absolute values it set (HSET, ZADD,
-// XADD with the entry's id), so that a replica or an AOF reload ends with the same data.
-// Redis propagates a call's writes in the order they ran, wrapped in MULTI/EXEC.
+// Replication and AOF: most writes go through the key API, each replicated with
+// RedisModule_Replicate as a command that does the same on a replica: absolute values
+// where the master computed them (HSET of hash sums, ZADD of ranking scores, XADD with the
+// entry's id, expiries as PEXPIREAT or SET ... PXAT), the command itself where it is
+// deterministic (INCRBY, RPUSH, RPOP, LREM, LPUSH, LTRIM). The others (SADD, PFADD,
+// EXPIRE NX, ZREMRANGEBYRANK) run with RedisModule_Call("!"), replicated as Redis
+// replicates them. Redis propagates a call's writes in the order they ran, in MULTI/EXEC.
 #include "redis/ingest_layout.hpp"
 
 #include "redismodule.h"
@@ -36,8 +37,8 @@ namespace layout = tracker::redis::ingest_layout;
 
 constexpr std::size_t kKeyCount = 7;
 constexpr long long kDedupTtlMs = 86'400'000;
-constexpr std::size_t kRecentLength = 10;  // a user's recent keywords kept
-constexpr std::size_t kRankingSize = 1000;    // members an hourly ranking keeps
+constexpr std::size_t kRecentLength = 10;      // a user's recent keywords kept
+constexpr std::size_t kRankingSize = 1000;     // members an hourly ranking keeps
 constexpr const char* kRankingKeep = "-1001";  // ZREMRANGEBYRANK 0 -1001: the 1,000 best stay
 
 // An error the call answers with, its text as Redis sends it (code first).
@@ -361,7 +362,6 @@ void Ingest::run() {
   RedisModuleString* const versions_key = keys_[5];
   const std::string_view dedup_prefix = view(keys_[6]);
   RedisModuleString* const recent_ttl = args_.at(layout::kHeadRecentTtl);
-  integer(view(recent_ttl));
   const std::int64_t high_water = args_.number(layout::kHeadHighWater);
   const std::int64_t checked_count = std::max<std::int64_t>(args_.number(layout::kHeadCheckedCount), 0);
   const std::int64_t summed_count = args_.number(layout::kHeadSummedCount);
