@@ -4,6 +4,9 @@
 # is in PostgreSQL. The goals: <= 50 us per single event, <= 20 us per batched event.
 #
 #   bench/event_cost.sh        ROUNDS=3 SECONDS_PER_RUN=10 CONNECTIONS=64 SKIP_SETUP=1
+#   ENGINES=lua,module bench/event_cost.sh
+#                              each round once per ingest engine (--redis-ingest), and the
+#                              ratio of each to the first
 #
 # One run: a private stack (bench/lib/stack.sh: its own Redis and database) with the
 # flusher on; wrk sends single events (or batches of 100) for SECONDS_PER_RUN; then the
@@ -23,6 +26,8 @@ ROUNDS=${ROUNDS:-3}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
 CONNECTIONS=${CONNECTIONS:-64}
 MAX_DRAIN_S=${MAX_DRAIN_S:-300}
+read -ra engines <<< "${ENGINES//,/ }"
+((${#engines[@]})) || engines=(lua)
 
 [[ -n ${SKIP_SETUP:-} ]] || "$BENCH_ROOT/tools/dev.sh" setup >/dev/null
 eval "$("$BENCH_ROOT/tools/dev.sh" env)"
@@ -31,10 +36,10 @@ trap stack_stop EXIT
 RESULTS="$BENCH_OUT/event_cost.txt"
 : > "$RESULTS"
 
-# one_run BATCH -> "events events_per_s server_us redis_us pg_us total_us drain_s"
+# one_run BATCH ENGINE -> "events events_per_s server_us redis_us pg_us total_us drain_s"
 one_run() {
-  local batch=$1 server0 redis0 pg0 started stopped rows
-  stack_start "$BENCH_OUT/event_cost_server.log" --flusher=true
+  local batch=$1 engine=$2 server0 redis0 pg0 started stopped rows
+  stack_start "$BENCH_OUT/event_cost_server.log" --flusher=true --redis-ingest="$engine"
   server0=$(_stack_cpu_seconds "$STACK_PID"); redis0=$(_stack_redis_cpu); pg0=$(stack_pg_cpu_seconds)
   BATCH=$batch wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" -s "$STACK_ROOT/bench/lib/events.lua" "$STACK_URL" \
     > "$BENCH_OUT/wrk.last" 2>&1
@@ -58,20 +63,30 @@ one_run() {
 
 for round in $(seq 1 "$ROUNDS"); do
   for batch in 0 100; do
-    load=$(cut -d' ' -f1 /proc/loadavg)
-    read -r events rate server_us redis_us pg_us total_us drain_s < <(one_run "$batch")
-    echo "$(batch_label "$batch") x $events $rate $server_us $redis_us $pg_us $total_us $drain_s" >> "$RESULTS"
-    printf 'round %d %-8s %8d events (%6d/s sent), drain %5.1f s: server %6.2f + Redis %6.2f + PostgreSQL %6.2f = %6.2f us/event  (load %s)\n' \
-      "$round" "$(batch_label "$batch")" "$events" "$rate" "$drain_s" "$server_us" "$redis_us" "$pg_us" "$total_us" "$load"
+    for engine in "${engines[@]}"; do
+      load=$(cut -d' ' -f1 /proc/loadavg)
+      read -r events rate server_us redis_us pg_us total_us drain_s < <(one_run "$batch" "$engine")
+      echo "$(batch_label "$batch") $engine $events $rate $server_us $redis_us $pg_us $total_us $drain_s" >> "$RESULTS"
+      printf 'round %d %-8s %-6s %8d events (%6d/s sent), drain %5.1f s: server %6.2f + Redis %6.2f + PostgreSQL %6.2f = %6.2f us/event  (load %s)\n' \
+        "$round" "$(batch_label "$batch")" "$engine" "$events" "$rate" "$drain_s" "$server_us" "$redis_us" "$pg_us" "$total_us" "$load"
+    done
   done
 done
 
-col() { median_where "$RESULTS" "$1" x "$2"; }
+col() { median_where "$RESULTS" "$1" "$2" "$3"; }
 echo "== CPU per event end to end (server + Redis + PostgreSQL, flusher on, clients' mix): medians of $ROUNDS rounds x ${SECONDS_PER_RUN}s, $CONNECTIONS connections, $(nproc) cores shared with wrk =="
-printf '%-8s %10s %10s %10s %12s %10s %8s %10s\n' events "events/s" "server us" "Redis us" "PostgreSQL us" "total us" goal "total/goal"
+printf '%-8s %-6s %10s %10s %10s %12s %10s %8s %10s\n' events ingest "events/s" "server us" "Redis us" "PostgreSQL us" "total us" goal "total/goal"
 for label in single batch100; do
   goal=50; [[ $label == single ]] || goal=20
-  total=$(col "$label" 8)
-  printf '%-8s %10.0f %10.2f %10.2f %12.2f %10.2f %8d %9.2fx\n' "$label" "$(col "$label" 4)" "$(col "$label" 5)" \
-    "$(col "$label" 6)" "$(col "$label" 7)" "$total" "$goal" "$(bc -l <<<"$total / $goal")"
+  for engine in "${engines[@]}"; do
+    total=$(col "$label" "$engine" 8)
+    printf '%-8s %-6s %10.0f %10.2f %10.2f %12.2f %10.2f %8d %9.2fx\n' "$label" "$engine" "$(col "$label" "$engine" 4)" \
+      "$(col "$label" "$engine" 5)" "$(col "$label" "$engine" 6)" "$(col "$label" "$engine" 7)" "$total" "$goal" \
+      "$(bc -l <<<"$total / $goal")"
+  done
+  for engine in "${engines[@]:1}"; do
+    awk -v e="$engine" -v f="${engines[0]}" -v l="$label" -v r1="$(col "$label" "$engine" 6)" -v r0="$(col "$label" "${engines[0]}" 6)" \
+        -v t1="$(col "$label" "$engine" 8)" -v t0="$(col "$label" "${engines[0]}" 8)" \
+        'BEGIN { printf "%-8s %s / %s: Redis CPU per event %.2fx, total %.2fx\n", l, e, f, r1 / r0, t1 / t0 }'
+  done
 done

@@ -59,7 +59,7 @@ def met(ok):
 rows = []
 # CPU per event end to end.
 for label, goal in (("single", 50), ("batch100", 20)):
-    m = find(rf"^{label}\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+\d+\s+([\d.]+)x", event_cost, f"{label} cost")
+    m = find(rf"^{label}\s+lua\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+\d+\s+([\d.]+)x", event_cost, f"{label} cost")
     rate, server, redis, pg, total, ratio = m.groups()
     name = "single" if label == "single" else "batched (100 a request)"
     rows.append((f"CPU per event end to end, {name}", f"≤ {goal} µs",

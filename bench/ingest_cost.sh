@@ -11,6 +11,10 @@
 #   BASELINE_BIN=$PWD/build/release/event-tracker CURRENT_ARGS=--redis-shards=4 bench/ingest_cost.sh
 #                                               one build against itself with other flags
 #                                               (CURRENT_ARGS, BASELINE_ARGS: extra server flags)
+#   BASELINE_BIN=$PWD/build/release/event-tracker CURRENT_ARGS=--redis-ingest=module bench/ingest_cost.sh
+#                                               the ingest module against the Lua script
+#                                               (bench/out/ingest_cost_commandstats.txt: each
+#                                               run's usec_per_call of the ingest command)
 #   ROUNDS=3 SECONDS_PER_RUN=8 CONNECTIONS=64 SKIP_SETUP=1
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
@@ -31,6 +35,7 @@ measure() { stack_ingest_cost "$1" "$SECONDS_PER_RUN" "$CONNECTIONS"; }
 builds=(current)
 [[ -n ${BASELINE_BIN:-} ]] && builds+=(baseline)
 : > "$BENCH_OUT/ingest_cost.txt"
+: > "$BENCH_OUT/ingest_cost_commandstats.txt"
 for round in $(seq 1 "$ROUNDS"); do
   for build in "${builds[@]}"; do
     TRACKER_SERVER_BIN=$CURRENT_BIN
@@ -42,8 +47,13 @@ for round in $(seq 1 "$ROUNDS"); do
     # shellcheck disable=SC2086  # extra flags are words
     stack_start "$BENCH_OUT/ingest_cost_server.log" --flusher=false --backlog-high-water=0 $extra
     for batch in 0 100; do
+      redis-cli -p "$STACK_REDIS_PORT" config resetstat >/dev/null
       read -r rate redis_us server_us < <(measure "$batch")
       echo "$build $batch $rate $redis_us $server_us" >> "$BENCH_OUT/ingest_cost.txt"
+      # The ingest command's own time per call (EVALSHA or TRACKER.INGEST), for the record.
+      redis-cli -p "$STACK_REDIS_PORT" info commandstats | tr -d '\r' |
+        sed -n "s/^cmdstat_\(evalsha\|tracker.ingest\):/round $round $build $(batch_label "$batch") \1 /p" \
+        >> "$BENCH_OUT/ingest_cost_commandstats.txt"
       printf 'round %d %-8s %-7s %8s events/s  Redis %6s us/event  server %6s us/event\n' "$round" "$build" \
         "$(batch_label "$batch")" "$rate" "$redis_us" "$server_us"
     done

@@ -45,6 +45,7 @@
 #include "redis/event_store.hpp"
 #include "redis/health_probe.hpp"
 #include "redis/hourly_rankings.hpp"
+#include "redis/keys.hpp"
 #include "redis/layout_upgrade.hpp"
 #include "redis/rate_limiter.hpp"
 #include "redis/search_cache.hpp"
@@ -186,6 +187,7 @@ std::unique_ptr<Worker> make_worker(const config::Config& config,
   store_options.timeout = std::chrono::milliseconds(config.redis_timeout_ms);
   store_options.wait_replicas = config.redis_wait_replicas;
   store_options.wait_timeout = std::chrono::milliseconds(config.redis_wait_timeout_ms);
+  store_options.engine = config.redis_ingest == "module" ? redis::IngestEngine::Module : redis::IngestEngine::Lua;
   const redis::Shards shards(static_cast<std::uint32_t>(config.redis_shards));
   worker->event_store = std::make_unique<redis::EventStore>(worker->ingest_redis, store_options, metrics, shards);
   worker->ingest = std::make_unique<app::IngestService>(*worker->event_store, metrics);
@@ -407,6 +409,39 @@ void upgrade_redis_layout(const config::Config& config, metrics::Registry& metri
   io.run();
 }
 
+// --redis-ingest=module: the Redis of every shard (each master of a cluster that holds one)
+// must know TRACKER.INGEST. Returns false when one answers that it does not; a Redis not
+// reachable now is not checked (ingest calls then fail with IngestModuleMissing).
+bool ingest_module_loaded(const config::Config& config, metrics::Registry& metrics) {
+  asio::io_context io{1};
+  auto redis = redis_client(io.get_executor(), config, metrics);
+  redis->start();
+  const redis::Shards shards(static_cast<std::uint32_t>(config.redis_shards));
+  bool loaded = true;
+  auto check = [&]() -> asio::awaitable<void> {
+    co_await redis->wait_connected(kFirstConnectWait);
+    const std::string_view command[] = {"COMMAND", "INFO", redis::kIngestCommand};
+    for (std::uint32_t shard = 0; shard < shards.count() && loaded; ++shard) {
+      redis::Reply reply = co_await redis->execute_at(redis::keys::stream(shards.tag(shard)), command,
+                                                      std::chrono::milliseconds(config.redis_timeout_ms));
+      // COMMAND INFO answers nil for a command it does not know.
+      if (reply.elements.empty() || reply.elements.front().type != redis::Reply::Type::Array) loaded = false;
+    }
+  };
+  asio::co_spawn(io, check, [&](std::exception_ptr failure) {
+    if (failure) {
+      try {
+        std::rethrow_exception(failure);
+      } catch (const std::exception& error) {
+        spdlog::warn("--redis-ingest=module: could not check that Redis knows TRACKER.INGEST ({})", error.what());
+      }
+    }
+    redis->stop();
+  });
+  io.run();
+  return loaded;
+}
+
 // --print-routes: the routes a worker serves, one "METHOD /pattern" a line, for the test
 // that holds docs/openapi.yaml to them. Building a worker connects and binds nothing.
 int print_routes(const config::Config& config) {
@@ -445,6 +480,11 @@ int main(int argc, char** argv) {
   asio::signal_set signals(control, SIGINT, SIGTERM);
 
   metrics::Registry metrics;
+  if (config.redis_ingest == "module" && !ingest_module_loaded(config, metrics)) {
+    spdlog::error("--redis-ingest=module: Redis does not know the command TRACKER.INGEST; load the module "
+                  "(redis.conf: loadmodule <build>/redis/tracker_ingest.so) or run with --redis-ingest=lua");
+    return 2;
+  }
   http::ServerOptions server_options;
   server_options.address = config.listen_address;
   server_options.port = config.port;

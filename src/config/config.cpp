@@ -161,6 +161,9 @@ const std::vector<Option>& options() {
              &Config::redis_wait_replicas, Bounds<std::size_t>{0, 5}),
       number("redis-wait-timeout-ms", "how long an ingest call waits for those replicas",
              &Config::redis_wait_timeout_ms, Bounds<std::int64_t>{1, 10'000}),
+      text("redis-ingest", "lua (the ingest script, any Redis) or module (TRACKER.INGEST, the Redis module "
+           "tracker_ingest.so loaded into every Redis of the deployment)",
+           &Config::redis_ingest),
       text("pg-dsn", "PostgreSQL connection string", &Config::pg_dsn),
       number("pg-timeout-ms", "timeout of each PostgreSQL statement", &Config::pg_timeout_ms),
       number("pg-pool-size", "PostgreSQL connections per I/O thread", &Config::pg_pool_size,
@@ -270,6 +273,9 @@ void validate(const Config& config) {
   if (config.request_memory_budget / 6 < config.batch_body_limit) {
     throw std::invalid_argument("--request-memory-budget: expected at least 6 x --batch-body-limit = " +
                                 std::to_string(6 * config.batch_body_limit));
+  }
+  if (config.redis_ingest != "lua" && config.redis_ingest != "module") {
+    throw std::invalid_argument("--redis-ingest: expected lua or module");
   }
   if (config.rate_limit_store != "redis" && config.rate_limit_store != "memory") {
     throw std::invalid_argument("--rate-limit-store: expected redis or memory");

@@ -49,6 +49,9 @@ struct Config {
   // Redis's asynchronous replication as it is.
   std::size_t redis_wait_replicas = 0;
   std::int64_t redis_wait_timeout_ms = 500;
+  // What stores ingested events: "lua" (the script lua/ingest.lua, any Redis) or "module"
+  // (the same as the command TRACKER.INGEST of src/redis/module, loaded into Redis).
+  std::string redis_ingest = "lua";
   // PostgreSQL
   std::string pg_dsn = "host=127.0.0.1 port=55432 user=tracker dbname=tracker";
   std::int64_t pg_timeout_ms = 5'000;

@@ -64,6 +64,11 @@ std::optional<std::string_view> routing_key(std::span<const std::string_view> ar
       return args[3];
     }
   }
+  if (same_word(name, "TRACKER.INGEST")) {  // the module command (src/redis/module): numkeys, keys
+    auto keys = parse_long(args[1]);
+    if (!keys || *keys < 1 || args.size() < 3) return std::nullopt;
+    return args[2];
+  }
   if (same_word(name, "XREAD") || same_word(name, "XREADGROUP")) {
     for (std::size_t i = 1; i + 1 < args.size(); ++i) {
       if (same_word(args[i], "STREAMS")) return args[i + 1];

@@ -25,7 +25,7 @@ int key_slot(std::string_view key);
 
 // The key whose slot decides where a command goes, or nothing for a keyless command
 // (PING, INFO, SCRIPT LOAD, an EVAL with no keys), which any master may answer.
-// EVAL/EVALSHA/FCALL name their keys after numkeys; XREAD/XREADGROUP after STREAMS;
+// EVAL/EVALSHA/FCALL name their keys after numkeys, TRACKER.INGEST after its numkeys (args[1]); XREAD/XREADGROUP after STREAMS;
 // XGROUP/XINFO/OBJECT/MEMORY after a subcommand; anything else at args[1].
 std::optional<std::string_view> routing_key(std::span<const std::string_view> args);
 

@@ -20,6 +20,11 @@ constexpr std::array<std::string_view, 9> kTransient = {
 ReplyError::ReplyError(std::string_view text)
     : ports::StoreRejected("redis: " + std::string(text)), prefix_(first_word(text)) {}
 
+IngestModuleMissing::IngestModuleMissing()
+    : ports::StoreRejected(
+          "redis: unknown command TRACKER.INGEST (--redis-ingest=module): load the module tracker_ingest.so "
+          "into Redis (loadmodule) or run with --redis-ingest=lua") {}
+
 Redirected::Redirected(std::string_view text) : ReplyError(text) {
   // "MOVED 3999 127.0.0.1:6381"
   std::string_view rest = text.substr(std::min(text.size(), prefix().size() + 1));

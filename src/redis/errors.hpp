@@ -49,6 +49,13 @@ class TryAgain : public ports::StoreBusy {
   using ports::StoreBusy::StoreBusy;
 };
 
+// --redis-ingest=module, and the Redis an ingest call went to does not know the command
+// TRACKER.INGEST: the module (tracker_ingest.so) is not loaded there.
+class IngestModuleMissing : public ports::StoreRejected {
+ public:
+  IngestModuleMissing();
+};
+
 // The one place where an error reply's text becomes an exception: the first word picks
 // the type, the way a client library does (redis-plus-plus throw_error). States a server
 // passes through (LOADING, BUSY, MASTERDOWN, READONLY, TRYAGAIN, CLUSTERDOWN, OOM, MISCONF,

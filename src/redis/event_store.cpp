@@ -359,6 +359,24 @@ asio::awaitable<void> EventStore::wait_for_replicas(const std::string& shard_key
   }
 }
 
+asio::awaitable<Reply> EventStore::ingest(std::span<const std::string_view> keys,
+                                          std::span<const std::string_view> args) {
+  if (options_.engine == IngestEngine::Lua) co_return co_await script_.run(*connection_, keys, args, options_.timeout);
+  const std::string key_count = std::to_string(keys.size());
+  std::vector<std::string_view> command;
+  command.reserve(2 + keys.size() + args.size());
+  command.push_back(kIngestCommand);
+  command.push_back(key_count);
+  command.insert(command.end(), keys.begin(), keys.end());
+  command.insert(command.end(), args.begin(), args.end());
+  try {
+    co_return co_await connection_->execute(command, options_.timeout);
+  } catch (const ReplyError& error) {
+    if (std::string_view(error.what()).find("unknown command") == std::string_view::npos) throw;
+  }
+  throw IngestModuleMissing();
+}
+
 asio::awaitable<void> EventStore::send(std::uint32_t shard, Group group) {
   const std::vector<std::string> values = script_arguments(group, options_, shard_high_water_);
   script_calls_.inc();
@@ -373,7 +391,7 @@ asio::awaitable<void> EventStore::send(std::uint32_t shard, Group group) {
   Reply reply;
   try {
     try {
-      reply = co_await script_.run(*connection_, key_views, args, options_.timeout);
+      reply = co_await ingest(key_views, args);
     } catch (const ReplyError& error) {
       if (error.prefix() != "BACKLOG") throw;
       backlog_rejections_.inc(group.events());

@@ -15,7 +15,14 @@
 
 namespace tracker::redis {
 
+// What runs an ingest call in Redis: the Lua script lua/ingest.lua (any Redis), or the
+// command TRACKER.INGEST of the module src/redis/module (the same keys, arguments and
+// reply; the module must be loaded into Redis).
+enum class IngestEngine { Lua, Module };
+inline constexpr std::string_view kIngestCommand = "TRACKER.INGEST";
+
 struct EventStoreOptions {
+  IngestEngine engine = IngestEngine::Lua;
   std::chrono::seconds recent_keywords_ttl{3600};
   // Unpersisted events allowed in the streams before ingestion answers 503 (0 = no
   // limit); each shard's stream is allowed its share.
@@ -32,8 +39,8 @@ struct EventStoreOptions {
   std::chrono::milliseconds wait_timeout{500};
 };
 
-// Stores events with the atomic Lua script lua/ingest.lua. The events of all requests
-// that arrive on this thread during one turn of its event loop go to Redis together in
+// Stores events with the atomic Lua script lua/ingest.lua (or the module command that
+// does the same, IngestEngine). The events of all requests that arrive on this thread during one turn of its event loop go to Redis together in
 // one script call (group commit): far less work per event for Redis. A group is sent as
 // soon as its turn ends, unless max_groups_in_flight are on their way already; then the
 // events arriving meanwhile wait for one of those to be answered and go together in the
@@ -119,6 +126,8 @@ class EventStore final : public ports::EventStore {
   void expire(Group& group, std::string key, std::int64_t ttl_seconds);
   void schedule(std::uint32_t shard);
   asio::awaitable<void> send(std::uint32_t shard, Group group);
+  // One ingest call with options_.engine.
+  asio::awaitable<Reply> ingest(std::span<const std::string_view> keys, std::span<const std::string_view> args);
   // Throws ports::NotReplicated when fewer than options_.wait_replicas have the writes.
   asio::awaitable<void> wait_for_replicas(const std::string& shard_key, std::size_t events);
 

@@ -9,6 +9,7 @@
 #include "redis/event_store.hpp"
 #include "redis/keys.hpp"
 #include "redis/statistics_reader.hpp"
+#include "ingest_engines.hpp"
 #include "redis_support.hpp"
 
 #include <boost/asio/detached.hpp>
@@ -169,7 +170,10 @@ std::vector<ports::CounterKey> mixed_call_counters(const Events& e) {
 
 std::vector<std::string> newest_first(std::string a, std::string b, std::string c) { return {a, b, c}; }
 
-TEST(EventStore, OneCallMixingSummedAndCheckedEventsKeepsTheirOrderAndCountsEachOnce) {
+class EventStore : public tracker::testing::IngestEngineTest {};
+TRACKER_WITH_BOTH_INGEST_ENGINES(EventStore);
+
+TEST_P(EventStore, OneCallMixingSummedAndCheckedEventsKeepsTheirOrderAndCountsEachOnce) {
   with_store([](Connection& redis, tracker::redis::EventStore& store,
                 tracker::redis::StatisticsReader& reader) -> asio::awaitable<void> {
     Events e;
@@ -232,10 +236,10 @@ TEST(EventStore, OneCallMixingSummedAndCheckedEventsKeepsTheirOrderAndCountsEach
     std::vector<std::string> keywords;
     for (const Reply& item : recent.elements) keywords.push_back(item.text);
     EXPECT_EQ(keywords, newest_first("alpha", "beta", "first"));
-  });
+  }, store_options());
 }
 
-TEST(EventStore, ConcurrentRequestsStoredTogetherEachGetTheirOwnAnswers) {
+TEST_P(EventStore, ConcurrentRequestsStoredTogetherEachGetTheirOwnAnswers) {
   with_store([](Connection& redis, tracker::redis::EventStore& store,
                 tracker::redis::StatisticsReader& reader) -> asio::awaitable<void> {
     Events e;
@@ -284,7 +288,7 @@ TEST(EventStore, ConcurrentRequestsStoredTogetherEachGetTheirOwnAnswers) {
     auto counted = co_await counts(reader, std::move(wanted));
     EXPECT_EQ(counted["LIKE|7|"], kRequests / 2);
     EXPECT_EQ(counted["PAGE_VIEW|7|"], kRequests / 2 - repeats);
-  });
+  }, store_options());
 }
 
 // The LIKE series of one post per minute over [from, to), live hash and snapshots summed.
@@ -315,7 +319,7 @@ domain::Event at(domain::Event event, std::int64_t time_ms) {
 
 // An UNLIKE takes back the post's most recent standing LIKE in the minute that LIKE was
 // counted in (not in its own): no minute goes below zero, whichever minutes they are in.
-TEST(EventStore, AnUnlikeTakesBackTheLatestStandingLikeInThatLikesMinute) {
+TEST_P(EventStore, AnUnlikeTakesBackTheLatestStandingLikeInThatLikesMinute) {
   with_store([](Connection&, tracker::redis::EventStore& store,
                 tracker::redis::StatisticsReader& reader) -> asio::awaitable<void> {
     Events e;
@@ -362,13 +366,13 @@ TEST(EventStore, AnUnlikeTakesBackTheLatestStandingLikeInThatLikesMinute) {
     co_await store.append(both);
     series = co_await like_minutes(reader, e, post, from, to);
     EXPECT_TRUE(std::all_of(series.begin(), series.end(), [](std::int64_t n) { return n == 0; }));
-  });
+  }, store_options());
 }
 
 // The test Redis has no replicas: a WAIT for one never succeeds, so every call is
 // answered NotReplicated though its events are stored; the retry with the same client
 // eventId is recognised as the repeat it is, and the event is stored once.
-TEST(EventStore, NotReplicatedStillStoresTheEventAndItsRetryCountsOnce) {
+TEST_P(EventStore, NotReplicatedStillStoresTheEventAndItsRetryCountsOnce) {
   tracker::redis::EventStoreOptions options;
   options.wait_replicas = 1;
   options.wait_timeout = 20ms;
@@ -398,7 +402,7 @@ TEST(EventStore, NotReplicatedStillStoresTheEventAndItsRetryCountsOnce) {
         auto rows = co_await rows_with(redis, mark, e.run);
         EXPECT_EQ(rows.size(), 1u);
       },
-      options);
+      store_options(options));
   // Without WAIT the same eventId is a known repeat: acknowledged, nothing stored.
   with_store([&](Connection& redis, tracker::redis::EventStore& store, auto&) -> asio::awaitable<void> {
     auto stored = co_await store.append(unwaited);
@@ -406,7 +410,7 @@ TEST(EventStore, NotReplicatedStillStoresTheEventAndItsRetryCountsOnce) {
     EXPECT_EQ(stored.at(0).event_id, first.at(0).id);
     auto rows = co_await rows_with(redis, mark, e.run);
     EXPECT_EQ(rows.size(), 1u);
-  });
+  }, store_options());
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// The ingest script, run on a real Redis with the arguments the server builds
+// The ingest script (and the module command that does the same, ingest_engines.hpp), run on a real Redis with the arguments the server builds
 // (EventStore, redis/ingest_layout.hpp): after one call, the database holds exactly the
 // keys, fields, values and times to live that the call's events imply, and nothing else;
 // a call that only repeats a stored event changes nothing. Each test has a database of its
@@ -8,7 +8,10 @@
 #include "domain/query_shape.hpp"
 #include "domain/time_format.hpp"
 #include "redis/event_store.hpp"
+#include "redis/errors.hpp"
 #include "redis/keys.hpp"
+#include "redis/lua_scripts.hpp"
+#include "ingest_engines.hpp"
 #include "redis_support.hpp"
 
 #include <gtest/gtest.h>
@@ -213,13 +216,15 @@ void expect_same(const Contents& actual, const Contents& expected) {
 
 // Runs `body(redis, store)` with a store whose connection uses database `db`, emptied.
 template <class Body>
-void in_database(int db, Body body) {
+void in_database(int db, tracker::redis::IngestEngine engine, Body body) {
   tracker::testing::with_shared_connection(
       tracker::testing::options(),
-      [db, &body](std::shared_ptr<Connection> connection, tracker::metrics::Registry& metrics) -> asio::awaitable<void> {
+      [db, engine, &body](std::shared_ptr<Connection> connection,
+                          tracker::metrics::Registry& metrics) -> asio::awaitable<void> {
         co_await run(*connection, words("SELECT", std::to_string(db)));
         co_await run(*connection, words("FLUSHDB"));
         tracker::redis::EventStoreOptions options;
+        options.engine = engine;
         options.recent_keywords_ttl = std::chrono::seconds(kRecentTtl);
         tracker::redis::EventStore store(connection, options, metrics);
         co_await body(*connection, store);
@@ -227,11 +232,14 @@ void in_database(int db, Body body) {
       });
 }
 
-TEST(IngestScript, OneCallWritesExactlyWhatItsEventsImply) {
+class IngestScript : public tracker::testing::IngestEngineTest {};
+TRACKER_WITH_BOTH_INGEST_ENGINES(IngestScript);
+
+TEST_P(IngestScript, OneCallWritesExactlyWhatItsEventsImply) {
   domain::EventIdGenerator ids;
   std::vector<domain::Event> call = mixed_call(ids);
   const Contents expected = expected_after(call);
-  in_database(14, [&](Connection& redis, tracker::redis::EventStore& store) -> asio::awaitable<void> {
+  in_database(14, GetParam(), [&](Connection& redis, tracker::redis::EventStore& store) -> asio::awaitable<void> {
     auto stored = co_await store.append(call);
     EXPECT_EQ(stored.size(), call.size());
     for (std::size_t i = 0; i < stored.size() && i < call.size(); ++i) {
@@ -243,12 +251,12 @@ TEST(IngestScript, OneCallWritesExactlyWhatItsEventsImply) {
   });
 }
 
-TEST(IngestScript, ACallThatOnlyRepeatsAStoredEventChangesNothing) {
+TEST_P(IngestScript, ACallThatOnlyRepeatsAStoredEventChangesNothing) {
   domain::EventIdGenerator ids;
   std::vector<domain::Event> call = mixed_call(ids);
   std::vector<domain::Event> repeat;
   repeat.push_back(make(ids, EventType::PageView, kViewedPost, std::nullopt, "client-1"));
-  in_database(15, [&](Connection& redis, tracker::redis::EventStore& store) -> asio::awaitable<void> {
+  in_database(15, GetParam(), [&](Connection& redis, tracker::redis::EventStore& store) -> asio::awaitable<void> {
     co_await store.append(call);
     const Contents before = co_await read_all(redis);
     auto stored = co_await store.append(repeat);
@@ -259,6 +267,45 @@ TEST(IngestScript, ACallThatOnlyRepeatsAStoredEventChangesNothing) {
     }
     const Contents after = co_await read_all(redis);
     EXPECT_EQ(after.values, before.values);
+  });
+}
+
+}  // namespace
+
+namespace {
+
+// Past the high-water mark both engines refuse the call with the same error and write
+// nothing (EventStore turns it into ports::Overloaded by its first word).
+TEST(IngestEngines, PastTheHighWaterMarkBothAnswerTheSameError) {
+  if (!tracker::testing::ingest_module_loaded()) GTEST_SKIP() << "the test Redis has not loaded the module";
+  // Both calls, built outside the coroutine (GCC 12): the high-water mark 50, 1 event.
+  const std::vector<std::string> call_keys{keys::stream(kTag),           keys::backlog(kTag),
+                                           keys::live_totals(kTag),      keys::live_minutes(kTag),
+                                           keys::live_minute_index(kTag), keys::ranking_versions(kTag),
+                                           keys::dedup_prefix(kTag)};
+  std::vector<std::vector<std::string>> calls{{"EVAL", std::string(tracker::redis::lua::ingest)}, {"TRACKER.INGEST"}};
+  for (auto& call : calls) {
+    call.push_back(std::to_string(call_keys.size()));
+    call.insert(call.end(), call_keys.begin(), call_keys.end());
+    for (const char* value : {"3600", "50", "0", "1", "row"}) call.emplace_back(value);
+  }
+  tracker::testing::with_connection(tracker::testing::options(), [&](Connection& redis) -> asio::awaitable<void> {
+    co_await run(redis, words("SELECT", "13"));
+    co_await run(redis, words("FLUSHDB"));
+    co_await run(redis, words("SET", keys::backlog(kTag), "100"));
+    std::vector<std::string> errors;
+    for (const auto& call : calls) {
+      try {
+        co_await run(redis, call);
+        errors.push_back("(no error)");
+      } catch (const tracker::redis::ReplyError& error) {
+        errors.push_back(error.what());
+      }
+    }
+    EXPECT_EQ(errors.at(0), "redis: BACKLOG unpersisted events are past the high-water mark");
+    EXPECT_EQ(errors.at(1), errors.at(0));
+    EXPECT_EQ((co_await run(redis, words("DBSIZE"))).integer, 1);
+    co_await run(redis, words("FLUSHDB"));
   });
 }
 

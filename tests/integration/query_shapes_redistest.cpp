@@ -1,6 +1,6 @@
 // Query shapes through a real Redis (TRACKER_REDIS_HOST / _PORT): random events with
 // nasty keywords ('*', '|', ':', the escape character, non-ASCII, 256 bytes) stored by
-// the ingest script (EventStore, summed and checked events alike), then every shape's
+// the ingest script or module (EventStore, summed and checked events alike), then every shape's
 // count read back exactly: live and snapshot totals (StatisticsReader), per-minute
 // counts, and the deltas the flusher takes to PostgreSQL (CounterSource).
 #include "domain/event_id.hpp"
@@ -9,6 +9,7 @@
 #include "redis/counter_source.hpp"
 #include "redis/event_store.hpp"
 #include "redis/statistics_reader.hpp"
+#include "ingest_engines.hpp"
 #include "redis_support.hpp"
 
 #include <gtest/gtest.h>
@@ -48,10 +49,14 @@ std::int64_t expected(const std::vector<Sent>& sent, const ports::CounterKey& ke
   return n;
 }
 
-TEST(QueryShapes, RandomEventsWithNastyKeywordsCountExactly) {
+class QueryShapes : public tracker::testing::IngestEngineTest {};
+TRACKER_WITH_BOTH_INGEST_ENGINES(QueryShapes);
+
+TEST_P(QueryShapes, RandomEventsWithNastyKeywordsCountExactly) {
   using tracker::redis::Connection;
-  auto body = [](std::shared_ptr<Connection> redis, tracker::metrics::Registry& metrics) -> asio::awaitable<void> {
-    tracker::redis::EventStore store(redis, {}, metrics);
+  auto body = [options = store_options()](std::shared_ptr<Connection> redis,
+                                          tracker::metrics::Registry& metrics) -> asio::awaitable<void> {
+    tracker::redis::EventStore store(redis, options, metrics);
     tracker::redis::CounterSource counters(redis);
     tracker::redis::StatisticsReader reader(redis, metrics);
     const std::int64_t base = tracker::testing::unique_number(800'000'000);

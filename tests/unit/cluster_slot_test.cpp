@@ -58,6 +58,9 @@ TEST(ClusterSlot, CommandsAreRoutedByTheirFirstKey) {
   EXPECT_EQ(key_of({"FCALL", "f", "1", "k", "arg"}), "k");
   EXPECT_EQ(key_of({"EVALSHA", "abc", "0", "arg"}), std::nullopt);
   EXPECT_EQ(key_of({"EVALSHA", "abc", "x", "k"}), std::nullopt);
+  // The ingest module's command: numkeys first.
+  EXPECT_EQ(key_of({"TRACKER.INGEST", "7", "{t}a", "{t}b", "arg"}), "{t}a");
+  EXPECT_EQ(key_of({"tracker.ingest", "0", "arg"}), std::nullopt);
   // Streams.
   EXPECT_EQ(key_of({"XREADGROUP", "GROUP", "g", "c", "COUNT", "10", "STREAMS", "s", ">"}), "s");
   EXPECT_EQ(key_of({"XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"}), "s");

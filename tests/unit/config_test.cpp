@@ -410,3 +410,11 @@ TEST_F(ConfigTest, RedisWaitReplicasIsOffByDefaultAndBounded) {
   EXPECT_NE(load_error({"--redis-wait-timeout-ms=0"}).find("--redis-wait-timeout-ms: expected 1..10000, got 0"),
             std::string::npos);
 }
+
+TEST_F(ConfigTest, RedisIngestIsLuaByDefaultOrTheModule) {
+  Config config;
+  EXPECT_EQ(config.redis_ingest, "lua");
+  ASSERT_TRUE(load(config, {"--redis-ingest=module"}));
+  EXPECT_EQ(config.redis_ingest, "module");
+  EXPECT_NE(load_error({"--redis-ingest=wasm"}).find("--redis-ingest: expected lua or module"), std::string::npos);
+}

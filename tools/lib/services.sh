@@ -41,6 +41,11 @@ fi
 # with 3, without replicas.
 : "${TRACKER_REDIS_CLUSTER_MASTERS:=3}"
 : "${TRACKER_REDIS_CLUSTER_REPLICAS:=1}"
+# The ingest module (src/redis/module, for --redis-ingest=module): every Redis started here
+# loads it when it is built. Before the first build there is none, and Redis starts
+# without it (the server's default, --redis-ingest=lua, needs none).
+: "${TRACKER_REDIS_MODULE:=${TRACKER_REPO_ROOT}/build/release/redis/tracker_ingest.so}"
+export TRACKER_REDIS_MODULE
 export TRACKER_REPO_ROOT TRACKER_DATA_DIR TRACKER_REDIS_HOST TRACKER_REDIS_PORT \
        TRACKER_REDIS_APPENDFSYNC TRACKER_PG_PORT TRACKER_PG_DSN TRACKER_SERVER_BIN \
        TRACKER_REDIS_CLUSTER_BASE_PORT TRACKER_REDIS_CLUSTER_MASTERS TRACKER_REDIS_CLUSTER_REPLICAS
@@ -121,6 +126,23 @@ tcp-keepalive 60
 EOF
 }
 
+_redis_module_conf() {
+    if [[ -f "${TRACKER_REDIS_MODULE}" ]]; then
+        echo "loadmodule $(_redis_quote "${TRACKER_REDIS_MODULE}")"
+    else
+        echo "# no loadmodule: ${TRACKER_REDIS_MODULE} is not built"
+    fi
+}
+
+# A running Redis started before the module was built does not have it.
+_redis_warn_module_missing() {
+    local port=$1
+    [[ -f "${TRACKER_REDIS_MODULE}" ]] || return 0
+    if [[ "$(redis-cli -h 127.0.0.1 -p "$port" command info tracker.ingest 2>/dev/null | head -n 1)" != tracker.ingest ]]; then
+        svc_warn "the Redis on port ${port} has not loaded ${TRACKER_REDIS_MODULE}; restart it to load it (--redis-ingest=module needs it)"
+    fi
+}
+
 _redis_write_conf() {
     mkdir -p "${REDIS_DIR}"
     local tmp="${REDIS_CONF}.tmp.$$"
@@ -138,6 +160,7 @@ dir $(_redis_quote "${REDIS_DIR}")
 
 $(_redis_durability_conf)
 databases 16
+$(_redis_module_conf)
 EOF
     mv -f "$tmp" "${REDIS_CONF}"
 }
@@ -167,6 +190,7 @@ redis_start() {
         if [[ -n "$fsync" && "$fsync" != "${TRACKER_REDIS_APPENDFSYNC}" ]]; then
             svc_warn "that Redis runs appendfsync ${fsync}, not ${TRACKER_REDIS_APPENDFSYNC}; restart it to change (tools/dev.sh redis-stop)"
         fi
+        _redis_warn_module_missing "${TRACKER_REDIS_PORT}"
         return 0
     fi
     command -v redis-server >/dev/null || svc_die "redis-server not found (run: tools/dev.sh setup)"
@@ -590,6 +614,7 @@ cluster-config-file nodes.conf
 cluster-node-timeout 2000
 
 $(_redis_durability_conf)
+$(_redis_module_conf)
 EOF
     mv -f "$tmp" "${dir}/redis.conf"
 }
