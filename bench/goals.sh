@@ -9,7 +9,9 @@
 #     --reuse   no bench runs: the table from the outputs kept by the last run
 #
 # The knobs of the benches pass through (ROUNDS, SECONDS_PER_RUN, RATES, ...); by default
-# sustained_batches.sh offers 40,000 to 100,000 events/s in steps of 20,000, 60 s each.
+# sustained_batches.sh offers 40,000 to 100,000 events/s in steps of 20,000, 60 s each,
+# and event_cost.sh measures both ingest engines (ENGINES=lua,module; the module's rows
+# only when it ran).
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 OUT="$BENCH_OUT/goals"
@@ -30,7 +32,7 @@ if ((!reuse)); then
   echo "compare.sh ..." >&2
   "$BENCH_ROOT/bench/compare.sh" > "$OUT/compare.txt"
   echo "event_cost.sh ..." >&2
-  "$BENCH_ROOT/bench/event_cost.sh" > "$OUT/event_cost.txt"
+  ENGINES=${ENGINES:-lua,module} "$BENCH_ROOT/bench/event_cost.sh" > "$OUT/event_cost.txt"
   echo "sustained_batches.sh ..." >&2
   RATES=${RATES:-"40000 60000 80000 100000"} "$BENCH_ROOT/bench/sustained_batches.sh" > "$OUT/sustained.txt"
   echo "seed_dataset.sh ..." >&2
@@ -59,12 +61,17 @@ def met(ok):
 rows = []
 # CPU per event end to end.
 for label, goal in (("single", 50), ("batch100", 20)):
-    m = find(rf"^{label}\s+lua\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+\d+\s+([\d.]+)x", event_cost, f"{label} cost")
-    rate, server, redis, pg, total, ratio = m.groups()
-    name = "single" if label == "single" else "batched (100 a request)"
-    rows.append((f"CPU per event end to end, {name}", f"≤ {goal} µs",
-                 f"{float(total):.1f} µs (server {float(server):.1f} + Redis {float(redis):.1f} + PostgreSQL {float(pg):.1f})",
-                 f"{float(ratio):.2f}× the goal", met(float(total) <= goal), "`bench/event_cost.sh`"))
+    for engine in ("lua", "module"):
+        pattern = rf"^{label}\s+{engine}\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+\d+\s+([\d.]+)x"
+        if engine == "module" and not re.search(pattern, event_cost, re.M):
+            continue  # event_cost.sh ran without ENGINES=lua,module
+        rate, server, redis, pg, total, ratio = find(pattern, event_cost, f"{label} cost ({engine})").groups()
+        name = "single" if label == "single" else "batched (100 a request)"
+        if engine == "module":
+            name += ", `--redis-ingest=module`"
+        rows.append((f"CPU per event end to end, {name}", f"≤ {goal} µs",
+                     f"{float(total):.1f} µs (server {float(server):.1f} + Redis {float(redis):.1f} + PostgreSQL {float(pg):.1f})",
+                     f"{float(ratio):.2f}× the goal", met(float(total) <= goal), "`bench/event_cost.sh`"))
 # Single events against the peer and nginx.
 m = find(r"^server\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s*$", compare, "server ingestion line")
 server_rate = int(m.group(1))
