@@ -59,17 +59,8 @@ struct Events {
   }
 };
 
-template <class... Words>
-std::vector<std::string> words(Words&&... words) {
-  std::vector<std::string> out;
-  (out.emplace_back(std::forward<Words>(words)), ...);
-  return out;
-}
-
-asio::awaitable<Reply> run(Connection& redis, std::vector<std::string> command) {
-  std::vector<std::string_view> args(command.begin(), command.end());
-  co_return co_await redis.execute(args, 2s);
-}
+using tracker::testing::run;
+using tracker::testing::words;
 
 // COPY rows of the stream entries added after `mark` that carry `text`.
 asio::awaitable<std::vector<std::string>> rows_with(Connection& redis, const std::string& mark,

@@ -102,17 +102,8 @@ class RedisProcess {
   bool running_ = false;
 };
 
-template <class... Words>
-std::vector<std::string> words(Words&&... words) {
-  std::vector<std::string> out;
-  (out.emplace_back(std::forward<Words>(words)), ...);
-  return out;
-}
-
-asio::awaitable<Reply> run(Connection& redis, std::vector<std::string> command) {
-  std::vector<std::string_view> args(command.begin(), command.end());
-  co_return co_await redis.execute(args, 5s);
-}
+using tracker::testing::run;
+using tracker::testing::words;
 
 std::string joined(std::vector<std::string> items, bool sort) {
   if (sort) std::sort(items.begin(), items.end());

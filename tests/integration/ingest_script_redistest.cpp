@@ -71,17 +71,8 @@ std::vector<domain::Event> mixed_call(domain::EventIdGenerator& ids) {
   return events;
 }
 
-template <class... Words>
-std::vector<std::string> words(Words&&... words) {
-  std::vector<std::string> out;
-  (out.emplace_back(std::forward<Words>(words)), ...);
-  return out;
-}
-
-asio::awaitable<Reply> run(Connection& redis, std::vector<std::string> command) {
-  std::vector<std::string_view> args(command.begin(), command.end());
-  co_return co_await redis.execute(args, 2s);
-}
+using tracker::testing::run;
+using tracker::testing::words;
 
 std::string joined(std::vector<std::string> items) {
   std::sort(items.begin(), items.end());

@@ -14,6 +14,8 @@
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace tracker::testing {
 
@@ -45,6 +47,21 @@ inline std::int64_t unique_number(std::int64_t base) {
 inline std::string unique_key(const std::string& name) {
   return "test:" + name + ":" + std::to_string(::getpid()) + ":" +
          std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+}
+
+// A command's words as strings: GCC 12 mishandles a braced list inside a co_await, so
+// tests build commands with words(...) and send them with run().
+template <class... Words>
+std::vector<std::string> words(Words&&... each) {
+  std::vector<std::string> out;
+  (out.emplace_back(std::forward<Words>(each)), ...);
+  return out;
+}
+
+inline asio::awaitable<redis::Reply> run(Connection& redis, std::vector<std::string> command,
+                                         std::chrono::milliseconds timeout = 5s) {
+  std::vector<std::string_view> args(command.begin(), command.end());
+  co_return co_await redis.execute(args, timeout);
 }
 
 inline asio::awaitable<void> wait_connected(Connection& connection, std::chrono::milliseconds limit = 3s) {

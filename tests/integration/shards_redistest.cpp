@@ -43,18 +43,8 @@ constexpr std::uint32_t kShards = 4;
 constexpr std::int64_t kComponent = 42;
 constexpr std::int64_t kUsers = 40;
 
-template <class... Words>
-std::vector<std::string> words(Words&&... words) {
-  std::vector<std::string> out;
-  (out.emplace_back(std::forward<Words>(words)), ...);
-  return out;
-}
-
-// (Commands built by words(): GCC 12 mishandles a braced list inside a co_await.)
-asio::awaitable<Reply> run(Connection& redis, std::vector<std::string> command) {
-  std::vector<std::string_view> args(command.begin(), command.end());
-  co_return co_await redis.execute(args, 2s);
-}
+using tracker::testing::run;
+using tracker::testing::words;
 
 // Runs `body(redis, metrics)` on database `db`, emptied before and after.
 template <class Body>
