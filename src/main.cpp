@@ -385,28 +385,39 @@ struct FlusherWorker {
   }
 };
 
-// Before serving: moves data of the layout before shards into the shards (single Redis).
-// Redis not reachable now: nothing to do until it is; the next start moves it.
-void upgrade_redis_layout(const config::Config& config, metrics::Registry& metrics) {
-  asio::io_context io{1};
-  auto redis = redis::Connection::create(io.get_executor(), redis_options(config), metrics);
-  redis->start();
-  const redis::Shards shards(static_cast<std::uint32_t>(config.redis_shards));
-  auto upgrade = [&]() -> asio::awaitable<void> {
-    co_await redis->wait_connected(kFirstConnectWait);
-    co_await redis::upgrade_layout(*redis, shards, std::chrono::milliseconds(config.redis_timeout_ms));
+// Before serving: runs `task(redis)` once `redis` (started here, on an io_context of its
+// own) is connected or kFirstConnectWait has passed; a failure is logged as "`what`: not
+// done now (...)" and the start goes on.
+template <class Task>
+void before_serving(asio::io_context& io, redis::Client& redis, std::string_view what, Task task) {
+  redis.start();
+  auto run = [&]() -> asio::awaitable<void> {
+    co_await redis.wait_connected(kFirstConnectWait);
+    co_await task(redis);
   };
-  asio::co_spawn(io, upgrade, [&](std::exception_ptr failure) {
+  asio::co_spawn(io, run, [&](std::exception_ptr failure) {
     if (failure) {
       try {
         std::rethrow_exception(failure);
       } catch (const std::exception& error) {
-        spdlog::warn("layout upgrade: not done now ({}); the next start tries again", error.what());
+        spdlog::warn("{}: not done now ({})", what, error.what());
       }
     }
-    redis->stop();
+    redis.stop();
   });
   io.run();
+}
+
+// Moves data of the layout before shards into the shards (single Redis). Redis not
+// reachable now: nothing to do until it is; the next start moves it.
+void upgrade_redis_layout(const config::Config& config, metrics::Registry& metrics) {
+  asio::io_context io{1};
+  auto redis = redis::Connection::create(io.get_executor(), redis_options(config), metrics);
+  const redis::Shards shards(static_cast<std::uint32_t>(config.redis_shards));
+  before_serving(io, *redis, "layout upgrade (the next start tries again)",
+                 [&](redis::Client& client) -> asio::awaitable<void> {
+                   co_await redis::upgrade_layout(client, shards, std::chrono::milliseconds(config.redis_timeout_ms));
+                 });
 }
 
 // --redis-ingest=module: the Redis of every shard (each master of a cluster that holds one)
@@ -415,30 +426,18 @@ void upgrade_redis_layout(const config::Config& config, metrics::Registry& metri
 bool ingest_module_loaded(const config::Config& config, metrics::Registry& metrics) {
   asio::io_context io{1};
   auto redis = redis_client(io.get_executor(), config, metrics);
-  redis->start();
   const redis::Shards shards(static_cast<std::uint32_t>(config.redis_shards));
   bool loaded = true;
-  auto check = [&]() -> asio::awaitable<void> {
-    co_await redis->wait_connected(kFirstConnectWait);
-    const std::string_view command[] = {"COMMAND", "INFO", redis::kIngestCommand};
-    for (std::uint32_t shard = 0; shard < shards.count() && loaded; ++shard) {
-      redis::Reply reply = co_await redis->execute_at(redis::keys::stream(shards.tag(shard)), command,
-                                                      std::chrono::milliseconds(config.redis_timeout_ms));
-      // COMMAND INFO answers nil for a command it does not know.
-      if (reply.elements.empty() || reply.elements.front().type != redis::Reply::Type::Array) loaded = false;
-    }
-  };
-  asio::co_spawn(io, check, [&](std::exception_ptr failure) {
-    if (failure) {
-      try {
-        std::rethrow_exception(failure);
-      } catch (const std::exception& error) {
-        spdlog::warn("--redis-ingest=module: could not check that Redis knows TRACKER.INGEST ({})", error.what());
-      }
-    }
-    redis->stop();
-  });
-  io.run();
+  before_serving(io, *redis, "--redis-ingest=module: the check that Redis knows TRACKER.INGEST",
+                 [&](redis::Client& client) -> asio::awaitable<void> {
+                   const std::string_view command[] = {"COMMAND", "INFO", redis::kIngestCommand};
+                   for (std::uint32_t shard = 0; shard < shards.count() && loaded; ++shard) {
+                     redis::Reply reply = co_await client.execute_at(redis::keys::stream(shards.tag(shard)), command,
+                                                                     std::chrono::milliseconds(config.redis_timeout_ms));
+                     // COMMAND INFO answers nil for a command it does not know.
+                     if (reply.elements.empty() || reply.elements.front().type != redis::Reply::Type::Array) loaded = false;
+                   }
+                 });
   return loaded;
 }
 
