@@ -40,13 +40,14 @@ struct EventStoreOptions {
 };
 
 // Stores events with the atomic Lua script lua/ingest.lua (or the module command that
-// does the same, IngestEngine). The events of all requests that arrive on this thread during one turn of its event loop go to Redis together in
-// one script call (group commit): far less work per event for Redis. A group is sent as
-// soon as its turn ends, unless max_groups_in_flight are on their way already; then the
-// events arriving meanwhile wait for one of those to be answered and go together in the
-// next call. Without that, requests that finish one by one (each after its own database
-// query, say) would each make a call of their own, and Redis would spend its time on
-// the fixed part of every call; with it, the busier Redis is, the larger the groups.
+// does the same, IngestEngine). The events of all requests that arrive on this thread
+// during one turn of its event loop go to Redis together in one script call (group
+// commit): far less work per event for Redis. A group is sent as soon as its turn ends,
+// unless max_groups_in_flight are on their way already; then the events arriving
+// meanwhile wait for one of those to be answered and go together in the next call.
+// Without that, requests that finish one by one (each after its own database query, say)
+// would each make a call of their own, and Redis would spend its time on the fixed part
+// of every call; with it, the busier Redis is, the larger the groups.
 //
 // Each event belongs to one shard (Shards::of_event), and a script call stores events of
 // one shard only (in Redis Cluster, one slot): each shard has its own groups. A request
